@@ -1,0 +1,114 @@
+//===- TapeAttributes.td - Attributes of the tape dialect --*- tablegen -*-===//
+
+#ifndef TAPE_DIALECT_TAPE_TAPEATTRIBUTES_TD
+#define TAPE_DIALECT_TAPE_TAPEATTRIBUTES_TD
+
+include "tape/Dialect/Tape/TapeDialect.td"
+include "tape/Dialect/Tape/TapeInterfaces.td"
+include "mlir/IR/AttrTypeBase.td"
+
+class Tape_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Tape_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+//===----------------------------------------------------------------------===//
+// Initializers
+//===----------------------------------------------------------------------===//
+
+def Tape_ZerosAttr : Tape_Attr<"Zeros", "zeros",
+    [DeclareAttrInterfaceMethods<Tape_InitializerAttrInterface>]> {
+  let summary = "Initialise a variable with zeros";
+  let description = [{
+    Example:
+
+    ```mlir
+    tape.variable @b : tensor<256xf32> = #tape.zeros
+    ```
+  }];
+}
+
+def Tape_RandomNormalAttr : Tape_Attr<"RandomNormal", "random_normal",
+    [DeclareAttrInterfaceMethods<Tape_InitializerAttrInterface>]> {
+  let summary = "Initialise a float variable with seeded normal samples";
+  let description = [{
+    Samples from N(mean, stddev^2) with a counter-based generator
+    (SplitMix64 + Box-Muller), so the value depends only on the seed and
+    the shape. `mean` defaults to 0 and `stddev` to 1; the seed is required.
+
+    Example:
+
+    ```mlir
+    tape.variable @w1 : tensor<784x256xf32> = #tape.random_normal<stddev = 0.05, seed = 1>
+    ```
+  }];
+  let parameters = (ins APFloatParameter<"mean">:$mean, APFloatParameter<"standard deviation">:$stddev, "uint64_t":$seed);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizers
+//===----------------------------------------------------------------------===//
+
+def Tape_SGDAttr : Tape_Attr<"SGD", "sgd",
+    [DeclareAttrInterfaceMethods<Tape_OptimizerAttrInterface>]> {
+  let summary = "Stochastic gradient descent: w -= learning_rate * g";
+  let description = [{
+    Example:
+
+    ```mlir
+    tape.apply_gradients #tape.sgd<learning_rate = 0.01> (%gw : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+    ```
+  }];
+  let parameters = (ins APFloatParameter<"learning rate">:$learningRate);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+def Tape_MomentumAttr : Tape_Attr<"Momentum", "momentum",
+    [DeclareAttrInterfaceMethods<Tape_OptimizerAttrInterface>]> {
+  let summary = "SGD with (Nesterov) momentum, as tf.keras.optimizers.SGD";
+  let description = [{
+    With slot `v` (initially zero), per step:
+    `v = momentum * v - learning_rate * g`, then `w += v`, or with
+    `nesterov = true`: `w += momentum * v - learning_rate * g`.
+
+    Example:
+
+    ```mlir
+    #tape.momentum<learning_rate = 0.01, momentum = 0.9, nesterov = true>
+    ```
+  }];
+  let parameters = (ins APFloatParameter<"learning rate">:$learningRate,
+                        APFloatParameter<"momentum">:$momentum,
+                        "bool":$nesterov);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+def Tape_AdamAttr : Tape_Attr<"Adam", "adam",
+    [DeclareAttrInterfaceMethods<Tape_OptimizerAttrInterface>]> {
+  let summary = "Adam, as tf.keras.optimizers.Adam";
+  let description = [{
+    With slots `m`, `v` (initially zero) and a step count `t`, per step:
+    `t += 1`, `m = beta1*m + (1-beta1)*g`, `v = beta2*v + (1-beta2)*g*g`,
+    `w -= learning_rate * (m / (1-beta1^t)) / (sqrt(v / (1-beta2^t)) + epsilon)`.
+    Unspecified parameters take Keras' defaults
+    (beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7).
+
+    Example:
+
+    ```mlir
+    #tape.adam<learning_rate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1.0e-07>
+    ```
+  }];
+  let parameters = (ins APFloatParameter<"learning rate">:$learningRate,
+                        APFloatParameter<"beta1">:$beta1,
+                        APFloatParameter<"beta2">:$beta2,
+                        APFloatParameter<"epsilon">:$epsilon);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+#endif // TAPE_DIALECT_TAPE_TAPEATTRIBUTES_TD

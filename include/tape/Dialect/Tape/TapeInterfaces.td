@@ -1,0 +1,102 @@
+//===- TapeInterfaces.td - Interfaces of the tape dialect --*- tablegen -*-===//
+
+#ifndef TAPE_DIALECT_TAPE_TAPEINTERFACES_TD
+#define TAPE_DIALECT_TAPE_TAPEINTERFACES_TD
+
+include "mlir/IR/OpBase.td"
+
+//===----------------------------------------------------------------------===//
+// DifferentiableOpInterface
+//===----------------------------------------------------------------------===//
+
+def Tape_DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
+  let cppNamespace = "::mlir::tape";
+  let description = [{
+    The reverse-mode differentiation rule of an op. `tape-differentiate`
+    calls `buildAdjoints` while it walks a recording region backwards, with
+    the builder placed where the backward code goes.
+
+    Rules attach to upstream ops as external models (see
+    `tape::registerDifferentiableOpInterfaceExternalModels`); users attach
+    rules to their own ops the same way, without touching this project.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Builds the adjoints (vector-Jacobian products) of the op's operands.
+
+        `resultAdjoints[i]` is the adjoint of result `i`, or a null value
+        when nothing downstream depends on that result (treat it as zero).
+        `forwardOperands` and `forwardResults` are the values the rule may
+        use from the forward pass (they are the op's own operands and results
+        unless the driver re-materialised them). The rule appends one value
+        per operand to `operandAdjoints`, each with the operand's type, or a
+        null value when the operand gets no contribution (integers, indices,
+        conditions). Returns failure after emitting an error when the op is
+        not differentiable with the given types.
+      }],
+      "::llvm::LogicalResult", "buildAdjoints",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::mlir::ValueRange":$forwardOperands,
+           "::mlir::ValueRange":$forwardResults,
+           "::llvm::ArrayRef<::mlir::Value>":$resultAdjoints,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$operandAdjoints)
+    >,
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// InitializerAttrInterface
+//===----------------------------------------------------------------------===//
+
+def Tape_InitializerAttrInterface : AttrInterface<"InitializerAttrInterface"> {
+  let cppNamespace = "::mlir::tape";
+  let description = [{
+    An initial value of a `tape.variable` that is computed at compile time
+    from a description (zeros, seeded random numbers) rather than spelled out
+    as dense elements. Every backend materialises it through the same C++
+    code, so the runner, the AOT object and the tests agree bit for bit.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Checks that this initializer can produce a value of `type`.
+      }],
+      "::llvm::LogicalResult", "verifyForType",
+      (ins "::mlir::RankedTensorType":$type,
+           "::llvm::function_ref<::mlir::InFlightDiagnostic()>":$emitError)
+    >,
+    InterfaceMethod<[{
+        Returns the initial value as dense elements of `type`.
+      }],
+      "::mlir::DenseElementsAttr", "materialize",
+      (ins "::mlir::RankedTensorType":$type)
+    >,
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// OptimizerAttrInterface
+//===----------------------------------------------------------------------===//
+
+def Tape_OptimizerAttrInterface : AttrInterface<"OptimizerAttrInterface"> {
+  let cppNamespace = "::mlir::tape";
+  let description = [{
+    An optimizer for `tape.apply_gradients`: its hyper-parameters and the
+    slot variables (per-variable state such as momentum, or Adam's m and v)
+    that `tape-materialize-optimizers` creates for it.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Names of the per-variable slot variables, e.g. {"m", "v"} for Adam.
+      }],
+      "::llvm::SmallVector<::llvm::StringRef>", "getSlotNames", (ins)
+    >,
+    InterfaceMethod<[{
+        Whether the optimizer keeps a global step count (Adam's bias
+        correction does).
+      }],
+      "bool", "needsStepCount", (ins)
+    >,
+  ];
+}
+
+#endif // TAPE_DIALECT_TAPE_TAPEINTERFACES_TD

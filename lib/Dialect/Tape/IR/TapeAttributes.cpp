@@ -1,0 +1,322 @@
+//===- TapeAttributes.cpp - Attributes of the tape dialect ----------------===//
+
+#include "tape/Dialect/Tape/TapeAttributes.h"
+#include "tape/Dialect/Tape/TapeDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <variant>
+
+using namespace mlir;
+using namespace mlir::tape;
+
+#include "tape/Dialect/Tape/TapeAttrInterfaces.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "tape/Dialect/Tape/TapeAttributes.cpp.inc"
+
+void TapeDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "tape/Dialect/Tape/TapeAttributes.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// `<key = value, ...>` parameter lists
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// One named parameter of an attribute written as `<key = value, ...>`.
+/// Parameters that are not required keep the value they were given before
+/// parsing (their default).
+struct NamedParam {
+  llvm::StringLiteral name;
+  std::variant<double *, bool *, uint64_t *> slot;
+  bool required = false;
+};
+} // namespace
+
+static ParseResult parseNamedParams(AsmParser &parser,
+                                    MutableArrayRef<NamedParam> params) {
+  llvm::SmallVector<bool> seen(params.size(), false);
+  auto parseOne = [&]() -> ParseResult {
+    llvm::SMLoc loc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return failure();
+    auto *it = llvm::find_if(
+        params, [&](const NamedParam &p) { return p.name == key; });
+    if (it == params.end()) {
+      auto diag = parser.emitError(loc) << "unknown parameter '" << key
+                                        << "'; expected one of:";
+      for (const NamedParam &p : params)
+        diag << " '" << p.name << "'";
+      return failure();
+    }
+    size_t index = it - params.begin();
+    if (seen[index])
+      return parser.emitError(loc) << "parameter '" << key
+                                   << "' is given twice";
+    seen[index] = true;
+    if (auto *d = std::get_if<double *>(&it->slot))
+      return parser.parseFloat(**d);
+    if (auto *b = std::get_if<bool *>(&it->slot)) {
+      StringRef word;
+      if (parser.parseKeyword(&word) || (word != "true" && word != "false"))
+        return parser.emitError(loc) << "parameter '" << key
+                                     << "' expects 'true' or 'false'";
+      **b = word == "true";
+      return success();
+    }
+    return parser.parseInteger(*std::get<uint64_t *>(it->slot));
+  };
+  llvm::SMLoc start = parser.getCurrentLocation();
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::LessGreater,
+                                     parseOne))
+    return failure();
+  for (auto [p, wasSeen] : llvm::zip(params, seen))
+    if (p.required && !wasSeen)
+      return parser.emitError(start) << "missing required parameter '"
+                                     << p.name << "'";
+  return success();
+}
+
+static void printNamedParams(AsmPrinter &printer,
+                             ArrayRef<NamedParam> params) {
+  printer << '<';
+  llvm::interleaveComma(params, printer, [&](const NamedParam &p) {
+    printer << p.name << " = ";
+    if (auto *d = std::get_if<double *>(&p.slot))
+      printer.printFloat(llvm::APFloat(**d));
+    else if (auto *b = std::get_if<bool *>(&p.slot))
+      printer << (**b ? "true" : "false");
+    else
+      printer << *std::get<uint64_t *>(p.slot);
+  });
+  printer << '>';
+}
+
+static LogicalResult checkFinite(function_ref<InFlightDiagnostic()> emitError,
+                                 StringRef name, double value, bool positive) {
+  if (!std::isfinite(value))
+    return emitError() << name << " must be finite, got " << value;
+  if (positive ? value <= 0.0 : value < 0.0)
+    return emitError() << name << " must be " << (positive ? "> 0" : ">= 0")
+                       << ", got " << value;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Initializers
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+ZerosAttr::verifyForType(RankedTensorType type,
+                         function_ref<InFlightDiagnostic()> emitError) const {
+  if (!type.getElementType().isIntOrFloat())
+    return emitError() << "#tape.zeros needs an integer or float element type";
+  return success();
+}
+
+DenseElementsAttr ZerosAttr::materialize(RankedTensorType type) const {
+  Type elt = type.getElementType();
+  if (auto ft = dyn_cast<FloatType>(elt))
+    return DenseElementsAttr::get(type, FloatAttr::get(ft, 0.0));
+  return DenseElementsAttr::get(type, IntegerAttr::get(elt, 0));
+}
+
+Attribute RandomNormalAttr::parse(AsmParser &parser, Type) {
+  double mean = 0.0, stddev = 1.0;
+  uint64_t seed = 0;
+  NamedParam params[] = {{"mean", &mean},
+                         {"stddev", &stddev},
+                         {"seed", &seed, /*required=*/true}};
+  if (parseNamedParams(parser, params))
+    return {};
+  return parser.getChecked<RandomNormalAttr>(parser.getContext(), APFloat(mean),
+                                             APFloat(stddev), seed);
+}
+
+void RandomNormalAttr::print(AsmPrinter &printer) const {
+  double mean = getMean().convertToDouble(),
+         stddev = getStddev().convertToDouble();
+  uint64_t seed = getSeed();
+  NamedParam params[] = {
+      {"mean", &mean}, {"stddev", &stddev}, {"seed", &seed}};
+  printNamedParams(printer, params);
+}
+
+LogicalResult
+RandomNormalAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         APFloat meanValue,
+                         APFloat stddevValue, uint64_t) {
+  double mean = meanValue.convertToDouble();
+  double stddev = stddevValue.convertToDouble();
+  if (!std::isfinite(mean))
+    return emitError() << "mean must be finite, got " << mean;
+  return checkFinite(emitError, "stddev", stddev, /*positive=*/false);
+}
+
+LogicalResult
+RandomNormalAttr::verifyForType(
+    RankedTensorType type, function_ref<InFlightDiagnostic()> emitError) const {
+  if (!isa<FloatType>(type.getElementType()))
+    return emitError() << "#tape.random_normal needs a float element type, got "
+                       << type.getElementType();
+  return success();
+}
+
+/// SplitMix64: a tiny, well-mixed counter-based generator. Element `i` of a
+/// tensor depends only on (seed, i), so materialisation is reproducible.
+static uint64_t splitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+/// A double in (0, 1]: never 0, so log() below is finite.
+static double unitInterval(uint64_t bits) {
+  return (double((bits >> 11) + 1)) * 0x1.0p-53;
+}
+
+DenseElementsAttr RandomNormalAttr::materialize(RankedTensorType type) const {
+  auto ft = cast<FloatType>(type.getElementType());
+  int64_t n = type.getNumElements();
+  llvm::SmallVector<llvm::APFloat> values;
+  values.reserve(n);
+  uint64_t base = splitMix64(getSeed());
+  double mean = getMean().convertToDouble();
+  double stddev = getStddev().convertToDouble();
+  for (int64_t i = 0; i < n; ++i) {
+    double u1 = unitInterval(splitMix64(base ^ (2 * uint64_t(i))));
+    double u2 = unitInterval(splitMix64(base ^ (2 * uint64_t(i) + 1)));
+    double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+    llvm::APFloat v(mean + stddev * z);
+    bool losesInfo;
+    v.convert(ft.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
+              &losesInfo);
+    values.push_back(v);
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizers
+//===----------------------------------------------------------------------===//
+
+Attribute SGDAttr::parse(AsmParser &parser, Type) {
+  double lr = 0.0;
+  NamedParam params[] = {{"learning_rate", &lr, /*required=*/true}};
+  if (parseNamedParams(parser, params))
+    return {};
+  return parser.getChecked<SGDAttr>(parser.getContext(), APFloat(lr));
+}
+
+void SGDAttr::print(AsmPrinter &printer) const {
+  double lr = getLearningRate().convertToDouble();
+  NamedParam params[] = {{"learning_rate", &lr}};
+  printNamedParams(printer, params);
+}
+
+LogicalResult SGDAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                              APFloat learningRate) {
+  return checkFinite(emitError, "learning_rate", learningRate.convertToDouble(),
+                     false);
+}
+
+SmallVector<StringRef> SGDAttr::getSlotNames() const { return {}; }
+bool SGDAttr::needsStepCount() const { return false; }
+
+Attribute MomentumAttr::parse(AsmParser &parser, Type) {
+  double lr = 0.0, momentum = 0.0;
+  bool nesterov = false;
+  NamedParam params[] = {{"learning_rate", &lr, /*required=*/true},
+                         {"momentum", &momentum, /*required=*/true},
+                         {"nesterov", &nesterov}};
+  if (parseNamedParams(parser, params))
+    return {};
+  return parser.getChecked<MomentumAttr>(parser.getContext(), APFloat(lr),
+                                         APFloat(momentum), nesterov);
+}
+
+void MomentumAttr::print(AsmPrinter &printer) const {
+  double lr = getLearningRate().convertToDouble(),
+         momentum = getMomentum().convertToDouble();
+  bool nesterov = getNesterov();
+  NamedParam params[] = {{"learning_rate", &lr},
+                         {"momentum", &momentum},
+                         {"nesterov", &nesterov}};
+  printNamedParams(printer, params);
+}
+
+LogicalResult
+MomentumAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     APFloat learningRateValue,
+                     APFloat momentumValue, bool) {
+  double learningRate = learningRateValue.convertToDouble();
+  double momentum = momentumValue.convertToDouble();
+  if (failed(checkFinite(emitError, "learning_rate", learningRate, false)) ||
+      failed(checkFinite(emitError, "momentum", momentum, false)))
+    return failure();
+  if (momentum > 1.0)
+    return emitError() << "momentum must be in [0, 1], got " << momentum;
+  return success();
+}
+
+SmallVector<StringRef> MomentumAttr::getSlotNames() const {
+  return {"momentum"};
+}
+bool MomentumAttr::needsStepCount() const { return false; }
+
+Attribute AdamAttr::parse(AsmParser &parser, Type) {
+  // Keras' defaults.
+  double lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7;
+  NamedParam params[] = {{"learning_rate", &lr},
+                         {"beta1", &beta1},
+                         {"beta2", &beta2},
+                         {"epsilon", &epsilon}};
+  if (parseNamedParams(parser, params))
+    return {};
+  return parser.getChecked<AdamAttr>(parser.getContext(), APFloat(lr),
+                                     APFloat(beta1), APFloat(beta2),
+                                     APFloat(epsilon));
+}
+
+void AdamAttr::print(AsmPrinter &printer) const {
+  double lr = getLearningRate().convertToDouble(),
+         beta1 = getBeta1().convertToDouble(),
+         beta2 = getBeta2().convertToDouble(),
+         epsilon = getEpsilon().convertToDouble();
+  NamedParam params[] = {{"learning_rate", &lr},
+                         {"beta1", &beta1},
+                         {"beta2", &beta2},
+                         {"epsilon", &epsilon}};
+  printNamedParams(printer, params);
+}
+
+LogicalResult AdamAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               APFloat learningRateValue,
+                               APFloat beta1Value,
+                               APFloat beta2Value,
+                               APFloat epsilonValue) {
+  double learningRate = learningRateValue.convertToDouble();
+  double beta1 = beta1Value.convertToDouble();
+  double beta2 = beta2Value.convertToDouble();
+  double epsilon = epsilonValue.convertToDouble();
+  if (failed(checkFinite(emitError, "learning_rate", learningRate, false)) ||
+      failed(checkFinite(emitError, "epsilon", epsilon, true)))
+    return failure();
+  for (auto [name, beta] : {std::pair{"beta1", beta1}, {"beta2", beta2}})
+    if (!(beta >= 0.0 && beta < 1.0))
+      return emitError() << name << " must be in [0, 1), got " << beta;
+  return success();
+}
+
+SmallVector<StringRef> AdamAttr::getSlotNames() const { return {"m", "v"}; }
+bool AdamAttr::needsStepCount() const { return true; }

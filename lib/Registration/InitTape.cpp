@@ -1,0 +1,12 @@
+//===- InitTape.cpp - Register the tape dialect and passes ----------------===//
+
+#include "tape/InitTape.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "tape/Dialect/Tape/TapeDialect.h"
+
+void mlir::tape::registerTapeDialects(DialectRegistry &registry) {
+  registry.insert<TapeDialect>();
+}
+
+void mlir::tape::registerTapePasses() {}
