@@ -22,6 +22,19 @@ namespace mlir::tape {
 struct VariableResource : public SideEffects::Resource::Base<VariableResource> {
   llvm::StringRef getName() final { return "tape::Variable"; }
 };
+
+/// Verifies that a variable is declared at module scope, not inside a
+/// function, where it would be re-created on every call.
+LogicalResult verifyDeclaredAtModuleScope(Operation *op);
+
+template <typename ConcreteType>
+class DeclaredAtModuleScope
+    : public OpTrait::TraitBase<ConcreteType, DeclaredAtModuleScope> {
+public:
+  static LogicalResult verifyTrait(Operation *op) {
+    return verifyDeclaredAtModuleScope(op);
+  }
+};
 } // namespace mlir::tape
 
 #define GET_OP_CLASSES

@@ -34,7 +34,13 @@ def Tape_InitialValueAttr : Attr<Or<[
 // Variables
 //===----------------------------------------------------------------------===//
 
-def Tape_VariableOp : Tape_Op<"variable", [Symbol]> {
+/// Checked before the Symbol trait, so that a variable declared inside a
+/// function gets a diagnostic that says why it is wrong.
+def Tape_DeclaredAtModuleScope : NativeOpTrait<"DeclaredAtModuleScope"> {
+  let cppNamespace = "::mlir::tape";
+}
+
+def Tape_VariableOp : Tape_Op<"variable", [Tape_DeclaredAtModuleScope, Symbol]> {
   let summary = "Declares a variable: named, typed, initialised state";
   let description = [{
     Declares state that lives across calls of a step, like `tf.Variable`.
@@ -63,7 +69,7 @@ def Tape_VariableOp : Tape_Op<"variable", [Symbol]> {
                        Tape_InitialValueAttr:$initial_value,
                        DefaultValuedAttr<BoolAttr, "true">:$trainable);
   let assemblyFormat = [{
-    ($sym_visibility^)? $sym_name
+    custom<SymbolVisibility>($sym_visibility) $sym_name
     custom<TypeAndInitialValue>($type, $initial_value) attr-dict
   }];
   let extraClassDeclaration = [{
@@ -288,7 +294,7 @@ def Tape_GradientOp : Tape_Op<"gradient", [AttrSizedOperandSegments,
   }];
   let arguments = (ins Tape_TapeType:$tape, Variadic<Tape_FloatTensor>:$targets,
                        Variadic<AnyType>:$sources);
-  let results = (outs Variadic<Tape_FloatTensor>:$gradients);
+  let results = (outs Variadic<AnyRankedTensor>:$gradients);
   let assemblyFormat = [{
     $tape ` ` `(` $targets `:` type($targets) `)`
     `wrt` ` ` `(` $sources `:` qualified(type($sources)) `)` attr-dict

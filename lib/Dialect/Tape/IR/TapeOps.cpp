@@ -38,6 +38,25 @@ static void printTypeAndInitialValue(OpAsmPrinter &printer, Operation *,
     printer.printAttribute(initialValue);
 }
 
+//===----------------------------------------------------------------------===//
+// custom<SymbolVisibility>: an optional `private`, `public` or `nested`
+//===----------------------------------------------------------------------===//
+
+static ParseResult parseSymbolVisibility(OpAsmParser &parser,
+                                         StringAttr &visibility) {
+  StringRef keyword;
+  if (succeeded(parser.parseOptionalKeyword(&keyword,
+                                            {"public", "private", "nested"})))
+    visibility = parser.getBuilder().getStringAttr(keyword);
+  return success();
+}
+
+static void printSymbolVisibility(OpAsmPrinter &printer, Operation *,
+                                  StringAttr visibility) {
+  if (visibility)
+    printer << visibility.getValue();
+}
+
 #define GET_OP_CLASSES
 #include "tape/Dialect/Tape/TapeOps.cpp.inc"
 
@@ -47,20 +66,23 @@ static void printTypeAndInitialValue(OpAsmPrinter &printer, Operation *,
 // VariableOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult VariableOp::verify() {
+LogicalResult mlir::tape::verifyDeclaredAtModuleScope(Operation *op) {
   // A variable is state that outlives a call: declared inside a function it
   // would be re-created (and re-initialised) on every call.
-  if (Operation *fn = (*this)->getParentWithTrait<OpTrait::IsIsolatedFromAbove>();
-      fn && !isa<ModuleOp>(fn)) {
-    return emitOpError("declares variable @")
-           << getSymName() << " inside '" << fn->getName()
+  Operation *parent = op->getParentOp();
+  if (parent && parent->hasTrait<OpTrait::SymbolTable>())
+    return success();
+  auto name = op->getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
+  Operation *fn = op->getParentWithTrait<OpTrait::IsIsolatedFromAbove>();
+  if (fn && !fn->hasTrait<OpTrait::SymbolTable>())
+    return op->emitOpError("declares variable @")
+           << (name ? name.getValue() : "?") << " inside '" << fn->getName()
            << "': a variable is state that must outlive one call; declare it "
               "at module scope and refer to it with tape.handle";
-  }
-  if (!(*this)->getParentOp() ||
-      !(*this)->getParentOp()->hasTrait<OpTrait::SymbolTable>())
-    return emitOpError("must be declared directly in a module");
+  return op->emitOpError("must be declared directly in a module");
+}
 
+LogicalResult VariableOp::verify() {
   RankedTensorType type = getValueType();
   Attribute init = getInitialValue();
   if (auto dense = dyn_cast<DenseElementsAttr>(init)) {
@@ -344,10 +366,7 @@ LogicalResult CallOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ApplyGradientsOp::verify() {
-  if (getGradients().size() != getVariables().size())
-    return emitOpError("has ")
-           << getGradients().size() << " gradients for "
-           << getVariables().size() << " variables";
+  // SameVariadicOperandSize already pairs gradients with variables.
   for (auto [i, pair] :
        llvm::enumerate(llvm::zip(getGradients(), getVariables()))) {
     auto [gradient, variable] = pair;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Quick start, part 1: install what is missing, build, run the demo.
+#
+# Works as root on a fresh Debian 12 machine (uses sudo otherwise). Installs
+# only the Debian packages that are not there yet, so a second run is quick.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# The toolchain (LLVM/MLIR 22 come from Debian's bookworm-security), Debian's
+# python3 with numpy for lit and the numeric tests.
+packages=(
+  cmake ninja-build g++ lld
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  python3 python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "== Installing: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "== All packages present"
+fi
+
+"$here/scripts/build.sh"
+[ -n "${TAPE_SKIP_DEMO:-}" ] || "$here/scripts/demo.sh"
