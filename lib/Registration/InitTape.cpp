@@ -3,10 +3,13 @@
 #include "tape/InitTape.h"
 
 #include "mlir/IR/DialectRegistry.h"
+#include "tape/Dialect/Tape/DifferentiationRules.h"
+#include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeDialect.h"
 
 void mlir::tape::registerTapeDialects(DialectRegistry &registry) {
   registry.insert<TapeDialect>();
+  registerDifferentiationRules(registry);
 }
 
-void mlir::tape::registerTapePasses() {}
+void mlir::tape::registerTapePasses() { registerTapeTransformsPasses(); }

@@ -69,7 +69,7 @@ def Tape_VariableOp : Tape_Op<"variable", [Tape_DeclaredAtModuleScope, Symbol]> 
                        Tape_InitialValueAttr:$initial_value,
                        DefaultValuedAttr<BoolAttr, "true">:$trainable);
   let assemblyFormat = [{
-    custom<SymbolVisibility>($sym_visibility) $sym_name
+    custom<SymbolVisibilityAndName>($sym_visibility, $sym_name)
     custom<TypeAndInitialValue>($type, $initial_value) attr-dict
   }];
   let extraClassDeclaration = [{

@@ -39,22 +39,25 @@ static void printTypeAndInitialValue(OpAsmPrinter &printer, Operation *,
 }
 
 //===----------------------------------------------------------------------===//
-// custom<SymbolVisibility>: an optional `private`, `public` or `nested`
+// custom<SymbolVisibilityAndName>: `[private|public|nested] @name`
 //===----------------------------------------------------------------------===//
 
-static ParseResult parseSymbolVisibility(OpAsmParser &parser,
-                                         StringAttr &visibility) {
+static ParseResult parseSymbolVisibilityAndName(OpAsmParser &parser,
+                                                StringAttr &visibility,
+                                                StringAttr &name) {
   StringRef keyword;
   if (succeeded(parser.parseOptionalKeyword(&keyword,
                                             {"public", "private", "nested"})))
     visibility = parser.getBuilder().getStringAttr(keyword);
-  return success();
+  return parser.parseSymbolName(name);
 }
 
-static void printSymbolVisibility(OpAsmPrinter &printer, Operation *,
-                                  StringAttr visibility) {
+static void printSymbolVisibilityAndName(OpAsmPrinter &printer, Operation *,
+                                         StringAttr visibility,
+                                         StringAttr name) {
   if (visibility)
-    printer << visibility.getValue();
+    printer << visibility.getValue() << ' ';
+  printer.printSymbolName(name.getValue());
 }
 
 #define GET_OP_CLASSES

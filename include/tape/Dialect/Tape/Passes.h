@@ -1,0 +1,23 @@
+//===- Passes.h - Passes of the tape dialect --------------------*- C++ -*-===//
+
+#ifndef TAPE_DIALECT_TAPE_PASSES_H
+#define TAPE_DIALECT_TAPE_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::tape {
+
+#define GEN_PASS_DECL
+#include "tape/Dialect/Tape/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "tape/Dialect/Tape/Passes.h.inc"
+
+} // namespace mlir::tape
+
+#endif // TAPE_DIALECT_TAPE_PASSES_H
