@@ -298,6 +298,11 @@ struct TapeDifferentiatePass
     for (RecordOp record : records)
       if (failed(RecordDifferentiator(record).run()))
         return signalPassFailure();
+    // With every tape gone, stop_gradient is the identity.
+    getOperation()->walk([](StopGradientOp op) {
+      op.replaceAllUsesWith(op.getInput());
+      op.erase();
+    });
   }
 };
 

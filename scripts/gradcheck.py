@@ -1,0 +1,413 @@
+#!/usr/bin/python3
+"""Gradient check: executes derived gradients and compares them with
+central finite differences in float64.
+
+Each case is a recorded computation over float64 tensor inputs. For a case
+the harness writes one module with
+  @f(inputs) -> f64        the sum of the target's elements,
+  @g(inputs) -> gradients  the same body under tape.record/tape.watch and a
+                           tape.gradient with respect to every input,
+  @main()                  calls @g at random inputs and @f at each input
+                           element moved by +h and -h, printing every f64 as
+                           its bit pattern (exact),
+compiles it with tape-opt (tape-differentiate, then the upstream lowering
+to LLVM), runs it with mlir-runner and checks
+  |grad - (f(x+h) - f(x-h)) / 2h| <= rtol * max(1, |fd|)
+with h = 1e-6 and rtol = 1e-6 (float64 rounding leaves ~1e-10).
+"""
+import argparse
+import concurrent.futures
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+
+H = 1e-6
+RTOL = 1e-6
+
+LOWERING = [
+    "--tape-differentiate", "--convert-elementwise-to-linalg",
+    "--one-shot-bufferize=bufferize-function-boundaries",
+    "--convert-linalg-to-loops", "--lower-affine", "--convert-scf-to-cf",
+    "--expand-strided-metadata", "--lower-affine", "--finalize-memref-to-llvm",
+    "--math-expand-ops=ops=rsqrt", "--convert-math-to-libm", "--convert-to-llvm",
+    "--reconcile-unrealized-casts",
+]
+
+
+def ttype(shape):
+    return "tensor<" + "".join(f"{d}x" for d in shape) + "f64>"
+
+
+def dense(values, shape):
+    def nest(vals, shp):
+        if not shp:
+            return format(float(vals[0]), ".17e")
+        step = len(vals) // shp[0]
+        return "[" + ", ".join(nest(vals[i * step:(i + 1) * step], shp[1:])
+                               for i in range(shp[0])) + "]"
+    return f"dense<{nest(values, shape)}> : {ttype(shape)}"
+
+
+def indices(shape):
+    if not shape:
+        yield ()
+        return
+    for i in range(shape[0]):
+        for rest in indices(shape[1:]):
+            yield (i,) + rest
+
+
+def size(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+# name: (inputs [(name, shape, domain)], output shape, body producing %out).
+# domain "pos" samples in [0.5, 2], "any" from N(0, 1).
+CASES = {
+    "addf": ([("a", [3], "any"), ("b", [3], "any")], [3],
+             "%out = arith.addf %a, %b : tensor<3xf64>"),
+    "subf": ([("a", [3], "any"), ("b", [3], "any")], [3],
+             "%out = arith.subf %a, %b : tensor<3xf64>"),
+    "mulf": ([("a", [2, 2], "any"), ("b", [2, 2], "any")], [2, 2],
+             "%out = arith.mulf %a, %b : tensor<2x2xf64>"),
+    "divf": ([("a", [3], "any"), ("b", [3], "pos")], [3],
+             "%out = arith.divf %a, %b : tensor<3xf64>"),
+    "negf": ([("a", [3], "any")], [3], "%out = arith.negf %a : tensor<3xf64>"),
+    "maximumf": ([("a", [4], "any"), ("b", [4], "any")], [4],
+                 "%out = arith.maximumf %a, %b : tensor<4xf64>"),
+    "minimumf": ([("a", [4], "any"), ("b", [4], "any")], [4],
+                 "%out = arith.minimumf %a, %b : tensor<4xf64>"),
+    "select_cmpf": ([("a", [4], "any"), ("b", [4], "any")], [4], """
+        %c = arith.cmpf olt, %a, %b : tensor<4xf64>
+        %out = arith.select %c, %a, %b : tensor<4xi1>, tensor<4xf64>"""),
+    "exp": ([("a", [3], "any")], [3], "%out = math.exp %a : tensor<3xf64>"),
+    "log": ([("a", [3], "pos")], [3], "%out = math.log %a : tensor<3xf64>"),
+    "log1p": ([("a", [3], "pos")], [3], "%out = math.log1p %a : tensor<3xf64>"),
+    "tanh": ([("a", [3], "any")], [3], "%out = math.tanh %a : tensor<3xf64>"),
+    "sqrt": ([("a", [3], "pos")], [3], "%out = math.sqrt %a : tensor<3xf64>"),
+    "rsqrt": ([("a", [3], "pos")], [3], "%out = math.rsqrt %a : tensor<3xf64>"),
+    "powf": ([("a", [3], "pos"), ("b", [3], "any")], [3],
+             "%out = math.powf %a, %b : tensor<3xf64>"),
+    "sin": ([("a", [3], "any")], [3], "%out = math.sin %a : tensor<3xf64>"),
+    "cos": ([("a", [3], "any")], [3], "%out = math.cos %a : tensor<3xf64>"),
+    "absf": ([("a", [4], "any")], [4], "%out = math.absf %a : tensor<4xf64>"),
+    "sigmoid": ([("a", [4], "any")], [4], """
+        %one = arith.constant dense<1.0> : tensor<4xf64>
+        %n = arith.negf %a : tensor<4xf64>
+        %e = math.exp %n : tensor<4xf64>
+        %d = arith.addf %one, %e : tensor<4xf64>
+        %out = arith.divf %one, %d : tensor<4xf64>"""),
+    "scalar_rank0": ([("a", [], "any"), ("b", [], "any")], [], """
+        %p = arith.mulf %a, %b : tensor<f64>
+        %out = math.sin %p : tensor<f64>"""),
+    "fanout": ([("a", [3], "any")], [3], """
+        %s = arith.mulf %a, %a : tensor<3xf64>
+        %e = math.exp %a : tensor<3xf64>
+        %out = arith.addf %s, %e : tensor<3xf64>"""),
+    "matmul": ([("a", [2, 3], "any"), ("b", [3, 4], "any")], [2, 4], """
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<2x4xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<2x4xf64>) -> tensor<2x4xf64>
+        %m = linalg.matmul ins(%a, %b : tensor<2x3xf64>, tensor<3x4xf64>) outs(%i : tensor<2x4xf64>) -> tensor<2x4xf64>
+        %out = arith.mulf %m, %m : tensor<2x4xf64>"""),
+    "matmul_init": ([("a", [2, 2], "any"), ("b", [2, 2], "any"), ("c", [2, 2], "any")], [2, 2], """
+        %m = linalg.matmul ins(%a, %b : tensor<2x2xf64>, tensor<2x2xf64>) outs(%c : tensor<2x2xf64>) -> tensor<2x2xf64>
+        %out = math.tanh %m : tensor<2x2xf64>"""),
+    "batch_matmul": ([("a", [2, 2, 3], "any"), ("b", [2, 3, 2], "any")], [2, 2, 2], """
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<2x2x2xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<2x2x2xf64>) -> tensor<2x2x2xf64>
+        %m = linalg.batch_matmul ins(%a, %b : tensor<2x2x3xf64>, tensor<2x3x2xf64>) outs(%i : tensor<2x2x2xf64>) -> tensor<2x2x2xf64>
+        %out = math.sin %m : tensor<2x2x2xf64>"""),
+    "transpose": ([("a", [2, 3], "any")], [3, 2], """
+        %e = tensor.empty() : tensor<3x2xf64>
+        %t = linalg.transpose ins(%a : tensor<2x3xf64>) outs(%e : tensor<3x2xf64>) permutation = [1, 0]
+        %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf64>
+        %out = arith.mulf %t, %w : tensor<3x2xf64>"""),
+    "broadcast": ([("a", [3], "any"), ("b", [2, 3], "any")], [2, 3], """
+        %e = tensor.empty() : tensor<2x3xf64>
+        %bb = linalg.broadcast ins(%a : tensor<3xf64>) outs(%e : tensor<2x3xf64>) dimensions = [0]
+        %out = arith.mulf %bb, %b : tensor<2x3xf64>"""),
+    "reduce_sum": ([("a", [2, 3], "any")], [2], """
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<2xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<2xf64>) -> tensor<2xf64>
+        %r = linalg.reduce ins(%a : tensor<2x3xf64>) outs(%i : tensor<2xf64>) dimensions = [1]
+          (%x: f64, %acc: f64) {
+            %s = arith.addf %x, %acc : f64
+            linalg.yield %s : f64
+          }
+        %out = arith.mulf %r, %r : tensor<2xf64>"""),
+    "reduce_max": ([("a", [2, 3], "any")], [2], """
+        %z = arith.constant 0xFFF0000000000000 : f64
+        %e = tensor.empty() : tensor<2xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<2xf64>) -> tensor<2xf64>
+        %r = linalg.reduce ins(%a : tensor<2x3xf64>) outs(%i : tensor<2xf64>) dimensions = [1]
+          (%x: f64, %acc: f64) {
+            %s = arith.maximumf %x, %acc : f64
+            linalg.yield %s : f64
+          }
+        %out = math.exp %r : tensor<2xf64>"""),
+    "fill_extract": ([("a", [], "any"), ("b", [3], "any")], [3], """
+        %s = tensor.extract %a[] : tensor<f64>
+        %e = tensor.empty() : tensor<3xf64>
+        %f = linalg.fill ins(%s : f64) outs(%e : tensor<3xf64>) -> tensor<3xf64>
+        %out = arith.mulf %f, %b : tensor<3xf64>"""),
+    "expand_collapse": ([("a", [6], "any")], [3, 2], """
+        %x = tensor.expand_shape %a [[0, 1]] output_shape [2, 3] : tensor<6xf64> into tensor<2x3xf64>
+        %c = tensor.collapse_shape %x [[0, 1]] : tensor<2x3xf64> into tensor<6xf64>
+        %y = arith.mulf %c, %a : tensor<6xf64>
+        %out = tensor.expand_shape %y [[0, 1]] output_shape [3, 2] : tensor<6xf64> into tensor<3x2xf64>"""),
+    "slices": ([("a", [4, 3], "any"), ("b", [2, 2], "any")], [4, 3], """
+        %s = tensor.extract_slice %a[1, 0] [2, 2] [1, 1] : tensor<4x3xf64> to tensor<2x2xf64>
+        %p = arith.mulf %s, %b : tensor<2x2xf64>
+        %q = math.sin %a : tensor<4x3xf64>
+        %out = tensor.insert_slice %p into %q[2, 1] [2, 2] [1, 1] : tensor<2x2xf64> into tensor<4x3xf64>"""),
+    "from_elements_concat": ([("a", [2], "any"), ("b", [], "any")], [4], """
+        %c0 = arith.constant 0 : index
+        %a0 = tensor.extract %a[%c0] : tensor<2xf64>
+        %b0 = tensor.extract %b[] : tensor<f64>
+        %p = arith.mulf %a0, %b0 : f64
+        %fe = tensor.from_elements %p, %b0 : tensor<2xf64>
+        %cat = tensor.concat dim(0) %fe, %a : (tensor<2xf64>, tensor<2xf64>) -> tensor<4xf64>
+        %out = arith.mulf %cat, %cat : tensor<4xf64>"""),
+    "mse": ([("p", [4], "any"), ("y", [4], "any")], [], """
+        %d = arith.subf %p, %y : tensor<4xf64>
+        %sq = arith.mulf %d, %d : tensor<4xf64>
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<f64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<f64>) -> tensor<f64>
+        %s = linalg.reduce ins(%sq : tensor<4xf64>) outs(%i : tensor<f64>) dimensions = [0]
+          (%x: f64, %acc: f64) {
+            %t = arith.addf %x, %acc : f64
+            linalg.yield %t : f64
+          }
+        %n = arith.constant dense<0.25> : tensor<f64>
+        %out = arith.mulf %s, %n : tensor<f64>"""),
+    "softmax_cross_entropy": ([("logits", [2, 3], "any")], [], """
+        %labels = arith.constant dense<[[0.0, 1.0, 0.0], [0.2, 0.3, 0.5]]> : tensor<2x3xf64>
+        %ninf = arith.constant 0xFFF0000000000000 : f64
+        %z = arith.constant 0.0 : f64
+        %e2 = tensor.empty() : tensor<2x3xf64>
+        %er = tensor.empty() : tensor<2xf64>
+        %mi = linalg.fill ins(%ninf : f64) outs(%er : tensor<2xf64>) -> tensor<2xf64>
+        %mx = linalg.reduce ins(%logits : tensor<2x3xf64>) outs(%mi : tensor<2xf64>) dimensions = [1]
+          (%x: f64, %acc: f64) {
+            %m = arith.maximumf %x, %acc : f64
+            linalg.yield %m : f64
+          }
+        %mxb = linalg.broadcast ins(%mx : tensor<2xf64>) outs(%e2 : tensor<2x3xf64>) dimensions = [1]
+        %sh = arith.subf %logits, %mxb : tensor<2x3xf64>
+        %ex = math.exp %sh : tensor<2x3xf64>
+        %si = linalg.fill ins(%z : f64) outs(%er : tensor<2xf64>) -> tensor<2xf64>
+        %sm = linalg.reduce ins(%ex : tensor<2x3xf64>) outs(%si : tensor<2xf64>) dimensions = [1]
+          (%x: f64, %acc: f64) {
+            %s = arith.addf %x, %acc : f64
+            linalg.yield %s : f64
+          }
+        %lse = math.log %sm : tensor<2xf64>
+        %lseb = linalg.broadcast ins(%lse : tensor<2xf64>) outs(%e2 : tensor<2x3xf64>) dimensions = [1]
+        %logp = arith.subf %sh, %lseb : tensor<2x3xf64>
+        %pk = arith.mulf %labels, %logp : tensor<2x3xf64>
+        %e0 = tensor.empty() : tensor<f64>
+        %ti = linalg.fill ins(%z : f64) outs(%e0 : tensor<f64>) -> tensor<f64>
+        %tot = linalg.reduce ins(%pk : tensor<2x3xf64>) outs(%ti : tensor<f64>) dimensions = [0, 1]
+          (%x: f64, %acc: f64) {
+            %s = arith.addf %x, %acc : f64
+            linalg.yield %s : f64
+          }
+        %nh = arith.constant dense<-0.5> : tensor<f64>
+        %out = arith.mulf %tot, %nh : tensor<f64>"""),
+    "stop_gradient": ([("a", [3], "any")], [3], """
+        %c = tape.stop_gradient %a : tensor<3xf64>
+        %e = math.exp %c : tensor<3xf64>
+        %out = arith.mulf %e, %a : tensor<3xf64>"""),
+    # d/dx of the inner gradient of x^3, i.e. d2/dx2 x^3 = 6x.
+    "second_order_cube": ([("a", [3], "any")], [3], """
+        %it, %iy = tape.record {
+          tape.watch %a : tensor<3xf64>
+          %sq = arith.mulf %a, %a : tensor<3xf64>
+          %cube = arith.mulf %sq, %a : tensor<3xf64>
+          tape.yield %cube : tensor<3xf64>
+        } : tensor<3xf64>
+        %out = tape.gradient %it (%iy : tensor<3xf64>) wrt (%a : tensor<3xf64>)"""),
+}
+
+# The seed's first program, with its variables watched as tensors: at
+# w = 1, b = 0 (x = 2, y = 3) the gradients are exactly dL/dw = -4, dL/db = -2.
+SEED = ([("w", [], "one"), ("b", [], "zero")], [], """
+        %x = arith.constant dense<2.0> : tensor<f64>
+        %y = arith.constant dense<3.0> : tensor<f64>
+        %xw = arith.mulf %x, %w : tensor<f64>
+        %p = arith.addf %xw, %b : tensor<f64>
+        %d = arith.subf %p, %y : tensor<f64>
+        %out = arith.mulf %d, %d : tensor<f64>""")
+CASES["seed_neuron"] = SEED
+
+
+def sample(domain, rng):
+    return {"pos": lambda: rng.uniform(0.5, 2.0), "one": lambda: 1.0,
+            "zero": lambda: 0.0}.get(domain, lambda: rng.gauss(0.0, 1.0))()
+
+
+def sum_to_scalar(shape):
+    t = ttype(shape)
+    if not shape:
+        return "%gc_r = tensor.extract %out[] : tensor<f64>"
+    dims = ", ".join(str(i) for i in range(len(shape)))
+    return f"""%gc_z = arith.constant 0.0 : f64
+    %gc_e = tensor.empty() : tensor<f64>
+    %gc_i = linalg.fill ins(%gc_z : f64) outs(%gc_e : tensor<f64>) -> tensor<f64>
+    %gc_s = linalg.reduce ins(%out : {t}) outs(%gc_i : tensor<f64>) dimensions = [{dims}]
+      (%gc_x: f64, %gc_acc: f64) {{
+        %gc_sum = arith.addf %gc_x, %gc_acc : f64
+        linalg.yield %gc_sum : f64
+      }}
+    %gc_r = tensor.extract %gc_s[] : tensor<f64>"""
+
+
+def build_module(case, values):
+    inputs, out_shape, body = case
+    args = ", ".join(f"%{n}: {ttype(s)}" for n, s, _ in inputs)
+    arg_types = ", ".join(ttype(s) for _, s, _ in inputs)
+    names = ", ".join(f"%{n}" for n, _, _ in inputs)
+    out_t = ttype(out_shape)
+    watches = "\n".join(f"    tape.watch %{n} : {ttype(s)}"
+                        for n, s, _ in inputs)
+    # Finite differences must not see through stop_gradient: in @f a stopped
+    # input is the constant base value.
+    f_body = body
+    for (n, s, _), v in zip(inputs, values):
+        f_body = f_body.replace(f"tape.stop_gradient %{n} : {ttype(s)}",
+                                f"arith.constant {dense(v, s)}")
+    lines = [f"func.func @f({args}) -> f64 {{", f_body, sum_to_scalar(out_shape),
+             "  return %gc_r : f64", "}",
+             f"func.func @g({args}) -> ({arg_types}) {{",
+             "  %gc_t, %gc_y = tape.record {", watches, body,
+             f"    tape.yield %out : {out_t}", f"  }} : {out_t}",
+             f"  %gc_g:{len(inputs)} = tape.gradient %gc_t (%gc_y : {out_t}) "
+             f"wrt ({names} : {arg_types})",
+             "  return " + ", ".join(f"%gc_g#{i}" for i in range(len(inputs)))
+             + f" : {arg_types}", "}",
+             "func.func private @print_f64(%v: f64) {",
+             "  %i = arith.bitcast %v : f64 to i64",
+             "  vector.print %i : i64", "  return", "}",
+             "func.func @main() {"]
+    counter = [0]
+
+    def fresh():
+        counter[0] += 1
+        return f"%v{counter[0]}"
+
+    def constants(vals):
+        names_ = []
+        for (n, s, _), v in zip(inputs, vals):
+            c = fresh()
+            lines.append(f"  {c} = arith.constant {dense(v, s)}")
+            names_.append(c)
+        return names_
+
+    # Gradients at the base point, element by element.
+    base = constants(values)
+    grads = [fresh() for _ in inputs]
+    lines.append(f"  {', '.join(grads)} = func.call @g({', '.join(base)}) : "
+                 f"({arg_types}) -> ({arg_types})")
+    for g, (n, s, _) in zip(grads, inputs):
+        for idx in indices(s):
+            iv = []
+            for k in idx:
+                c = fresh()
+                lines.append(f"  {c} = arith.constant {k} : index")
+                iv.append(c)
+            e = fresh()
+            lines.append(f"  {e} = tensor.extract {g}[{', '.join(iv)}] : {ttype(s)}")
+            lines.append(f"  func.call @print_f64({e}) : (f64) -> ()")
+    # f at x +/- h e_j for every input element j.
+    for i, (n, s, _) in enumerate(inputs):
+        for j in range(size(s)):
+            for sign in (1.0, -1.0):
+                moved = [list(v) for v in values]
+                moved[i][j] += sign * H
+                args_ = constants(moved)
+                r = fresh()
+                lines.append(f"  {r} = func.call @f({', '.join(args_)}) : "
+                             f"({arg_types}) -> f64")
+                lines.append(f"  func.call @print_f64({r}) : (f64) -> ()")
+    lines += ["  return", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def run_case(name, case, opts, rng_seed):
+    rng = random.Random(f"{rng_seed}-{name}")
+    inputs = case[0]
+    values = [[sample(d, rng) for _ in range(size(s))] for _, s, d in inputs]
+    with tempfile.TemporaryDirectory(prefix=f"gradcheck-{name}-") as tmp:
+        src = os.path.join(tmp, "case.mlir")
+        with open(src, "w") as f:
+            f.write(build_module(case, values))
+        low = os.path.join(tmp, "case.llvm.mlir")
+        p = subprocess.run([opts.tape_opt, src, "-o", low] + LOWERING,
+                           capture_output=True, text=True)
+        if p.returncode:
+            return name, False, "tape-opt failed:\n" + p.stderr[-3000:]
+        p = subprocess.run([opts.runner, low, "-e", "main",
+                            "-entry-point-result=void",
+                            f"-shared-libs={opts.runner_utils}"],
+                           capture_output=True, text=True)
+        if p.returncode:
+            return name, False, "mlir-runner failed:\n" + p.stderr[-3000:]
+    nums = [struct.unpack("<d", struct.pack("<q", int(t)))[0]
+            for t in p.stdout.split()]
+    total = sum(size(s) for _, s, _ in inputs)
+    grads, fvals = nums[:total], nums[total:]
+    worst = 0.0
+    for k in range(total):
+        fd = (fvals[2 * k] - fvals[2 * k + 1]) / (2 * H)
+        err = abs(grads[k] - fd) / max(1.0, abs(fd))
+        worst = max(worst, err)
+        if err > RTOL:
+            return name, False, (f"element {k}: derived {grads[k]!r}, "
+                                 f"finite difference {fd!r}")
+    extra = ""
+    if name == "seed_neuron" and grads != [-4.0, -2.0]:
+        return name, False, f"seed gradients {grads}, expected [-4.0, -2.0]"
+    if name == "seed_neuron":
+        extra = " dL/dw = -4, dL/db = -2 exactly"
+    return name, True, f"max relative error {worst:.1e}{extra}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tape-opt", required=True)
+    ap.add_argument("--runner", default="/usr/lib/llvm-22/bin/mlir-runner")
+    ap.add_argument("--runner-utils",
+                    default="/usr/lib/llvm-22/lib/libmlir_c_runner_utils.so")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("cases", nargs="*", help="case names (default: all)")
+    opts = ap.parse_args()
+    names = opts.cases or sorted(CASES)
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        print(f"unknown case(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
+        results = list(pool.map(
+            lambda n: run_case(n, CASES[n], opts, opts.seed), names))
+    failed = 0
+    for name, ok, msg in results:
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
+        failed += not ok
+    print(f"gradcheck: {len(results) - failed} passed, {failed} failed "
+          f"(h = {H}, rtol = {RTOL})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
