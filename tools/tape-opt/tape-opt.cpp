@@ -13,6 +13,10 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "tape/InitTape.h"
 
+#ifdef TAPE_INCLUDE_TESTS
+#include "TestDialect.h"
+#endif
+
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::tape::registerTapePasses();
@@ -21,6 +25,9 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::tape::registerTapeDialects(registry);
+#ifdef TAPE_INCLUDE_TESTS
+  tape_test::registerTestDialect(registry);
+#endif
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "tape optimizer driver\n", registry));
