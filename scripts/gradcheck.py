@@ -29,7 +29,7 @@ RTOL = 1e-6
 
 LOWERING = [
     "--tape-differentiate", "--convert-elementwise-to-linalg",
-    "--one-shot-bufferize=bufferize-function-boundaries",
+    "--one-shot-bufferize=bufferize-function-boundaries allow-return-allocs-from-loops",
     "--convert-linalg-to-loops", "--lower-affine", "--convert-scf-to-cf",
     "--expand-strided-metadata", "--lower-affine", "--finalize-memref-to-llvm",
     "--math-expand-ops=ops=rsqrt", "--convert-math-to-libm", "--convert-to-llvm",
@@ -66,6 +66,21 @@ def size(shape):
         n *= d
     return n
 
+
+IF_BODY = """
+        %c0 = arith.constant 0 : index
+        %a0 = tensor.extract %a[%c0] : tensor<3xf64>
+        %zero = arith.constant 0.0 : f64
+        %cond = arith.cmpf ogt, %a0, %zero : f64
+        %out = scf.if %cond -> (tensor<3xf64>) {
+          %e = math.exp %a : tensor<3xf64>
+          %m = arith.mulf %e, %b : tensor<3xf64>
+          scf.yield %m : tensor<3xf64>
+        } else {
+          %s = math.sin %b : tensor<3xf64>
+          %m = arith.mulf %s, %a : tensor<3xf64>
+          scf.yield %m : tensor<3xf64>
+        }"""
 
 # name: (inputs [(name, shape, domain)], output shape, body producing %out).
 # domain "pos" samples in [0.5, 2], "any" from N(0, 1).
@@ -228,6 +243,33 @@ CASES = {
         %c = tape.stop_gradient %a : tensor<3xf64>
         %e = math.exp %c : tensor<3xf64>
         %out = arith.mulf %e, %a : tensor<3xf64>"""),
+    "scf_if_then": ([("a", [3], "pos"), ("b", [3], "any")], [3], IF_BODY),
+    "scf_if_else": ([("a", [3], "neg"), ("b", [3], "any")], [3], IF_BODY),
+    "scf_for": ([("a", [3], "any"), ("b", [3], "any")], [3], """
+        %c0 = arith.constant 0 : index
+        %c1 = arith.constant 1 : index
+        %c4 = arith.constant 4 : index
+        %one = arith.constant 1.0 : f64
+        %r:2 = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %a, %s = %one) -> (tensor<3xf64>, f64) {
+          %t = math.tanh %acc : tensor<3xf64>
+          %m = arith.mulf %t, %b : tensor<3xf64>
+          %ii = arith.index_cast %i : index to i64
+          %if = arith.sitofp %ii : i64 to f64
+          %e = tensor.extract %m[%c1] : tensor<3xf64>
+          %w = arith.addf %e, %if : f64
+          %s2 = arith.mulf %s, %w : f64
+          scf.yield %m, %s2 : tensor<3xf64>, f64
+        }
+        %out = tensor.insert %r#1 into %r#0[%c0] : tensor<3xf64>"""),
+    "scf_for_strided": ([("a", [2], "any")], [2], """
+        %c1 = arith.constant 1 : index
+        %c2 = arith.constant 2 : index
+        %c8 = arith.constant 8 : index
+        %out = scf.for %i = %c1 to %c8 step %c2 iter_args(%acc = %a) -> (tensor<2xf64>) {
+          %s = math.sin %acc : tensor<2xf64>
+          %p = arith.addf %s, %a : tensor<2xf64>
+          scf.yield %p : tensor<2xf64>
+        }"""),
     # d/dx of the inner gradient of x^3, i.e. d2/dx2 x^3 = 6x.
     "second_order_cube": ([("a", [3], "any")], [3], """
         %it, %iy = tape.record {
@@ -252,7 +294,8 @@ CASES["seed_neuron"] = SEED
 
 
 def sample(domain, rng):
-    return {"pos": lambda: rng.uniform(0.5, 2.0), "one": lambda: 1.0,
+    return {"pos": lambda: rng.uniform(0.5, 2.0),
+            "neg": lambda: rng.uniform(-2.0, -0.5), "one": lambda: 1.0,
             "zero": lambda: 0.0}.get(domain, lambda: rng.gauss(0.0, 1.0))()
 
 

@@ -51,6 +51,7 @@ def TapeDifferentiate : Pass<"tape-differentiate", "::mlir::ModuleOp"> {
     "::mlir::math::MathDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::scf::SCFDialect",
   ];
 }
 

@@ -182,3 +182,87 @@ func.func @off_path(%x: tensor<f32>, %c: tensor<f32>) -> tensor<f32> {
   %g = tape.gradient %t (%y : tensor<f32>) wrt (%x : tensor<f32>)
   return %g : tensor<f32>
 }
+
+// -----
+
+// scf.for: the forward loop stores each iteration's carried value in a
+// stacked tensor; the backward loop runs in reverse, pops it, recomputes the
+// body and carries the adjoints (of the iter_arg and of the captured %x).
+// CHECK-LABEL: func.func @loop
+// CHECK-SAME: (%[[X:.*]]: tensor<3xf32>)
+// CHECK: %[[STACK0:.*]] = tensor.empty() : tensor<4x3xf32>
+// CHECK: %[[FWD:.*]]:2 = scf.for %[[I:.*]] = %{{.*}} iter_args(%[[ACC:.*]] = %[[X]], %[[STACK:.*]] = %[[STACK0]])
+// CHECK:   %[[S:.*]] = math.sin %[[ACC]]
+// CHECK:   tensor.insert_slice %[[ACC]] into %[[STACK]]
+// CHECK: %[[BWD:.*]]:2 = scf.for %[[K:.*]] = {{.*}} iter_args(%[[DACC:.*]] = %{{.*}}, %[[DX:.*]] = %{{.*}})
+// CHECK:   %[[POP:.*]] = tensor.extract_slice %[[FWD]]#1
+// CHECK:   math.cos %[[POP]]
+// CHECK:   scf.yield
+// CHECK: arith.addf %[[BWD]]#0, %[[BWD]]#1
+func.func @loop(%x: tensor<3xf32>) -> tensor<3xf32> {
+  %t, %y = tape.record {
+    tape.watch %x : tensor<3xf32>
+    %c0 = arith.constant 0 : index
+    %c4 = arith.constant 4 : index
+    %c1 = arith.constant 1 : index
+    %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %x) -> (tensor<3xf32>) {
+      %s = math.sin %acc : tensor<3xf32>
+      %m = arith.mulf %s, %x : tensor<3xf32>
+      scf.yield %m : tensor<3xf32>
+    }
+    tape.yield %r : tensor<3xf32>
+  } : tensor<3xf32>
+  %g = tape.gradient %t (%y : tensor<3xf32>) wrt (%x : tensor<3xf32>)
+  return %g : tensor<3xf32>
+}
+
+// -----
+
+// scf.if: the backward code branches on the same condition, recomputes the
+// taken branch and yields the adjoints of what the branches captured.
+// CHECK-LABEL: func.func @branch
+// CHECK-SAME: (%[[C:.*]]: i1, %[[X:.*]]: tensor<2xf32>)
+// CHECK: scf.if %[[C]] -> (tensor<2xf32>)
+// CHECK:   math.exp %[[X]]
+// CHECK: %[[B:.*]] = scf.if %[[C]] -> (tensor<2xf32>) {
+// CHECK:   %[[E:.*]] = math.exp %[[X]]
+// CHECK:   %[[G:.*]] = arith.mulf %{{.*}}, %[[E]]
+// CHECK:   scf.yield %[[G]]
+// CHECK: } else {
+// CHECK:   %[[N:.*]] = arith.negf
+// CHECK:   scf.yield %[[N]]
+// CHECK: return %[[B]]
+func.func @branch(%c: i1, %x: tensor<2xf32>) -> tensor<2xf32> {
+  %t, %y = tape.record {
+    tape.watch %x : tensor<2xf32>
+    %r = scf.if %c -> (tensor<2xf32>) {
+      %e = math.exp %x : tensor<2xf32>
+      scf.yield %e : tensor<2xf32>
+    } else {
+      %n = arith.negf %x : tensor<2xf32>
+      scf.yield %n : tensor<2xf32>
+    }
+    tape.yield %r : tensor<2xf32>
+  } : tensor<2xf32>
+  %g = tape.gradient %t (%y : tensor<2xf32>) wrt (%x : tensor<2xf32>)
+  return %g : tensor<2xf32>
+}
+
+// -----
+
+// A loop on the path needs a static trip count to store its values.
+func.func @dynamic_loop(%x: tensor<3xf32>, %n: index) -> tensor<3xf32> {
+  %t, %y = tape.record {
+    tape.watch %x : tensor<3xf32>
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    // expected-error @+1 {{'scf.for' op differentiating a loop needs constant bounds and a positive constant step, so that its loop-carried values can be stored}}
+    %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %x) -> (tensor<3xf32>) {
+      %s = math.sin %acc : tensor<3xf32>
+      scf.yield %s : tensor<3xf32>
+    }
+    tape.yield %r : tensor<3xf32>
+  } : tensor<3xf32>
+  %g = tape.gradient %t (%y : tensor<3xf32>) wrt (%x : tensor<3xf32>)
+  return %g : tensor<3xf32>
+}
