@@ -243,6 +243,37 @@ CASES = {
         %c = tape.stop_gradient %a : tensor<3xf64>
         %e = math.exp %c : tensor<3xf64>
         %out = arith.mulf %e, %a : tensor<3xf64>"""),
+    "generic_map": ([("a", [2, 3], "any"), ("b", [2, 3], "pos")], [2, 3], """
+        %e = tensor.empty() : tensor<2x3xf64>
+        %out = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                               iterator_types = ["parallel", "parallel"]}
+            ins(%a, %b : tensor<2x3xf64>, tensor<2x3xf64>) outs(%e : tensor<2x3xf64>) {
+          ^bb0(%x: f64, %y: f64, %o: f64):
+            %l = math.log %y : f64
+            %m = arith.mulf %x, %l : f64
+            %t = math.tanh %m : f64
+            %s = arith.addf %t, %x : f64
+            linalg.yield %s : f64
+        } -> tensor<2x3xf64>"""),
+    "generic_broadcast": ([("a", [3], "any"), ("b", [2, 3], "any")], [2, 3], """
+        %e = tensor.empty() : tensor<2x3xf64>
+        %out = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                               iterator_types = ["parallel", "parallel"]}
+            ins(%a, %b : tensor<3xf64>, tensor<2x3xf64>) outs(%e : tensor<2x3xf64>) {
+          ^bb0(%x: f64, %y: f64, %o: f64):
+            %m = arith.mulf %x, %y : f64
+            %s = math.sin %m : f64
+            linalg.yield %s : f64
+        } -> tensor<2x3xf64>"""),
+    "generic_transposed": ([("a", [3, 2], "any")], [2, 3], """
+        %e = tensor.empty() : tensor<2x3xf64>
+        %out = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j, i)>, affine_map<(i, j) -> (i, j)>],
+                               iterator_types = ["parallel", "parallel"]}
+            ins(%a : tensor<3x2xf64>) outs(%e : tensor<2x3xf64>) {
+          ^bb0(%x: f64, %o: f64):
+            %m = arith.mulf %x, %x : f64
+            linalg.yield %m : f64
+        } -> tensor<2x3xf64>"""),
     "scf_if_then": ([("a", [3], "pos"), ("b", [3], "any")], [3], IF_BODY),
     "scf_if_else": ([("a", [3], "neg"), ("b", [3], "any")], [3], IF_BODY),
     "scf_for": ([("a", [3], "any"), ("b", [3], "any")], [3], """

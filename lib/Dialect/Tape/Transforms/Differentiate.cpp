@@ -24,6 +24,7 @@
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeOps.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -298,6 +299,9 @@ private:
         result = sweepIf(b, ifOp, resultAdjoints, adjoints, fwd, gradient);
       else if (auto forOp = dyn_cast<scf::ForOp>(op))
         result = sweepFor(b, forOp, resultAdjoints, adjoints, fwd, gradient);
+      else if (auto generic = dyn_cast<linalg::GenericOp>(op))
+        result = sweepGeneric(b, generic, resultAdjoints, adjoints, fwd,
+                              gradient);
       else
         result = applyRule(b, op, resultAdjoints, adjoints, fwd, gradient);
       if (failed(result))
@@ -595,6 +599,87 @@ private:
     for (auto [n, c] : llvm::enumerate(captures))
       accumulate(b, loc, adjoints, c,
                  backward.getResult(carriedIndex.size() + n));
+    return success();
+  }
+
+  /// linalg.generic with only parallel iterators (a map, possibly with
+  /// broadcasting inputs): per active input, a generic over the same
+  /// iteration space recomputes the body on scalars, sweeps it backwards
+  /// and accumulates the input's adjoint; dimensions the input does not
+  /// index become reductions, which sums a broadcast input's gradient.
+  LogicalResult sweepGeneric(OpBuilder &b, linalg::GenericOp generic,
+                             ArrayRef<Value> resultAdjoints,
+                             AdjointMap &adjoints, IRMapping &fwd,
+                             GradientOp gradient) {
+    Location loc = generic.getLoc();
+    if (generic.getNumReductionLoops() != 0)
+      return generic.emitOpError(
+          "gradient of a linalg.generic with reduction iterators is not "
+          "supported; express the reduction with linalg.reduce");
+    Block &body = generic.getRegion().front();
+    for (OpOperand &init : generic.getDpsInitsMutable())
+      if (!generic.getMatchingBlockArgument(&init).use_empty())
+        return generic.emitOpError(
+            "gradient rule needs a body that does not read its outputs");
+    if (!generic.hasPureTensorSemantics())
+      return generic.emitOpError("gradient rule needs tensor operands");
+
+    SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+    unsigned numInputs = generic.getNumDpsInputs();
+    unsigned numLoops = generic.getNumLoops();
+    for (auto [k, input] : llvm::enumerate(generic.getDpsInputs())) {
+      if (!activity->isActive(input) || !isFloatLike(input.getType()))
+        continue;
+      AffineMap inputMap = maps[k];
+      if (!inputMap.isProjectedPermutation())
+        return generic.emitOpError("gradient rule needs projected-"
+                                   "permutation indexing maps; input #")
+               << k << " has " << AffineMapAttr::get(inputMap);
+      auto inputType = dyn_cast<RankedTensorType>(input.getType());
+      if (!inputType)
+        return generic.emitOpError("gradient rule needs tensor inputs");
+
+      // Inputs: the original inputs (to recompute) and the result adjoints.
+      SmallVector<Value> ins;
+      for (Value v : generic.getDpsInputs())
+        ins.push_back(fwd.lookupOrDefault(v));
+      SmallVector<AffineMap> newMaps(maps.begin(), maps.begin() + numInputs);
+      for (auto [i, adj] : llvm::enumerate(resultAdjoints)) {
+        ins.push_back(adj);
+        newMaps.push_back(maps[numInputs + i]);
+      }
+      newMaps.push_back(inputMap);
+      SmallVector<utils::IteratorType> iterators(
+          numLoops, utils::IteratorType::reduction);
+      for (AffineExpr e : inputMap.getResults())
+        iterators[cast<AffineDimExpr>(e).getPosition()] =
+            utils::IteratorType::parallel;
+      Value init = createFloatConstant(b, loc, inputType, 0.0);
+      LogicalResult status = success();
+      auto backward = linalg::GenericOp::create(
+          b, loc, TypeRange{inputType}, ins, ValueRange{init}, newMaps,
+          iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            nb.setListener(&created);
+            IRMapping inner = fwd;
+            for (unsigned i = 0; i < numInputs; ++i)
+              inner.map(body.getArgument(i), args[i]);
+            recompute(nb, body, inner);
+            AdjointMap local;
+            for (auto [i, v] :
+                 llvm::enumerate(body.getTerminator()->getOperands()))
+              accumulate(nb, nloc, local, v, args[numInputs + i]);
+            if (failed(sweep(nb, opsOf(body), local, inner, gradient)))
+              status = failure();
+            Value acc = args.back();
+            Value adj = local.lookup(body.getArgument(k));
+            linalg::YieldOp::create(nb, nloc,
+                                    adj ? addAdjoints(nb, nloc, acc, adj)
+                                        : acc);
+          });
+      if (failed(status))
+        return failure();
+      accumulate(b, loc, adjoints, input, backward.getResult(0));
+    }
     return success();
   }
 

@@ -266,3 +266,53 @@ func.func @dynamic_loop(%x: tensor<3xf32>, %n: index) -> tensor<3xf32> {
   %g = tape.gradient %t (%y : tensor<3xf32>) wrt (%x : tensor<3xf32>)
   return %g : tensor<3xf32>
 }
+
+// -----
+
+// linalg.generic (a map): per input, a generic over the same iteration
+// space recomputes the scalar body and sweeps it; the dimension a broadcast
+// input does not index becomes a reduction.
+// CHECK-LABEL: func.func @generic
+// CHECK-SAME: (%[[A:.*]]: tensor<3xf32>, %[[B:.*]]: tensor<2x3xf32>)
+// CHECK: %[[GA:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
+// CHECK-SAME: ins(%[[A]], %[[B]], %{{.*}} : tensor<3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[Y:.*]]: f32, %[[D:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK:   %[[DX:.*]] = arith.mulf %[[D]], %[[Y]] : f32
+// CHECK:   %[[SUM:.*]] = arith.addf %[[ACC]], %[[DX]] : f32
+// CHECK:   linalg.yield %[[SUM]]
+// CHECK: return %[[GA]]
+func.func @generic(%a: tensor<3xf32>, %b: tensor<2x3xf32>) -> tensor<3xf32> {
+  %t, %y = tape.record {
+    tape.watch %a : tensor<3xf32>
+    %e = tensor.empty() : tensor<2x3xf32>
+    %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                         iterator_types = ["parallel", "parallel"]}
+        ins(%a, %b : tensor<3xf32>, tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) {
+      ^bb0(%x: f32, %w: f32, %o: f32):
+        %m = arith.mulf %x, %w : f32
+        linalg.yield %m : f32
+    } -> tensor<2x3xf32>
+    tape.yield %r : tensor<2x3xf32>
+  } : tensor<2x3xf32>
+  %g = tape.gradient %t (%y : tensor<2x3xf32>) wrt (%a : tensor<3xf32>)
+  return %g : tensor<3xf32>
+}
+
+// -----
+
+func.func @generic_reduction(%a: tensor<3xf32>, %init: tensor<f32>) -> tensor<3xf32> {
+  %t, %y = tape.record {
+    tape.watch %a : tensor<3xf32>
+    // expected-error @+1 {{'linalg.generic' op gradient of a linalg.generic with reduction iterators is not supported; express the reduction with linalg.reduce}}
+    %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>],
+                         iterator_types = ["reduction"]}
+        ins(%a : tensor<3xf32>) outs(%init : tensor<f32>) {
+      ^bb0(%x: f32, %o: f32):
+        %s = arith.addf %x, %o : f32
+        linalg.yield %s : f32
+    } -> tensor<f32>
+    tape.yield %r : tensor<f32>
+  } : tensor<f32>
+  %g = tape.gradient %t (%y : tensor<f32>) wrt (%a : tensor<3xf32>)
+  return %g : tensor<3xf32>
+}
