@@ -8,11 +8,20 @@ rejected or accepted, but the tool must exit normally: status 0, or status 1
 with an `error:` diagnostic. A signal (crash, assertion abort), any other
 status, an error without a diagnostic, or a run over the time limit fails
 the check, and the offending variant is saved for reproduction.
+
+One crash is known and upstream: MLIR 22's parsers of linalg.reduce,
+linalg.transpose and linalg.broadcast store a null attribute when their
+integer-array attribute is malformed and then crash (SIGSEGV in
+NamedAttrList::set under linalg::*Op::parse). Runs that die with exactly that
+stack are counted and listed as "known upstream", not as failures; any other
+crash fails the check. test/Robustness/upstream-linalg-reduce-dimensions.mlir
+tracks the bug.
 """
 import argparse
 import concurrent.futures
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,6 +64,10 @@ def variants(data, rng, count):
             yield "replace", data[:pos] + rng.choice(INTERESTING) + data[end:]
 
 
+KNOWN_UPSTREAM = re.compile(
+    r"mlir::linalg::(Reduce|Transpose|Broadcast)Op::parse")
+
+
 def run_one(tool, extra_args, payload, timeout, workdir, name):
     path = os.path.join(workdir, name)
     with open(path, "wb") as f:
@@ -66,6 +79,10 @@ def run_one(tool, extra_args, payload, timeout, workdir, name):
     except subprocess.TimeoutExpired:
         return path, f"timed out after {timeout} s"
     stderr = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode < 0 and KNOWN_UPSTREAM.search(stderr) and \
+            "NamedAttrList::set" in stderr:
+        os.unlink(path)
+        return "known"
     if proc.returncode < 0:
         return path, f"killed by signal {-proc.returncode}:\n{stderr[-2000:]}"
     if proc.returncode not in (0, 1):
@@ -122,11 +139,15 @@ def main():
                                 if b"// -----" in payload else [])
                 jobs.append(pool.submit(run_one, opts.tool, args, payload,
                                         opts.timeout, workdir, name))
-        failures = [r for r in (j.result() for j in jobs) if r]
+        results = [j.result() for j in jobs]
+    failures = [r for r in results if r and r != "known"]
+    known = results.count("known")
     for path, why in failures:
         print(f"FAIL {path}: {why}")
     print(f"{len(jobs)} variants of {len(inputs)} files: "
-          f"{len(jobs) - len(failures)} passed, {len(failures)} failed")
+          f"{len(jobs) - len(failures) - known} passed, {len(failures)} failed"
+          + (f", {known} hit the known upstream linalg parser crash"
+             if known else ""))
     return 1 if failures else 0
 
 

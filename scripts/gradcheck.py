@@ -169,6 +169,14 @@ CASES = {
             linalg.yield %s : f64
           }
         %out = math.exp %r : tensor<2xf64>"""),
+    # The init takes part: here it is larger than every input, so it wins.
+    "reduce_max_init": ([("a", [2, 3], "any"), ("c", [2], "big")], [2], """
+        %r = linalg.reduce ins(%a : tensor<2x3xf64>) outs(%c : tensor<2xf64>) dimensions = [1]
+          (%x: f64, %acc: f64) {
+            %s = arith.maximumf %x, %acc : f64
+            linalg.yield %s : f64
+          }
+        %out = arith.mulf %r, %r : tensor<2xf64>"""),
     "fill_extract": ([("a", [], "any"), ("b", [3], "any")], [3], """
         %s = tensor.extract %a[] : tensor<f64>
         %e = tensor.empty() : tensor<3xf64>
@@ -326,7 +334,8 @@ CASES["seed_neuron"] = SEED
 
 def sample(domain, rng):
     return {"pos": lambda: rng.uniform(0.5, 2.0),
-            "neg": lambda: rng.uniform(-2.0, -0.5), "one": lambda: 1.0,
+            "neg": lambda: rng.uniform(-2.0, -0.5),
+            "big": lambda: rng.uniform(5.0, 6.0), "one": lambda: 1.0,
             "zero": lambda: 0.0}.get(domain, lambda: rng.gauss(0.0, 1.0))()
 
 

@@ -164,8 +164,8 @@ Operation *getCombiner(linalg::ReduceOp reduce) {
 
 // Sum: every input element gets the adjoint of its row; the init gets dy.
 // Max/min: the adjoint goes to the elements equal to the extremum, split
-// evenly between ties (TensorFlow's reduce_max convention); the init (the
-// identity, usually -inf) gets nothing.
+// evenly between ties (TensorFlow's reduce_max convention); the init counts
+// as one more candidate.
 LogicalResult reduceRule(OpBuilder &b, Operation *op, ValueRange x,
                          ValueRange z, ArrayRef<Value> dz,
                          SmallVectorImpl<Value> &out) {
@@ -189,14 +189,19 @@ LogicalResult reduceRule(OpBuilder &b, Operation *op, ValueRange x,
            arith::MinNumFOp>(combiner))
     return op->emitOpError("no gradient rule for a reduction combining with '")
            << combiner->getName() << "'";
+  // The init takes part in the extremum too (it is usually -inf and never
+  // wins, but when it does it gets its share like any other tie).
   Value extremum = broadcast(b, loc, z[0], shape, dims);
   Value hit = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x[0],
                                     extremum);
   Value mask = arith::UIToFPOp::create(b, loc, tensorType(x[0]), hit);
-  Value count = reduceSum(b, loc, mask, dims);
+  Value initHit = arith::UIToFPOp::create(
+      b, loc, tensorType(x[1]),
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x[1], z[0]));
+  Value count = add(b, loc, reduceSum(b, loc, mask, dims), initHit);
   Value share = div(b, loc, dz[0], count);
   out.append({mul(b, loc, mask, broadcast(b, loc, share, shape, dims)),
-              Value()});
+              mul(b, loc, initHit, share)});
   return success();
 }
 
