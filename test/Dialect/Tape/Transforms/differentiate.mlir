@@ -316,3 +316,33 @@ func.func @generic_reduction(%a: tensor<3xf32>, %init: tensor<f32>) -> tensor<3x
   %g = tape.gradient %t (%y : tensor<f32>) wrt (%a : tensor<3xf32>)
   return %g : tensor<3xf32>
 }
+
+// -----
+
+// Several targets: the gradient of their sum, w.r.t. a variable (through
+// its reads) and a watched tensor at once.
+// CHECK-LABEL: tape.step @two_targets
+// CHECK-SAME: (%[[X:.*]]: tensor<f32>)
+// CHECK: %[[W:.*]] = tape.read %w
+// CHECK: %[[P:.*]] = arith.mulf %[[W]], %[[X]]
+// CHECK: %[[E:.*]] = math.exp %[[X]]
+// CHECK: %[[D1:.*]] = arith.constant dense<1.000000e+00>
+// CHECK: %[[D2:.*]] = arith.constant dense<1.000000e+00>
+// CHECK: %[[GE:.*]] = arith.mulf %[[D2]], %[[E]]
+// CHECK: %[[GW:.*]] = arith.mulf %[[D1]], %[[X]]
+// CHECK: %[[GXP:.*]] = arith.mulf %[[D1]], %[[W]]
+// CHECK: %[[GX:.*]] = arith.addf %[[GE]], %[[GXP]]
+// CHECK: tape.return %[[GW]], %[[GX]]
+tape.variable @w : tensor<f32> = dense<3.0>
+tape.step @two_targets(%x: tensor<f32>) -> (tensor<f32>, tensor<f32>) {
+  %w = tape.handle @w : !tape.resource<tensor<f32>>
+  %t, %l:2 = tape.record {
+    tape.watch %x : tensor<f32>
+    %wv = tape.read %w : !tape.resource<tensor<f32>>
+    %p = arith.mulf %wv, %x : tensor<f32>
+    %e = math.exp %x : tensor<f32>
+    tape.yield %p, %e : tensor<f32>, tensor<f32>
+  } : tensor<f32>, tensor<f32>
+  %g:2 = tape.gradient %t (%l#0, %l#1 : tensor<f32>, tensor<f32>) wrt (%w, %x : !tape.resource<tensor<f32>>, tensor<f32>)
+  tape.return %g#0, %g#1 : tensor<f32>, tensor<f32>
+}
