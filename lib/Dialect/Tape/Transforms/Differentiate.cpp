@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tape/Dialect/Tape/Analysis/GradientActivity.h"
 #include "tape/Dialect/Tape/DifferentiationRules.h"
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeOps.h"
@@ -41,14 +42,6 @@ namespace mlir::tape {
 using namespace mlir;
 using namespace mlir::tape;
 
-/// The variable a resource value refers to: the symbol of its tape.handle,
-/// or null when the resource comes from elsewhere (a block argument).
-static FlatSymbolRefAttr getVariableSymbol(Value resource) {
-  if (auto handle = resource.getDefiningOp<HandleOp>())
-    return handle.getVariableAttr();
-  return {};
-}
-
 /// True if `read` reads the variable that `source` refers to.
 static bool readsSource(ReadOp read, Value source) {
   if (read.getResource() == source)
@@ -61,96 +54,7 @@ static bool isFloatLike(Type type) {
   return isa<FloatType>(getElementTypeOrSelf(type));
 }
 
-static SmallVector<Operation *> opsOf(Block &block) {
-  SmallVector<Operation *> ops;
-  for (Operation &op : block.without_terminator())
-    ops.push_back(&op);
-  return ops;
-}
-
 namespace {
-
-/// Which recorded values depend on the sources (varied) and which the
-/// targets depend on (useful), through nested regions too. Only ops that
-/// are both need a rule.
-class ActivityAnalysis {
-public:
-  ActivityAnalysis(ArrayRef<Operation *> ops, ArrayRef<Value> sourceValues,
-                   ArrayRef<Value> targets) {
-    varied.insert(sourceValues.begin(), sourceValues.end());
-    propagateVaried(ops);
-    useful.insert(targets.begin(), targets.end());
-    for (Operation *op : llvm::reverse(ops)) {
-      if (!llvm::any_of(op->getResults(),
-                        [&](Value r) { return useful.contains(r); }))
-        continue;
-      useful.insert(op->operand_begin(), op->operand_end());
-      // Inside a useful op's regions everything counts as useful; captured
-      // values are what the regions read from outside.
-      op->walk([&](Operation *inner) {
-        useful.insert(inner->result_begin(), inner->result_end());
-        for (Region &r : inner->getRegions())
-          for (Block &b : r)
-            useful.insert(b.args_begin(), b.args_end());
-      });
-      if (op->getNumRegions()) {
-        llvm::SetVector<Value> captured;
-        getUsedValuesDefinedAbove(op->getRegions(), captured);
-        useful.insert(captured.begin(), captured.end());
-      }
-    }
-  }
-
-  bool isVaried(Value v) const { return varied.contains(v); }
-  bool isActive(Value v) const {
-    return varied.contains(v) && useful.contains(v);
-  }
-  bool isActive(Operation *op) const {
-    return llvm::any_of(op->getResults(),
-                        [&](Value r) { return isActive(r); });
-  }
-
-  /// Ops that take a varied value and produce no varied value: where a
-  /// gradient path is cut (stop_gradient, casts to integers, comparisons).
-  SmallVector<Operation *> cuts;
-
-private:
-  void propagateVaried(ArrayRef<Operation *> ops) {
-    for (Operation *op : ops) {
-      bool anyVaried = llvm::any_of(
-          op->getOperands(), [&](Value v) { return varied.contains(v); });
-      if (op->getNumRegions()) {
-        llvm::SetVector<Value> captured;
-        getUsedValuesDefinedAbove(op->getRegions(), captured);
-        anyVaried |= llvm::any_of(captured,
-                                  [&](Value v) { return varied.contains(v); });
-        // Loop-carried values may become varied in any iteration: when the
-        // op is varied at all, treat its float block arguments as varied.
-        if (anyVaried && !isa<StopGradientOp>(op))
-          for (Region &region : op->getRegions())
-            for (Block &block : region) {
-              for (BlockArgument arg : block.getArguments())
-                if (isFloatLike(arg.getType()))
-                  varied.insert(arg);
-              propagateVaried(opsOf(block));
-            }
-      }
-      if (!anyVaried)
-        continue;
-      bool producesVaried = false;
-      if (!isa<StopGradientOp>(op))
-        for (Value r : op->getResults())
-          if (isFloatLike(r.getType())) {
-            varied.insert(r);
-            producesVaried = true;
-          }
-      if (!producesVaried && op->getNumResults())
-        cuts.push_back(op);
-    }
-  }
-
-  DenseSet<Value> varied, useful;
-};
 
 /// Adjoints of original (recorded) values during one backward sweep.
 using AdjointMap = DenseMap<Value, Value>;
@@ -175,7 +79,7 @@ public:
     Block &body = record.getBodyBlock();
     YieldOp yield = record.getYield();
     SmallVector<Value> targets(yield.getValues());
-    recorded = opsOf(body);
+    recorded = getOpsWithoutTerminator(body);
     for (Operation *op : recorded)
       if (auto watch = dyn_cast<WatchOp>(op))
         watched.insert(watch.getValue());
@@ -229,7 +133,7 @@ private:
 
     // The record's targets were already replaced by the inlined values.
     SmallVector<Value> targets(gradient.getTargets());
-    ActivityAnalysis activity(recorded, allSourceValues, targets);
+    GradientActivity activity(recorded, allSourceValues, targets);
     this->activity = &activity;
 
     // Seed: d(sum of all target elements)/d(target) = 1.
@@ -391,7 +295,7 @@ private:
         for (auto [v, adj] : llvm::zip(block.getTerminator()->getOperands(),
                                        resultAdjoints))
           accumulate(b, loc, local, v, adj);
-        if (failed(sweep(b, opsOf(block), local, inner, gradient)))
+        if (failed(sweep(b, getOpsWithoutTerminator(block), local, inner, gradient)))
           return failure();
       }
       for (Value c : captures) {
@@ -576,7 +480,7 @@ private:
           AdjointMap local;
           for (auto [n, idx] : llvm::enumerate(carriedIndex))
             accumulate(nb, nloc, local, yields[idx], carried[n]);
-          if (failed(sweep(nb, opsOf(body), local, inner, gradient)))
+          if (failed(sweep(nb, getOpsWithoutTerminator(body), local, inner, gradient)))
             status = failure();
           SmallVector<Value> next;
           for (unsigned idx : carriedIndex) {
@@ -668,7 +572,7 @@ private:
             for (auto [i, v] :
                  llvm::enumerate(body.getTerminator()->getOperands()))
               accumulate(nb, nloc, local, v, args[numInputs + i]);
-            if (failed(sweep(nb, opsOf(body), local, inner, gradient)))
+            if (failed(sweep(nb, getOpsWithoutTerminator(body), local, inner, gradient)))
               status = failure();
             Value acc = args.back();
             Value adj = local.lookup(body.getArgument(k));
@@ -685,7 +589,7 @@ private:
 
   void warnDisconnected(GradientOp gradient, unsigned index, Value source,
                         ArrayRef<Value> values,
-                        const ActivityAnalysis &activity) {
+                        const GradientActivity &activity) {
     std::string name = "#" + std::to_string(index);
     if (FlatSymbolRefAttr sym = getVariableSymbol(source))
       name += " (@" + sym.getValue().str() + ")";
@@ -701,10 +605,10 @@ private:
                   : "the tensor is not watched by this tape");
       return;
     }
-    for (Operation *cut : activity.cuts)
+    for (Operation *cut : activity.getCuts())
       diag.attachNote(cut->getLoc())
           << "the path is cut here by '" << cut->getName() << "'";
-    if (activity.cuts.empty())
+    if (activity.getCuts().empty())
       diag.attachNote(values.front().getLoc())
           << "the value read here is not used on the way to the targets";
   }
@@ -722,7 +626,7 @@ private:
   SmallVector<Operation *> recorded;
   DenseSet<Value> watched;
   CreatedOps created;
-  const ActivityAnalysis *activity = nullptr;
+  const GradientActivity *activity = nullptr;
   DenseMap<Operation *, LoopTape> loopTapes;
 };
 
