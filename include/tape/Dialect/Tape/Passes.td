@@ -55,4 +55,66 @@ def TapeDifferentiate : Pass<"tape-differentiate", "::mlir::ModuleOp"> {
   ];
 }
 
+def TapeVerifyAssignments : Pass<"tape-verify-assignments", "::mlir::ModuleOp"> {
+  let summary = "Proves that variable updates stay in-graph and diagnoses "
+                "the hazards that lose or disconnect them";
+  let description = [{
+    Runs on tape-level IR (before `tape-differentiate`) and reports, each
+    with a precise location, a note on the related op and a fix:
+
+    * **lost update** (error): a value computed from a read of a variable
+      and that variable's gradient (`w - lr * g`) that is never assigned
+      back to it, the Python rebinding `w = w - lr * g`; also when it is
+      only returned or passed to a call;
+    * **host-side update** (warning; error with `strict`): a step returns
+      a gradient and host code assigns the variable from it. It works
+      (the next call reads the new value) but the update is not compiled
+      with the step, not fused, and costs a round trip;
+    * **disconnected gradient** (warning; error with `strict`): a gradient
+      source the targets do not depend on, with the reason: the variable is
+      read only before or outside the recording region, never read, or the
+      path goes through a non-differentiable op or a call (named); when no
+      source is connected, TensorFlow's "No gradients provided for any
+      variable";
+    * **assignment to something that is not a variable** (error): a
+      resource that does not come from `tape.handle`;
+    * **overwritten assignment** (warning): two `tape.assign` to one
+      variable in a step with no read in between, so the first is lost;
+    * **read after assign in a tape** (warning): a recording region reads
+      a variable after assigning it, so its gradient mixes the old and the
+      new value.
+
+    Declaring a variable inside a step and assigning a value of the wrong
+    type are rejected by the op verifiers already.
+
+    With `report=text` or `report=json` it also prints, per step, every
+    variable it touches: where it is read (inside a tape or not), where it
+    is written (in the step or in host code), and whether each gradient
+    request reaches it. `lint-hyperparameters` warns about optimizer
+    hyper-parameters baked into the step as constants.
+
+    Example:
+
+    ```mlir
+    %g = tape.gradient %t (%loss : tensor<f32>) wrt (%w : !tape.resource<tensor<f32>>)
+    %wv = tape.read %w : !tape.resource<tensor<f32>>
+    %step = arith.mulf %lr, %g : tensor<f32>
+    // error: the updated value of @w is never assigned back to it
+    %new = arith.subf %wv, %step : tensor<f32>
+    ```
+  }];
+  let options = [
+    Option<"strict", "strict", "bool", /*default=*/"false",
+           "Report host-side updates and disconnected gradients as errors">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Print a per-step variable report: 'text' or 'json'">,
+    Option<"reportFile", "report-file", "std::string", /*default=*/"\"-\"",
+           "File for the report ('-' is standard output)">,
+    Option<"lintHyperparameters", "lint-hyperparameters", "bool",
+           /*default=*/"false",
+           "Warn about optimizer hyper-parameters that are compile-time "
+           "constants (a learning rate that can never change)">,
+  ];
+}
+
 #endif // TAPE_DIALECT_TAPE_PASSES_TD

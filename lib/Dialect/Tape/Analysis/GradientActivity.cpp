@@ -122,8 +122,10 @@ mlir::tape::analyzeGradientSources(GradientOp gradient) {
   // Per source, so that the cuts are those on that source's paths.
   for (SourceConnection &connection : result) {
     GradientActivity activity(ops, connection.values, targets);
+    // Connected when some target depends on the source through
+    // differentiable ops.
     connection.connected = llvm::any_of(
-        connection.values, [&](Value v) { return activity.isActive(v); });
+        targets, [&](Value t) { return activity.isVaried(t); });
     if (!connection.connected)
       connection.cuts.assign(activity.getCuts().begin(),
                              activity.getCuts().end());
