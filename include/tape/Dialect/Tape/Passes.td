@@ -117,4 +117,134 @@ def TapeVerifyAssignments : Pass<"tape-verify-assignments", "::mlir::ModuleOp"> 
   ];
 }
 
+def TapeMaterializeOptimizers
+    : Pass<"tape-materialize-optimizers", "::mlir::ModuleOp"> {
+  let summary = "Rewrites tape.apply_gradients into reads, arithmetic and "
+                "assignments, with slot variables for stateful optimizers";
+  let description = [{
+    Each `tape.apply_gradients` becomes ordinary variable updates in place:
+
+    * SGD: `w -= learning_rate * g`;
+    * momentum (Keras' SGD with momentum): slot `@<w>__momentum`,
+      `v = momentum * v - learning_rate * g`, then `w += v`, or with
+      Nesterov `w += momentum * v - learning_rate * g`;
+    * Adam (Keras' formulation): slots `@<w>__adam_m`, `@<w>__adam_v` and
+      one step count per optimizer, `@adam_iterations` (i64);
+      `t = iterations + 1`,
+      `alpha = learning_rate * sqrt(1 - beta2^t) / (1 - beta1^t)`,
+      `m += (g - m) * (1 - beta1)`, `v += (g * g - v) * (1 - beta2)`,
+      `w -= alpha * m / (sqrt(v) + epsilon)`.
+
+    Slots are ordinary non-trainable `tape.variable`s initialised to zero,
+    declared right after the variable they belong to, so checkpoints and
+    the state layout include them.
+
+    Example:
+
+    ```mlir
+    tape.apply_gradients #tape.sgd<learning_rate = 0.01> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+    ```
+
+    becomes
+
+    ```mlir
+    %lr = arith.constant dense<0.01> : tensor<f32>
+    %d = arith.mulf %lr, %g : tensor<f32>
+    tape.assign_sub %w, %d : !tape.resource<tensor<f32>>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def TapeLiftVariables : Pass<"tape-lift-variables", "::mlir::ModuleOp"> {
+  let summary = "Turns variables into state passed to every function and "
+                "steps into functions";
+  let description = [{
+    Runs after `tape-differentiate` and `tape-materialize-optimizers`. Every
+    function (steps and host functions) gets one leading tensor argument per
+    module variable, in declaration order, and returns their final values
+    first: reads become the current value, assignments new values, and
+    `tape.call` a `func.call` that passes the state along. A variable that
+    a function assigns is returned through
+    `bufferization.materialize_in_destination` into its argument, so that
+    one-shot bufferization with function boundaries updates it in place and
+    `drop-equivalent-buffer-results` removes the result: the compiled ABI is
+    `(state buffers..., inputs..., outputs...)`, with no globals, so two
+    instances of one model coexist in a process.
+
+    `tape.step` becomes `func.func` with a `tape.step` unit attribute; the
+    variables become the module attribute `tape.state`, an array of
+    `{name, type, trainable}` dictionaries that gives the state layout.
+
+    Assignments must be in the function's body block, not inside loops or
+    branches (reads may be anywhere).
+
+    Example:
+
+    ```mlir
+    tape.variable @w : tensor<f32> = dense<1.0>
+    tape.step @s(%d: tensor<f32>) {
+      %h = tape.handle @w : !tape.resource<tensor<f32>>
+      tape.assign_sub %h, %d : !tape.resource<tensor<f32>>
+      tape.return
+    }
+    ```
+
+    becomes
+
+    ```mlir
+    func.func @s(%w: tensor<f32>, %d: tensor<f32>) -> tensor<f32> attributes {tape.step} {
+      %0 = arith.subf %w, %d : tensor<f32>
+      %1 = bufferization.materialize_in_destination %0 in %w : (tensor<f32>, tensor<f32>) -> tensor<f32>
+      return %1 : tensor<f32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+def TapeUpdateStateInPlace
+    : Pass<"tape-update-state-in-place", "::mlir::ModuleOp"> {
+  let summary = "After bufferization: variables are updated in their own "
+                "buffers and no longer returned";
+  let description = [{
+    Runs after one-shot bufferization of a module produced by
+    `tape-lift-variables` (functions marked `tape.lifted` take the state
+    buffers first and return them first). Where bufferization updated a
+    variable in place, the returned buffer is the argument itself and the
+    result is simply dropped; otherwise the new value is copied into the
+    argument before returning (with `report-copies`, a remark names the
+    variable, since a copy of a weight per step is a performance bug).
+    Callers use the buffers they passed instead of the dropped results.
+
+    Example:
+
+    ```mlir
+    func.func @s(%w: memref<f32>, %d: memref<f32>) -> memref<f32> attributes {tape.lifted} {
+      ...
+      return %w : memref<f32>
+    }
+    ```
+
+    becomes
+
+    ```mlir
+    func.func @s(%w: memref<f32>, %d: memref<f32>) attributes {tape.lifted} {
+      ...
+      return
+    }
+    ```
+  }];
+  let options = [
+    Option<"reportCopies", "report-copies", "bool", /*default=*/"false",
+           "Emit a remark for each variable that is copied, not updated in "
+           "place">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // TAPE_DIALECT_TAPE_PASSES_TD

@@ -1,0 +1,249 @@
+//===- LiftVariables.cpp - Variables become state passed to functions -----===//
+//
+// After differentiation and optimizer materialisation, turns the module's
+// variables into explicit state: every function takes the current value of
+// every variable as leading tensor arguments and returns the final values
+// first. Assigned variables are returned through materialize_in_destination
+// into their argument, so one-shot bufferization updates them in place and
+// drop-equivalent-buffer-results removes those results.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Dialect/Tape/Passes.h"
+#include "tape/Dialect/Tape/TapeOps.h"
+
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::tape {
+#define GEN_PASS_DEF_TAPELIFTVARIABLES
+#include "tape/Dialect/Tape/Passes.h.inc"
+} // namespace mlir::tape
+
+using namespace mlir;
+using namespace mlir::tape;
+
+namespace {
+
+class VariableLifter {
+public:
+  explicit VariableLifter(ModuleOp module) : module(module) {}
+
+  LogicalResult run() {
+    for (VariableOp v : module.getOps<VariableOp>()) {
+      index[v.getSymNameAttr()] = variables.size();
+      variables.push_back(v);
+      stateTypes.push_back(v.getValueType());
+    }
+    // Steps become functions first, so that every function is a func.func.
+    for (StepOp step : llvm::make_early_inc_range(module.getOps<StepOp>()))
+      convertStep(step);
+    SmallVector<func::FuncOp> functions;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (!fn.isExternal())
+        functions.push_back(fn);
+    for (func::FuncOp fn : functions)
+      lifted.insert(fn.getSymNameAttr());
+    for (func::FuncOp fn : functions)
+      if (failed(lift(fn)))
+        return failure();
+    // The state layout, then the variables themselves go away.
+    Builder b(module.getContext());
+    SmallVector<Attribute> layout;
+    for (VariableOp v : variables)
+      layout.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("name", v.getSymNameAttr()),
+           b.getNamedAttr("type", TypeAttr::get(v.getValueType())),
+           b.getNamedAttr("trainable", b.getBoolAttr(v.getTrainable())),
+           b.getNamedAttr("initial_value", v.getInitialValue())}));
+    module->setAttr("tape.state", b.getArrayAttr(layout));
+    for (VariableOp v : variables)
+      v.erase();
+    return success();
+  }
+
+private:
+  void convertStep(StepOp step) {
+    OpBuilder b(step);
+    auto fn = func::FuncOp::create(b, step.getLoc(), step.getSymName(),
+                                   step.getFunctionType());
+    fn->setAttr("tape.step", b.getUnitAttr());
+    if (step.getSymVisibilityAttr())
+      fn.setSymVisibilityAttr(step.getSymVisibilityAttr());
+    if (auto argAttrs = step.getArgAttrsAttr())
+      fn.setArgAttrsAttr(argAttrs);
+    if (auto resAttrs = step.getResAttrsAttr())
+      fn.setResAttrsAttr(resAttrs);
+    fn.getBody().takeBody(step.getBody());
+    for (Block &block : fn.getBody())
+      if (auto ret = dyn_cast<ReturnOp>(block.getTerminator())) {
+        OpBuilder rb(ret);
+        func::ReturnOp::create(rb, ret.getLoc(), ret.getOperands());
+        ret.erase();
+      }
+    step.erase();
+  }
+
+  FailureOr<unsigned> variableIndex(Operation *user, Value resource) {
+    auto handle = resource.getDefiningOp<HandleOp>();
+    if (!handle)
+      return user->emitOpError("uses a resource that does not come from "
+                               "tape.handle; it cannot be lifted to state");
+    auto it = index.find(handle.getVariableAttr().getAttr());
+    if (it == index.end())
+      return user->emitOpError("uses unknown variable ")
+             << handle.getVariableAttr();
+    return it->second;
+  }
+
+  LogicalResult lift(func::FuncOp fn) {
+    if (!fn.getBody().hasOneBlock())
+      return fn.emitOpError("has several blocks; lift variables before "
+                            "lowering structured control flow");
+    Block &body = fn.getBody().front();
+    unsigned n = variables.size();
+    fn->setAttr("tape.lifted", UnitAttr::get(fn.getContext()));
+    FunctionType type = fn.getFunctionType();
+    SmallVector<Type> inputs(stateTypes), results(stateTypes);
+    llvm::append_range(inputs, type.getInputs());
+    llvm::append_range(results, type.getResults());
+    fn.setFunctionType(FunctionType::get(fn.getContext(), inputs, results));
+    for (auto [i, t] : llvm::enumerate(stateTypes))
+      body.insertArgument(i, t, fn.getLoc());
+    if (auto argAttrs = fn.getArgAttrsAttr()) {
+      SmallVector<Attribute> attrs(n, DictionaryAttr::get(fn.getContext()));
+      llvm::append_range(attrs, argAttrs);
+      fn.setArgAttrsAttr(ArrayAttr::get(fn.getContext(), attrs));
+    }
+    if (auto resAttrs = fn.getResAttrsAttr()) {
+      SmallVector<Attribute> attrs(n, DictionaryAttr::get(fn.getContext()));
+      llvm::append_range(attrs, resAttrs);
+      fn.setResAttrsAttr(ArrayAttr::get(fn.getContext(), attrs));
+    }
+
+    SmallVector<Value> current(body.getArguments().take_front(n));
+    for (Operation &op : llvm::make_early_inc_range(body)) {
+      // Reads nested in loops and branches see the value at that point;
+      // assignments there would need the state threaded through the region.
+      LogicalResult nested = success();
+      op.walk([&](Operation *inner) {
+        if (inner == &op)
+          return WalkResult::advance();
+        if (isa<AssignOp, AssignAddOp, AssignSubOp, ApplyGradientsOp>(inner) ||
+            (isa<CallOp, func::CallOp>(inner) && callsLifted(inner))) {
+          nested = inner->emitOpError(
+              "assigns variables inside a loop or branch, which "
+              "tape-lift-variables does not support yet; move the "
+              "assignment out of the region");
+          return WalkResult::interrupt();
+        }
+        if (auto read = dyn_cast<ReadOp>(inner)) {
+          FailureOr<unsigned> i = variableIndex(read, read.getResource());
+          if (failed(i)) {
+            nested = failure();
+            return WalkResult::interrupt();
+          }
+          read.replaceAllUsesWith(current[*i]);
+          read.erase();
+          return WalkResult::skip();
+        }
+        return WalkResult::advance();
+      });
+      if (failed(nested))
+        return failure();
+      if (failed(liftOp(&op, current, body.getArguments().take_front(n))))
+        return failure();
+    }
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+      if (isa<HandleOp>(op) && op.use_empty())
+        op.erase();
+    return success();
+  }
+
+  bool callsLifted(Operation *op) {
+    if (auto call = dyn_cast<CallOp>(op))
+      return true;
+    if (auto call = dyn_cast<func::CallOp>(op))
+      return lifted.contains(call.getCalleeAttr().getAttr());
+    return false;
+  }
+
+  LogicalResult liftOp(Operation *op, SmallVectorImpl<Value> &current,
+                       ValueRange stateArgs) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    if (auto read = dyn_cast<ReadOp>(op)) {
+      FailureOr<unsigned> i = variableIndex(op, read.getResource());
+      if (failed(i))
+        return failure();
+      read.replaceAllUsesWith(current[*i]);
+      read.erase();
+      return success();
+    }
+    if (isa<AssignOp, AssignAddOp, AssignSubOp>(op)) {
+      FailureOr<unsigned> i = variableIndex(op, op->getOperand(0));
+      if (failed(i))
+        return failure();
+      Value value = op->getOperand(1);
+      bool isFloat = isa<FloatType>(getElementTypeOrSelf(value.getType()));
+      if (isa<AssignAddOp>(op))
+        value = isFloat ? Value(arith::AddFOp::create(b, loc, current[*i], value))
+                        : Value(arith::AddIOp::create(b, loc, current[*i], value));
+      else if (isa<AssignSubOp>(op))
+        value = isFloat ? Value(arith::SubFOp::create(b, loc, current[*i], value))
+                        : Value(arith::SubIOp::create(b, loc, current[*i], value));
+      current[*i] = value;
+      op->erase();
+      return success();
+    }
+    if (isa<ApplyGradientsOp>(op))
+      return op->emitOpError("must be rewritten by tape-materialize-optimizers "
+                             "before tape-lift-variables");
+    if (isa<CallOp>(op) ||
+        (isa<func::CallOp>(op) && callsLifted(op))) {
+      auto callee = op->getAttrOfType<FlatSymbolRefAttr>("callee");
+      SmallVector<Value> operands(current.begin(), current.end());
+      llvm::append_range(operands, op->getOperands());
+      SmallVector<Type> types(stateTypes);
+      llvm::append_range(types, op->getResultTypes());
+      auto call = func::CallOp::create(b, loc, callee, types, operands);
+      for (unsigned i = 0; i < current.size(); ++i)
+        current[i] = call.getResult(i);
+      op->replaceAllUsesWith(call.getResults().drop_front(current.size()));
+      op->erase();
+      return success();
+    }
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      SmallVector<Value> operands;
+      for (auto [value, arg] : llvm::zip(current, stateArgs))
+        operands.push_back(
+            value == arg ? value
+                         : bufferization::MaterializeInDestinationOp::create(
+                               b, loc, value, arg)
+                               .getResult());
+      llvm::append_range(operands, ret.getOperands());
+      func::ReturnOp::create(b, loc, operands);
+      ret.erase();
+      return success();
+    }
+    if (isa<RecordOp, GradientOp, WatchOp>(op))
+      return op->emitOpError("must be removed by tape-differentiate before "
+                             "tape-lift-variables");
+    return success();
+  }
+
+  ModuleOp module;
+  SmallVector<VariableOp> variables;
+  SmallVector<Type> stateTypes;
+  DenseMap<StringAttr, unsigned> index;
+  DenseSet<StringAttr> lifted;
+};
+
+struct TapeLiftVariablesPass
+    : public tape::impl::TapeLiftVariablesBase<TapeLiftVariablesPass> {
+  void runOnOperation() override {
+    if (failed(VariableLifter(getOperation()).run()))
+      signalPassFailure();
+  }
+};
+
+} // namespace
