@@ -6,10 +6,14 @@
 #include "tape/Dialect/Tape/DifferentiationRules.h"
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeDialect.h"
+#include "tape/Pipelines/Pipelines.h"
 
 void mlir::tape::registerTapeDialects(DialectRegistry &registry) {
   registry.insert<TapeDialect>();
   registerDifferentiationRules(registry);
 }
 
-void mlir::tape::registerTapePasses() { registerTapeTransformsPasses(); }
+void mlir::tape::registerTapePasses() {
+  registerTapeTransformsPasses();
+  registerTapePipelines();
+}

@@ -214,13 +214,24 @@ private:
     }
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       SmallVector<Value> operands;
-      for (auto [value, arg] : llvm::zip(current, stateArgs))
-        operands.push_back(
-            value == arg ? value
-                         : bufferization::MaterializeInDestinationOp::create(
-                               b, loc, value, arg)
-                               .getResult());
-      llvm::append_range(operands, ret.getOperands());
+      DenseMap<Value, Value> materialized;
+      for (auto [value, arg] : llvm::zip(current, stateArgs)) {
+        if (value == arg) {
+          operands.push_back(value);
+          continue;
+        }
+        Value inPlace =
+            bufferization::MaterializeInDestinationOp::create(b, loc, value,
+                                                              arg)
+                .getResult();
+        materialized.try_emplace(value, inPlace);
+        operands.push_back(inPlace);
+      }
+      // A returned value that is also a variable's new value is returned
+      // from the variable's buffer, so that the result does not alias a
+      // second, conflicting copy of it.
+      for (Value v : ret.getOperands())
+        operands.push_back(materialized.lookup(v) ? materialized.lookup(v) : v);
       func::ReturnOp::create(b, loc, operands);
       ret.erase();
       return success();

@@ -1,0 +1,46 @@
+//===- Pipelines.h - The tape-to-llvm pipeline ------------------*- C++ -*-===//
+
+#ifndef TAPE_PIPELINES_PIPELINES_H
+#define TAPE_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+namespace tape {
+
+struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
+  PassOptions::Option<bool> strict{
+      *this, "strict",
+      llvm::cl::desc("Treat host-side updates and disconnected gradients as "
+                     "errors"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> verifyAssignments{
+      *this, "verify-assignments",
+      llvm::cl::desc("Run tape-verify-assignments (the default)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> reportCopies{
+      *this, "report-copies",
+      llvm::cl::desc("Remark on variables copied instead of updated in place"),
+      llvm::cl::init(false)};
+};
+
+/// Tape dialect to LLVM dialect, every stage an ordinary pass:
+/// optimizers -> AD -> verification -> state lifting -> linalg ->
+/// bufferization with in-place state -> loops -> LLVM (bare-pointer ABI:
+/// `void f(state buffers..., inputs..., outputs...)`).
+void buildTapeToLLVMPipeline(OpPassManager &pm,
+                             const TapeToLLVMOptions &options);
+
+/// The stages up to and including tape-lift-variables: what turns a train
+/// step into ordinary tensor functions.
+void buildTapeToTensorPipeline(OpPassManager &pm,
+                               const TapeToLLVMOptions &options);
+
+/// Registers `tape-to-llvm` (and `tape-to-tensor`) with the pass registry.
+void registerTapePipelines();
+
+} // namespace tape
+} // namespace mlir
+
+#endif // TAPE_PIPELINES_PIPELINES_H

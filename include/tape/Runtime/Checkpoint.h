@@ -1,0 +1,25 @@
+//===- Checkpoint.h - Save and restore the whole training state -*- C++ -*-===//
+//
+// A checkpoint holds every variable (optimizer slots and step counters
+// included), the number of completed steps and the state layout, with a
+// CRC-32 over the whole file. Saving is atomic (temporary file, fsync,
+// rename); loading checks everything before it touches the state.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAPE_RUNTIME_CHECKPOINT_H
+#define TAPE_RUNTIME_CHECKPOINT_H
+
+#include "tape/Runtime/Model.h"
+
+namespace tape {
+
+Status saveCheckpoint(const std::string &path, const State &state);
+
+/// Loads `path` into `state`. A truncated, corrupted or mismatched (other
+/// model) checkpoint gives an error and leaves `state` unchanged.
+Status loadCheckpoint(const std::string &path, State &state);
+
+} // namespace tape
+
+#endif // TAPE_RUNTIME_CHECKPOINT_H

@@ -1,0 +1,98 @@
+//===- TapeToLLVM.cpp - The tape-to-llvm pipeline -------------------------===//
+
+#include "tape/Pipelines/Pipelines.h"
+
+#include "tape/Dialect/Tape/Passes.h"
+
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::tape;
+
+/// Appends upstream passes given in textual form (their C++ constructors
+/// differ from release to release; the pass names are the stable API).
+/// Textual pipelines need the passes in the registry, so an embedder that
+/// never registered them still gets a working pipeline.
+static void addPipeline(OpPassManager &pm, StringRef text) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { registerAllPasses(); });
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (failed(parsePassPipeline(text, pm, os)))
+    llvm::report_fatal_error(llvm::Twine("tape-to-llvm: bad pipeline '") +
+                             text + "': " + os.str());
+}
+
+void mlir::tape::buildTapeToTensorPipeline(OpPassManager &pm,
+                                           const TapeToLLVMOptions &options) {
+  // 1. apply_gradients -> reads/arith/assigns; momentum and Adam slots
+  //    become ordinary variables, so the state layout includes them.
+  pm.addPass(createTapeMaterializeOptimizers());
+  // 2. The hazards are diagnosed on the tape-level IR, where the tapes and
+  //    the gradient requests still say what the user meant.
+  if (options.verifyAssignments) {
+    TapeVerifyAssignmentsOptions verify;
+    verify.strict = options.strict;
+    pm.addPass(createTapeVerifyAssignments(verify));
+  }
+  // 3. Reverse-mode AD: no tape is left afterwards.
+  pm.addPass(createTapeDifferentiate());
+  // 4. Variables become state passed to every function.
+  pm.addPass(createTapeLiftVariables());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
+                                         const TapeToLLVMOptions &options) {
+  buildTapeToTensorPipeline(pm, options);
+  // 5. Tensor math to linalg, and elementwise fusion (forward, backward and
+  //    optimizer updates fuse into neighbouring loops).
+  addPipeline(pm, "func.func(convert-elementwise-to-linalg,"
+                  "linalg-fuse-elementwise-ops),canonicalize,cse");
+  // 6. One-shot bufferization across function boundaries; updates of a
+  //    variable land in its own buffer.
+  addPipeline(pm, "eliminate-empty-tensors,"
+                  "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map "
+                  "allow-return-allocs-from-loops}");
+  TapeUpdateStateInPlaceOptions inPlace;
+  inPlace.reportCopies = options.reportCopies;
+  pm.addPass(createTapeUpdateStateInPlace(inPlace));
+  // 7. Results become caller-provided out-parameters; temporaries are
+  //    freed.
+  addPipeline(pm, "canonicalize,"
+                  "buffer-results-to-out-params{modify-public-functions "
+                  "hoist-static-allocs},"
+                  "buffer-deallocation-pipeline,canonicalize");
+  // 8. Loops, then LLVM with a bare-pointer C ABI.
+  addPipeline(pm, "func.func(convert-linalg-to-loops),lower-affine,"
+                  "convert-scf-to-cf,expand-strided-metadata,"
+                  "finalize-memref-to-llvm,"
+                  "math-expand-ops{ops=rsqrt},convert-math-to-llvm,"
+                  "convert-math-to-libm,convert-arith-to-llvm,"
+                  "convert-index-to-llvm,convert-cf-to-llvm,"
+                  "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
+                  "convert-ub-to-llvm,reconcile-unrealized-casts");
+}
+
+void mlir::tape::registerTapePipelines() {
+  PassPipelineRegistration<TapeToLLVMOptions>(
+      "tape-to-llvm",
+      "Compiles train steps in the tape dialect to the LLVM dialect: "
+      "optimizers, verification, AD, state lifting, linalg, bufferization "
+      "with in-place state, loops, LLVM",
+      buildTapeToLLVMPipeline);
+  PassPipelineRegistration<TapeToLLVMOptions>(
+      "tape-to-tensor",
+      "The first stages of tape-to-llvm: optimizers, verification, AD and "
+      "state lifting, ending in plain tensor functions",
+      buildTapeToTensorPipeline);
+}

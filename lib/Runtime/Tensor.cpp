@@ -1,0 +1,68 @@
+//===- Tensor.cpp - Host tensors for the runtime --------------------------===//
+
+#include "tape/Runtime/Tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace tape;
+
+const char *tape::dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return "float32";
+  case DType::F64:
+    return "float64";
+  case DType::I32:
+    return "int32";
+  case DType::I64:
+    return "int64";
+  }
+  return "?";
+}
+
+size_t tape::dtypeSize(DType dtype) {
+  return dtype == DType::F64 || dtype == DType::I64 ? 8 : 4;
+}
+
+int64_t TensorSpec::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string TensorSpec::str() const {
+  std::string s = dtypeName(dtype);
+  s += "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+void Tensor::Free::operator()(void *p) const { std::free(p); }
+
+Tensor::Tensor(TensorSpec spec) : spec_(std::move(spec)) {
+  // aligned_alloc needs a size that is a multiple of the alignment.
+  size_t bytes = (spec_.numBytes() + 63) / 64 * 64;
+  void *p = std::aligned_alloc(64, bytes ? bytes : 64);
+  if (!p)
+    llvm::report_bad_alloc_error("tape: cannot allocate a tensor");
+  std::memset(p, 0, bytes ? bytes : 64);
+  data_.reset(p);
+}
+
+double Tensor::elementAsDouble(int64_t i) const {
+  switch (spec_.dtype) {
+  case DType::F32:
+    return as<float>()[i];
+  case DType::F64:
+    return as<double>()[i];
+  case DType::I32:
+    return as<int32_t>()[i];
+  case DType::I64:
+    return double(as<int64_t>()[i]);
+  }
+  return 0;
+}
