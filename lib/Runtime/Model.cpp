@@ -210,19 +210,8 @@ Status Model::compile(const std::string &source,
   if (failed(mlir::verify(*module)))
     return Status::error(options.sourceName + " does not verify", errors);
 
-  // The state layout and the signatures, from the tape-level IR.
+  // The signatures, from the tape-level IR.
   Impl &impl = *result->impl;
-  for (auto v : module->getOps<mlir::tape::VariableOp>()) {
-    std::optional<TensorSpec> spec = toSpec(v.getValueType());
-    if (!spec)
-      return Status::error("variable @" + v.getSymName().str() +
-                           " has a type the runtime does not support "
-                           "(f32, f64, i32, i64 tensors)");
-    impl.variables.push_back({v.getSymName().str(), *spec, v.getTrainable()});
-    Tensor init(*spec);
-    fill(v.getInitialValueAsDense(), init);
-    impl.initial.push_back(std::move(init));
-  }
   auto addFunction = [&](mlir::FunctionOpInterface fn, bool isStep) {
     if (fn.isExternal() || fn.isPrivate())
       return Status::success();
@@ -262,6 +251,34 @@ Status Model::compile(const std::string &source,
   mlir::tape::buildTapeToLLVMPipeline(pm, pipeline);
   if (failed(pm.run(*module)))
     return Status::error("cannot compile " + options.sourceName, errors);
+
+  // The state layout (optimizer slots included), as tape-lift-variables
+  // recorded it.
+  auto layout = (*module)->getAttrOfType<mlir::ArrayAttr>("tape.state");
+  if (!layout)
+    return Status::error("internal error: the pipeline left no state layout");
+  for (mlir::Attribute entry : layout) {
+    auto dict = llvm::cast<mlir::DictionaryAttr>(entry);
+    std::string name =
+        llvm::cast<mlir::StringAttr>(dict.get("name")).getValue().str();
+    auto type = llvm::cast<mlir::RankedTensorType>(
+        llvm::cast<mlir::TypeAttr>(dict.get("type")).getValue());
+    std::optional<TensorSpec> spec = toSpec(type);
+    if (!spec)
+      return Status::error("variable @" + name +
+                           " has a type the runtime does not support "
+                           "(f32, f64, i32, i64 tensors)");
+    bool trainable = llvm::cast<mlir::BoolAttr>(dict.get("trainable")).getValue();
+    impl.variables.push_back({name, *spec, trainable});
+    mlir::Attribute init = dict.get("initial_value");
+    auto dense = llvm::dyn_cast<mlir::DenseElementsAttr>(init);
+    if (!dense)
+      dense = llvm::cast<mlir::tape::InitializerAttrInterface>(init)
+                  .materialize(type);
+    Tensor value(*spec);
+    fill(dense, value);
+    impl.initial.push_back(std::move(value));
+  }
 
   // The compiled ABI must be (state..., inputs..., outputs...).
   module->getOperation()->removeAttr("tape.state");

@@ -1,0 +1,146 @@
+"""Checks SGD, momentum (plain and Nesterov) and Adam against their update
+formulas (Keras') over several steps: a linear least-squares model is
+trained with tape-run, and its variables, slots and step count are compared
+with a float64 numpy implementation of the formulas.
+
+Usage: optimizers.py TAPE_RUN WORKDIR
+"""
+import subprocess
+import sys
+import zipfile
+import io
+
+import numpy as np
+
+STEPS = 6
+RTOL = 1e-5
+# Adam's 1 - beta2^t cancels (0.999^t is close to 1): in float32 that alone
+# costs ~1e-5 relative, as it does in Keras' float32 implementation.
+RTOL_ADAM = 1e-4
+
+MODEL = """
+module {
+  tape.variable @w : tensor<3x1xf32> = dense<[[0.5], [-0.3], [0.8]]>
+  tape.variable @b : tensor<1xf32> = dense<[0.1]>
+  tape.step @train_step() -> tensor<f32> {
+    %x = arith.constant dense<[[1.0, 2.0, -1.0], [0.5, -1.5, 2.0], [-2.0, 0.3, 1.0], [1.5, 1.0, 0.5]]> : tensor<4x3xf32>
+    %y = arith.constant dense<[[1.0], [-2.0], [0.5], [3.0]]> : tensor<4x1xf32>
+    %quarter = arith.constant dense<0.25> : tensor<f32>
+    %zero = arith.constant 0.0 : f32
+    %hw = tape.handle @w : !tape.resource<tensor<3x1xf32>>
+    %hb = tape.handle @b : !tape.resource<tensor<1xf32>>
+    %t, %loss = tape.record {
+      %w = tape.read %hw : !tape.resource<tensor<3x1xf32>>
+      %b = tape.read %hb : !tape.resource<tensor<1xf32>>
+      %e = tensor.empty() : tensor<4x1xf32>
+      %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x1xf32>) -> tensor<4x1xf32>
+      %p = linalg.matmul ins(%x, %w : tensor<4x3xf32>, tensor<3x1xf32>) outs(%z : tensor<4x1xf32>) -> tensor<4x1xf32>
+      %bb = linalg.broadcast ins(%b : tensor<1xf32>) outs(%e : tensor<4x1xf32>) dimensions = [0]
+      %q = arith.addf %p, %bb : tensor<4x1xf32>
+      %d = arith.subf %q, %y : tensor<4x1xf32>
+      %sq = arith.mulf %d, %d : tensor<4x1xf32>
+      %e0 = tensor.empty() : tensor<f32>
+      %z0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+      %s = linalg.reduce ins(%sq : tensor<4x1xf32>) outs(%z0 : tensor<f32>) dimensions = [0, 1]
+        (%in: f32, %acc: f32) {
+          %r = arith.addf %in, %acc : f32
+          linalg.yield %r : f32
+        }
+      %l = arith.mulf %s, %quarter : tensor<f32>
+      tape.yield %l : tensor<f32>
+    } : tensor<f32>
+    %g:2 = tape.gradient %t (%loss : tensor<f32>) wrt (%hw, %hb : !tape.resource<tensor<3x1xf32>>, !tape.resource<tensor<1xf32>>)
+    tape.apply_gradients OPTIMIZER (%g#0, %g#1 : tensor<3x1xf32>, tensor<1xf32>) to (%hw, %hb : !tape.resource<tensor<3x1xf32>>, !tape.resource<tensor<1xf32>>)
+    tape.return %loss : tensor<f32>
+  }
+}
+"""
+
+X = np.array([[1.0, 2.0, -1.0], [0.5, -1.5, 2.0], [-2.0, 0.3, 1.0],
+              [1.5, 1.0, 0.5]])
+Y = np.array([[1.0], [-2.0], [0.5], [3.0]])
+
+
+def grads(w, b):
+    d = X @ w + b - Y
+    return X.T @ d * 0.5, d.sum(axis=0) * 0.5
+
+
+def run(tape_run, work, name, attr):
+    path = f"{work}/{name}.mlir"
+    with open(path, "w") as f:
+        f.write(MODEL.replace("OPTIMIZER", attr))
+    npz = f"{work}/{name}.npz"
+    subprocess.run([tape_run, path, "--steps", str(STEPS), "--quiet",
+                    "--save-vars", npz], check=True)
+    with zipfile.ZipFile(npz) as z:
+        return {n[:-4]: np.load(io.BytesIO(z.read(n))) for n in z.namelist()}
+
+
+def reference(kind, **p):
+    w = np.array([[0.5], [-0.3], [0.8]])
+    b = np.array([0.1])
+    slots = {}
+    vw, vb = np.zeros_like(w), np.zeros_like(b)
+    mw, mb, sw, sb = (np.zeros_like(w), np.zeros_like(b), np.zeros_like(w),
+                      np.zeros_like(b))
+    for t in range(1, STEPS + 1):
+        gw, gb = grads(w, b)
+        if kind == "sgd":
+            w, b = w - p["lr"] * gw, b - p["lr"] * gb
+        elif kind == "momentum":
+            vw = p["m"] * vw - p["lr"] * gw
+            vb = p["m"] * vb - p["lr"] * gb
+            if p["nesterov"]:
+                w = w + p["m"] * vw - p["lr"] * gw
+                b = b + p["m"] * vb - p["lr"] * gb
+            else:
+                w, b = w + vw, b + vb
+            slots = {"w__momentum": vw, "b__momentum": vb}
+        else:
+            b1, b2, eps = p["b1"], p["b2"], p["eps"]
+            alpha = p["lr"] * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            mw, mb = mw + (gw - mw) * (1 - b1), mb + (gb - mb) * (1 - b1)
+            sw, sb = sw + (gw * gw - sw) * (1 - b2), sb + (gb * gb - sb) * (1 - b2)
+            w = w - alpha * mw / (np.sqrt(sw) + eps)
+            b = b - alpha * mb / (np.sqrt(sb) + eps)
+            slots = {"w__adam_m": mw, "w__adam_v": sw, "b__adam_m": mb,
+                     "b__adam_v": sb, "adam_iterations": np.array(STEPS)}
+    return {"w": w, "b": b, **slots}
+
+
+def main():
+    tape_run, work = sys.argv[1:3]
+    cases = [
+        ("sgd", "#tape.sgd<learning_rate = 0.05>", "sgd", dict(lr=0.05)),
+        ("momentum", "#tape.momentum<learning_rate = 0.05, momentum = 0.9>",
+         "momentum", dict(lr=0.05, m=0.9, nesterov=False)),
+        ("nesterov",
+         "#tape.momentum<learning_rate = 0.05, momentum = 0.9, nesterov = true>",
+         "momentum", dict(lr=0.05, m=0.9, nesterov=True)),
+        ("adam",
+         "#tape.adam<learning_rate = 0.1, beta1 = 0.9, beta2 = 0.999, epsilon = 1.0e-07>",
+         "adam", dict(lr=0.1, b1=0.9, b2=0.999, eps=1e-7)),
+    ]
+    failed = False
+    for name, attr, kind, params in cases:
+        got = run(tape_run, work, name, attr)
+        want = reference(kind, **params)
+        if sorted(got) != sorted(want):
+            print(f"FAIL {name}: state has {sorted(got)}, expected {sorted(want)}")
+            failed = True
+            continue
+        worst = max(float(np.max(np.abs(got[k] - want[k]) /
+                                 np.maximum(np.abs(want[k]), 1e-3)))
+                    for k in want)
+        tolerance = RTOL_ADAM if kind == "adam" else RTOL
+        ok = worst <= tolerance
+        failed |= not ok
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {len(want)} variables "
+              f"(slots included) after {STEPS} steps, max relative error "
+              f"{worst:.1e} (tolerance {tolerance:.0e})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
