@@ -18,12 +18,15 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%tape_src_root", config.tape_src_root))
 # Tests and scripts use Debian's interpreter, which sees python3-numpy.
 config.substitutions.append(("%python", config.python3))
+# The C and C++ compilers that link AOT objects in tests.
+config.substitutions.append(("%cc", "cc"))
+config.substitutions.append(("%cxx", "c++"))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.tape_tools_dir, config.llvm_tools_dir]
-tools = ["tape-opt", "tape-run", "split-file"]
+tools = ["tape-opt", "tape-run", "tape-compile", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.tape_tools_dir, append_path=True)
