@@ -8,7 +8,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "TAPE"
 # lit's internal shell: portable, and it has diff, cat, mkdir... built in.
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".mlir", ".test", ".py", ".c", ".cpp"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tape_obj_root, "test")
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "CMakeLists.txt",
