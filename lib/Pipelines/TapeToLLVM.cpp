@@ -66,12 +66,14 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   TapeUpdateStateInPlaceOptions inPlace;
   inPlace.reportCopies = options.reportCopies;
   pm.addPass(createTapeUpdateStateInPlace(inPlace));
-  // 7. Results become caller-provided out-parameters; temporaries are
-  //    freed.
+  // 7. Results become caller-provided out-parameters; fixed-size
+  //    temporaries move into a workspace the caller provides (no heap
+  //    allocation per step); what is left is freed.
   addPipeline(pm, "canonicalize,"
                   "buffer-results-to-out-params{modify-public-functions "
-                  "hoist-static-allocs},"
-                  "buffer-deallocation-pipeline,canonicalize");
+                  "hoist-static-allocs}");
+  pm.addPass(createTapeAllocateWorkspace());
+  addPipeline(pm, "buffer-deallocation-pipeline,canonicalize");
   // 8. Loops, then LLVM with a bare-pointer C ABI.
   addPipeline(pm, "func.func(convert-linalg-to-loops),lower-affine,"
                   "convert-scf-to-cf,expand-strided-metadata,"

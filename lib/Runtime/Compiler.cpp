@@ -204,8 +204,14 @@ Status tape::lowerToLLVM(const std::string &source,
         spec = &f;
     if (!spec)
       continue;
-    size_t expected =
-        impl.variables.size() + spec->inputs.size() + spec->outputs.size();
+    auto workspace = fn->getAttrOfType<mlir::IntegerAttr>("tape.workspace_bytes");
+    if (!workspace)
+      return Status::error("internal error: @" + spec->name +
+                           " has no workspace size");
+    const_cast<FunctionSpec *>(spec)->workspaceBytes = workspace.getInt();
+    fn->removeAttr("tape.workspace_bytes");
+    size_t expected = impl.variables.size() + spec->inputs.size() +
+                      spec->outputs.size() + 1;
     if (fn.getNumArguments() != expected)
       return Status::error("internal error: @" + spec->name + " compiled to " +
                            std::to_string(fn.getNumArguments()) +

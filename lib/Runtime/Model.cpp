@@ -169,13 +169,14 @@ Status Model::call(const std::string &function, State &state,
                            (outputs[i] ? outputs[i]->spec().str() : "null"));
 
   std::vector<void *> pointers;
-  pointers.reserve(state.size() + inputs.size() + outputs.size());
+  pointers.reserve(state.size() + inputs.size() + outputs.size() + 1);
   for (size_t i = 0; i < state.size(); ++i)
     pointers.push_back(state.variable(i).data());
   for (const Tensor *t : inputs)
     pointers.push_back(const_cast<void *>(t->data()));
   for (Tensor *t : outputs)
     pointers.push_back(t->data());
+  pointers.push_back(state.workspace());
   std::vector<void *> args;
   args.reserve(pointers.size());
   for (void *&p : pointers)
@@ -192,6 +193,12 @@ State::State(const Model &model) : model_(&model) {
     model.initialValue(i, t);
     tensors.push_back(std::move(t));
   }
+  // One workspace, as large as the largest function needs: calls on one
+  // state never run at the same time.
+  int64_t bytes = 64;
+  for (const FunctionSpec &f : model.functions())
+    bytes = std::max(bytes, f.workspaceBytes);
+  workspace_ = Tensor(TensorSpec{DType::I32, {(bytes + 3) / 4}});
 }
 
 Status State::set(const std::string &name, const Tensor &value) {

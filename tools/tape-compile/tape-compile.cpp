@@ -134,16 +134,24 @@ static std::string generateHeader(const LoweredModule &m,
   h << "\n/* One instance of the model: a buffer per variable. Independent\n"
     << "   instances may be used from different threads. */\n"
     << "typedef struct " << p << "_state {\n  void *variables[" << slots
-    << "];\n  uint64_t step_count;\n} " << p << "_state;\n\n"
+    << "];\n  /* Scratch memory for the functions' temporaries. */\n"
+    << "  void *workspace;\n  uint64_t step_count;\n} " << p << "_state;\n\n"
     << "/* Frees a state from " << p << "_state_create. */\n"
     << "static inline void " << p << "_state_free(" << p << "_state *s) {\n"
     << "  if (!s)\n    return;\n  for (int i = 0; i < " << guard
-    << "_NUM_VARIABLES; ++i)\n    free(s->variables[i]);\n  free(s);\n}\n\n"
+    << "_NUM_VARIABLES; ++i)\n    free(s->variables[i]);\n"
+    << "  free(s->workspace);\n  free(s);\n}\n\n"
     << "/* A new state with every variable at its initial value, or NULL when\n"
     << "   out of memory. */\n"
     << "static inline " << p << "_state *" << p << "_state_create(void) {\n"
     << "  " << p << "_state *s = (" << p << "_state *)calloc(1, sizeof *s);\n"
     << "  if (!s)\n    return NULL;\n";
+  int64_t workspace = 64;
+  for (const FunctionSpec &f : m.functions)
+    workspace = std::max(workspace, f.workspaceBytes);
+  h << "  s->workspace = aligned_alloc(64, " << (workspace + 63) / 64 * 64
+    << ");\n  if (!s->workspace) {\n    " << p
+    << "_state_free(s);\n    return NULL;\n  }\n";
   for (size_t i = 0; i < n; ++i) {
     size_t bytes = m.variables[i].spec.numBytes();
     size_t padded = (bytes + 63) / 64 * 64;
@@ -179,6 +187,8 @@ static std::string generateHeader(const LoweredModule &m,
              << " */";
       args << (args.tellp() ? ", " : "") << "out" << i;
     }
+    rawParams << (rawParams.tellp() ? ", " : "") << "void *workspace";
+    args << (args.tellp() ? ", " : "") << "s->workspace";
     std::string raw = rawParams.str();
     h << "void " << p << "_" << f.name << "_raw(" << (raw.empty() ? "void" : raw)
       << ");\n"

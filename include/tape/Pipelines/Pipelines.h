@@ -28,7 +28,7 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
 /// Tape dialect to LLVM dialect, every stage an ordinary pass:
 /// optimizers -> AD -> verification -> state lifting -> linalg ->
 /// bufferization with in-place state -> loops -> LLVM (bare-pointer ABI:
-/// `void f(state buffers..., inputs..., outputs...)`).
+/// `void f(state buffers..., inputs..., outputs..., workspace)`).
 void buildTapeToLLVMPipeline(OpPassManager &pm,
                              const TapeToLLVMOptions &options);
 

@@ -56,6 +56,9 @@ struct FunctionSpec {
   bool isStep = false; // a tape.step, or a host function
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  /// Bytes of scratch memory the compiled function uses for its fixed-size
+  /// temporaries (provided by the State, so a call allocates nothing).
+  int64_t workspaceBytes = 0;
 };
 
 struct CompileOptions {
@@ -122,10 +125,13 @@ public:
   Status set(const std::string &name, const Tensor &value);
   /// Number of completed step calls (kept in checkpoints).
   uint64_t stepCount = 0;
+  /// Scratch memory for the compiled functions' temporaries.
+  void *workspace() { return workspace_.data(); }
 
 private:
   const Model *model_;
   std::vector<Tensor> tensors;
+  Tensor workspace_;
 };
 
 } // namespace tape

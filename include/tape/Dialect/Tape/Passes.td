@@ -247,4 +247,42 @@ def TapeUpdateStateInPlace
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def TapeAllocateWorkspace
+    : Pass<"tape-allocate-workspace", "::mlir::ModuleOp"> {
+  let summary = "Moves a step's fixed-size temporaries into a workspace "
+                "buffer passed by the caller";
+  let description = [{
+    Runs after bufferization (and `buffer-results-to-out-params`), before
+    deallocation is inserted. In every function lifted by
+    `tape-lift-variables`, each `memref.alloc` of a static shape in the
+    function's body block becomes a `memref.view` into a new last argument,
+    `memref<N x i8>`, at a 64-byte aligned offset; calls pass a view of the
+    caller's workspace that follows its own temporaries. The function gets
+    the attribute `tape.workspace_bytes = N`. The runtime allocates the
+    workspace once per state, so a step does no heap allocation (only
+    allocations inside loops or of dynamic size stay on the heap).
+
+    Example:
+
+    ```mlir
+    func.func @s(%w: memref<4xf32>) attributes {tape.lifted} {
+      %t = memref.alloc() : memref<4xf32>
+      ...
+    }
+    ```
+
+    becomes
+
+    ```mlir
+    func.func @s(%w: memref<4xf32>, %ws: memref<64xi8>) attributes {tape.lifted, tape.workspace_bytes = 64 : i64} {
+      %c0 = arith.constant 0 : index
+      %t = memref.view %ws[%c0][] : memref<64xi8> to memref<4xf32>
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // TAPE_DIALECT_TAPE_PASSES_TD

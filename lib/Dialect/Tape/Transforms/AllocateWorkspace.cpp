@@ -1,0 +1,143 @@
+//===- AllocateWorkspace.cpp - Temporaries into a caller's workspace ------===//
+//
+// Fixed-size temporaries of a step become views into one workspace buffer
+// that the caller provides, so steps do no heap allocation. Offsets are
+// assigned in program order without reuse (simple and safe: every
+// temporary has its own bytes); callees get the bytes after the caller's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Dialect/Tape/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::tape {
+#define GEN_PASS_DEF_TAPEALLOCATEWORKSPACE
+#include "tape/Dialect/Tape/Passes.h.inc"
+} // namespace mlir::tape
+
+using namespace mlir;
+using namespace mlir::tape;
+
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+int64_t alignUp(int64_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+
+struct TapeAllocateWorkspacePass
+    : public tape::impl::TapeAllocateWorkspaceBase<TapeAllocateWorkspacePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> functions;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr("tape.lifted") && !fn.isExternal())
+        functions.push_back(fn);
+    DenseMap<StringAttr, func::FuncOp> byName;
+    for (func::FuncOp fn : functions)
+      byName[fn.getSymNameAttr()] = fn;
+
+    // Callees first: a caller's workspace holds its callees'.
+    DenseMap<func::FuncOp, int64_t> size;
+    DenseSet<func::FuncOp> visiting;
+    std::function<LogicalResult(func::FuncOp)> visit =
+        [&](func::FuncOp fn) -> LogicalResult {
+      if (size.count(fn))
+        return success();
+      if (!visiting.insert(fn).second)
+        return fn.emitOpError("is recursive; tape-allocate-workspace needs "
+                              "an acyclic call graph");
+      WalkResult walk = fn.walk([&](func::CallOp call) {
+        auto it = byName.find(call.getCalleeAttr().getAttr());
+        if (it != byName.end() && failed(visit(it->second)))
+          return WalkResult::interrupt();
+        return WalkResult::advance();
+      });
+      if (walk.wasInterrupted())
+        return failure();
+      size[fn] = rewrite(fn, byName, size);
+      return success();
+    };
+    for (func::FuncOp fn : functions)
+      if (failed(visit(fn)))
+        return signalPassFailure();
+  }
+
+  /// Rewrites `fn` and returns its workspace size in bytes.
+  int64_t rewrite(func::FuncOp fn,
+                  const DenseMap<StringAttr, func::FuncOp> &byName,
+                  const DenseMap<func::FuncOp, int64_t> &size) {
+    Block &body = fn.getBody().front();
+    SmallVector<std::pair<memref::AllocOp, int64_t>> allocs;
+    int64_t offset = 0;
+    for (Operation &op : body) {
+      auto alloc = dyn_cast<memref::AllocOp>(op);
+      if (!alloc)
+        continue;
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          type.getMemorySpace() ||
+          !type.getElementType().isIntOrIndexOrFloat())
+        continue;
+      int64_t bytes =
+          type.getNumElements() * type.getElementTypeBitWidth() / 8;
+      allocs.push_back({alloc, offset});
+      offset += alignUp(bytes);
+    }
+    // Callees use the bytes after this function's own temporaries.
+    int64_t own = offset, callees = 0;
+    SmallVector<func::CallOp> calls;
+    fn.walk([&](func::CallOp call) {
+      auto it = byName.find(call.getCalleeAttr().getAttr());
+      if (it == byName.end())
+        return;
+      calls.push_back(call);
+      callees = std::max(callees, size.lookup(it->second));
+    });
+    int64_t total = std::max<int64_t>(own + callees, kAlignment);
+
+    MLIRContext *ctx = fn.getContext();
+    auto wsType = MemRefType::get({total}, IntegerType::get(ctx, 8));
+    unsigned index = fn.getNumArguments();
+    if (failed(fn.insertArgument(index, wsType, DictionaryAttr::get(ctx),
+                                 fn.getLoc())))
+      return total;
+    Value ws = fn.getArgument(index);
+    OpBuilder b(ctx);
+    for (auto [alloc, at] : allocs) {
+      b.setInsertionPoint(alloc);
+      Value off = arith::ConstantIndexOp::create(b, alloc.getLoc(), at);
+      Value view = memref::ViewOp::create(b, alloc.getLoc(), alloc.getType(),
+                                          ws, off, ValueRange{});
+      // The workspace outlives the call: drop the temporaries' frees.
+      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+        if (isa<memref::DeallocOp>(user))
+          user->erase();
+      alloc.replaceAllUsesWith(view);
+      alloc.erase();
+    }
+    for (func::CallOp call : calls) {
+      func::FuncOp callee = byName.lookup(call.getCalleeAttr().getAttr());
+      int64_t calleeSize = size.lookup(callee);
+      b.setInsertionPoint(call);
+      Value off = arith::ConstantIndexOp::create(b, call.getLoc(), own);
+      auto calleeType = MemRefType::get({calleeSize}, IntegerType::get(ctx, 8));
+      Value view = memref::ViewOp::create(b, call.getLoc(), calleeType, ws,
+                                          off, ValueRange{});
+      SmallVector<Value> operands(call.getOperands());
+      operands.push_back(view);
+      auto newCall = func::CallOp::create(b, call.getLoc(),
+                                          call.getCalleeAttr(),
+                                          call.getResultTypes(), operands);
+      call.replaceAllUsesWith(newCall.getResults());
+      call.erase();
+    }
+    fn->setAttr("tape.workspace_bytes",
+                IntegerAttr::get(IntegerType::get(ctx, 64), total));
+    return total;
+  }
+};
+
+} // namespace
