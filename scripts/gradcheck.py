@@ -10,8 +10,9 @@ the harness writes one module with
   @main()                  calls @g at random inputs and @f at each input
                            element moved by +h and -h, printing every f64 as
                            its bit pattern (exact),
-compiles it with tape-opt (tape-differentiate, then the upstream lowering
-to LLVM), runs it with mlir-runner and checks
+compiles and runs it with tape-run (the project's whole tape-to-llvm
+pipeline: AD, bufferization, lowering, JIT), @main returning every value
+as one tensor printed exactly, and checks
   |grad - (f(x+h) - f(x-h)) / 2h| <= rtol * max(1, |fd|)
 with h = 1e-6 and rtol = 1e-6 (float64 rounding leaves ~1e-10).
 """
@@ -19,23 +20,12 @@ import argparse
 import concurrent.futures
 import os
 import random
-import struct
 import subprocess
 import sys
 import tempfile
 
 H = 1e-6
 RTOL = 1e-6
-
-LOWERING = [
-    "--tape-differentiate", "--convert-elementwise-to-linalg",
-    "--one-shot-bufferize=bufferize-function-boundaries allow-return-allocs-from-loops",
-    "--convert-linalg-to-loops", "--lower-affine", "--convert-scf-to-cf",
-    "--expand-strided-metadata", "--lower-affine", "--finalize-memref-to-llvm",
-    "--math-expand-ops=ops=rsqrt", "--convert-math-to-libm", "--convert-to-llvm",
-    "--reconcile-unrealized-casts",
-]
-
 
 def ttype(shape):
     return "tensor<" + "".join(f"{d}x" for d in shape) + "f64>"
@@ -369,19 +359,17 @@ def build_module(case, values):
     for (n, s, _), v in zip(inputs, values):
         f_body = f_body.replace(f"tape.stop_gradient %{n} : {ttype(s)}",
                                 f"arith.constant {dense(v, s)}")
-    lines = [f"func.func @f({args}) -> f64 {{", f_body, sum_to_scalar(out_shape),
+    lines = [f"func.func private @f({args}) -> f64 {{", f_body, sum_to_scalar(out_shape),
              "  return %gc_r : f64", "}",
-             f"func.func @g({args}) -> ({arg_types}) {{",
+             f"func.func private @g({args}) -> ({arg_types}) {{",
              "  %gc_t, %gc_y = tape.record {", watches, body,
              f"    tape.yield %out : {out_t}", f"  }} : {out_t}",
              f"  %gc_g:{len(inputs)} = tape.gradient %gc_t (%gc_y : {out_t}) "
              f"wrt ({names} : {arg_types})",
              "  return " + ", ".join(f"%gc_g#{i}" for i in range(len(inputs)))
              + f" : {arg_types}", "}",
-             "func.func private @print_f64(%v: f64) {",
-             "  %i = arith.bitcast %v : f64 to i64",
-             "  vector.print %i : i64", "  return", "}",
-             "func.func @main() {"]
+             "func.func @main() -> tensor<NUMVALUESxf64> {"]
+    printed = []
     counter = [0]
 
     def fresh():
@@ -410,7 +398,7 @@ def build_module(case, values):
                 iv.append(c)
             e = fresh()
             lines.append(f"  {e} = tensor.extract {g}[{', '.join(iv)}] : {ttype(s)}")
-            lines.append(f"  func.call @print_f64({e}) : (f64) -> ()")
+            printed.append(e)
     # f at x +/- h e_j for every input element j.
     for i, (n, s, _) in enumerate(inputs):
         for j in range(size(s)):
@@ -421,9 +409,11 @@ def build_module(case, values):
                 r = fresh()
                 lines.append(f"  {r} = func.call @f({', '.join(args_)}) : "
                              f"({arg_types}) -> f64")
-                lines.append(f"  func.call @print_f64({r}) : (f64) -> ()")
-    lines += ["  return", "}"]
-    return "\n".join(lines) + "\n"
+                printed.append(r)
+    lines.append(f"  %gc_all = tensor.from_elements {', '.join(printed)} : "
+                 f"tensor<{len(printed)}xf64>")
+    lines += [f"  return %gc_all : tensor<{len(printed)}xf64>", "}"]
+    return "\n".join(lines).replace("NUMVALUES", str(len(printed))) + "\n"
 
 
 def run_case(name, case, opts, rng_seed):
@@ -434,19 +424,12 @@ def run_case(name, case, opts, rng_seed):
         src = os.path.join(tmp, "case.mlir")
         with open(src, "w") as f:
             f.write(build_module(case, values))
-        low = os.path.join(tmp, "case.llvm.mlir")
-        p = subprocess.run([opts.tape_opt, src, "-o", low] + LOWERING,
+        p = subprocess.run([opts.tape_run, src, "--entry", "main",
+                            "--print-outputs", "--precision", "0"],
                            capture_output=True, text=True)
         if p.returncode:
-            return name, False, "tape-opt failed:\n" + p.stderr[-3000:]
-        p = subprocess.run([opts.runner, low, "-e", "main",
-                            "-entry-point-result=void",
-                            f"-shared-libs={opts.runner_utils}"],
-                           capture_output=True, text=True)
-        if p.returncode:
-            return name, False, "mlir-runner failed:\n" + p.stderr[-3000:]
-    nums = [struct.unpack("<d", struct.pack("<q", int(t)))[0]
-            for t in p.stdout.split()]
+            return name, False, "tape-run failed:\n" + p.stderr[-3000:]
+    nums = [float(t) for t in p.stdout.split(":", 1)[1].split()]
     total = sum(size(s) for _, s, _ in inputs)
     grads, fvals = nums[:total], nums[total:]
     worst = 0.0
@@ -467,10 +450,7 @@ def run_case(name, case, opts, rng_seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tape-opt", required=True)
-    ap.add_argument("--runner", default="/usr/lib/llvm-22/bin/mlir-runner")
-    ap.add_argument("--runner-utils",
-                    default="/usr/lib/llvm-22/lib/libmlir_c_runner_utils.so")
+    ap.add_argument("--tape-run", required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("cases", nargs="*", help="case names (default: all)")

@@ -73,10 +73,16 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
                   "buffer-results-to-out-params{modify-public-functions "
                   "hoist-static-allocs}");
   pm.addPass(createTapeAllocateWorkspace());
-  addPipeline(pm, "buffer-deallocation-pipeline,canonicalize");
+  // Deallocation may add a private helper on dynamically shaped memrefs,
+  // which the bare-pointer ABI below cannot express: inline it away.
+  addPipeline(pm, "buffer-deallocation-pipeline,inline,symbol-dce,"
+                  "canonicalize");
+  // Copies between strided views would call a runtime library; make them
+  // loops like every other linalg op.
+  pm.addPass(createTapeExpandStridedCopies());
   // 8. Loops, then LLVM with a bare-pointer C ABI.
-  addPipeline(pm, "func.func(convert-linalg-to-loops),lower-affine,"
-                  "convert-scf-to-cf,expand-strided-metadata,"
+  addPipeline(pm, "func.func(convert-linalg-to-loops),"
+                  "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
                   "finalize-memref-to-llvm,"
                   "math-expand-ops{ops=rsqrt},convert-math-to-llvm,"
                   "convert-math-to-libm,convert-arith-to-llvm,"

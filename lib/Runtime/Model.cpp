@@ -12,6 +12,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -75,6 +77,25 @@ void Model::initialValue(size_t index, Tensor &out) const {
               out.spec().numBytes());
 }
 
+static std::atomic<uint64_t> heapAllocations{0};
+
+uint64_t tape::compiledCodeHeapAllocations() { return heapAllocations.load(); }
+
+extern "C" {
+static void *countingMalloc(size_t n) {
+  ++heapAllocations;
+  return std::malloc(n);
+}
+static void *countingAlignedAlloc(size_t alignment, size_t n) {
+  ++heapAllocations;
+  return std::aligned_alloc(alignment, n);
+}
+static void *countingCalloc(size_t count, size_t n) {
+  ++heapAllocations;
+  return std::calloc(count, n);
+}
+}
+
 static void initializeLLVM() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -128,6 +149,19 @@ Status Model::compile(const std::string &source,
     return Status::error("cannot create the JIT: " +
                          llvm::toString(engine.takeError()));
   impl.engine = std::move(*engine);
+  // The compiled code's allocations go through counters (see
+  // compiledCodeHeapAllocations); registered before anything is looked up.
+  impl.engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    auto add = [&](const char *name, void *fn) {
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                             llvm::JITSymbolFlags::Exported};
+    };
+    add("malloc", reinterpret_cast<void *>(&countingMalloc));
+    add("aligned_alloc", reinterpret_cast<void *>(&countingAlignedAlloc));
+    add("calloc", reinterpret_cast<void *>(&countingCalloc));
+    return map;
+  });
   impl.engine->initialize();
   for (const FunctionSpec &f : impl.functions) {
     auto fn = impl.engine->lookupPacked(f.name);

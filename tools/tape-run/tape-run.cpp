@@ -22,6 +22,8 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <algorithm>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace tape;
@@ -60,6 +62,11 @@ static cl::opt<std::string>
               cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Print nothing per step"),
                            cl::cat(category));
+static cl::opt<bool>
+    printOutputs("print-outputs",
+                 cl::desc("After each call, print every element of every "
+                          "output of the entry function"),
+                 cl::cat(category));
 static cl::opt<bool> dumpVars("dump-vars",
                               cl::desc("Print every variable after the run"),
                               cl::cat(category));
@@ -89,6 +96,12 @@ static cl::opt<unsigned>
                        "the seed prints them); 0 prints the shortest text "
                        "that reads back as the same float"),
               cl::init(6), cl::cat(category));
+static cl::opt<bool>
+    stats("report-stats",
+          cl::desc("Print, on stderr, the median time per call, the heap "
+                   "allocations of the compiled code (first call, later "
+                   "calls) and the peak memory"),
+          cl::cat(category));
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
@@ -269,6 +282,8 @@ int main(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   auto lastProgress = start;
   uint64_t first = state.stepCount;
+  std::vector<double> callTimes;
+  uint64_t firstAllocs = 0, laterAllocs = 0;
   for (uint64_t k = first; k < first + steps; ++k) {
     for (InputSource &src : sources) {
       if (!src.dataset)
@@ -302,12 +317,27 @@ int main(int argc, char **argv) {
     std::vector<Tensor *> out;
     for (Tensor &t : outputs)
       out.push_back(&t);
+    uint64_t allocsBefore = compiledCodeHeapAllocations();
+    auto callStart = std::chrono::steady_clock::now();
     if (Status s = model->call(fn->name, state, in, out); !s)
       return fail(s);
+    callTimes.push_back(std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - callStart)
+                            .count());
+    (k == first ? firstAllocs : laterAllocs) +=
+        compiledCodeHeapAllocations() - allocsBefore;
     if (!fn->isStep)
       ++state.stepCount;
 
-    if (!quiet) {
+    if (printOutputs)
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        llvm::outs() << "output #" << o << " " << outputs[o].spec().str()
+                     << ":";
+        for (int64_t j = 0; j < outputs[o].spec().numElements(); ++j)
+          llvm::outs() << " " << format(outputs[o], j);
+        llvm::outs() << "\n";
+      }
+    if (!quiet && !printOutputs) {
       std::string line;
       if (scalarLoss)
         line = "Loss: " + format(outputs[0], 0);
@@ -349,6 +379,22 @@ int main(int argc, char **argv) {
   if (!checkpoint.empty())
     if (Status s = saveCheckpoint(checkpoint, state); !s)
       return fail(s);
+  if (stats && !callTimes.empty()) {
+    std::vector<double> sorted = callTimes;
+    std::sort(sorted.begin(), sorted.end());
+    struct rusage usage;
+    ::getrusage(RUSAGE_SELF, &usage);
+    llvm::errs() << "calls: " << callTimes.size() << ", median "
+                 << llvm::format("%.3f", sorted[sorted.size() / 2] * 1e6)
+                 << " us/call, min "
+                 << llvm::format("%.3f", sorted.front() * 1e6) << " us\n"
+                 << "heap allocations by compiled code: " << firstAllocs
+                 << " in the first call, " << laterAllocs << " in the "
+                 << (callTimes.size() - 1) << " later calls\n"
+                 << "peak resident memory: "
+                 << llvm::format("%.1f", usage.ru_maxrss / 1024.0)
+                 << " MiB\n";
+  }
   if (dumpVars)
     for (size_t i = 0; i < state.size(); ++i) {
       const Tensor &v = state.variable(i);

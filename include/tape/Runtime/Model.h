@@ -70,6 +70,11 @@ struct CompileOptions {
 
 class State;
 
+/// Heap allocations (malloc/aligned_alloc/calloc calls) made by compiled
+/// code in this process so far: the JIT routes the compiled code's calls
+/// through counters. A step that allocates nothing leaves it unchanged.
+uint64_t compiledCodeHeapAllocations();
+
 /// A compiled module. Thread-compatible: calls on different States may run
 /// concurrently; one State must not be used by two calls at once.
 class Model {
@@ -108,6 +113,11 @@ private:
   struct Impl;
   std::unique_ptr<Impl> impl;
   friend class State;
+
+/// Heap allocations (malloc/aligned_alloc/calloc calls) made by compiled
+/// code in this process so far: the JIT routes the compiled code's calls
+/// through counters. A step that allocates nothing leaves it unchanged.
+uint64_t compiledCodeHeapAllocations();
 };
 
 /// The variables of one instance of a model. Two States of one Model are

@@ -244,7 +244,8 @@ def TapeUpdateStateInPlace
            "Emit a remark for each variable that is copied, not updated in "
            "place">,
   ];
-  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::linalg::LinalgDialect"];
 }
 
 def TapeAllocateWorkspace
@@ -283,6 +284,33 @@ def TapeAllocateWorkspace
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def TapeExpandStridedCopies
+    : Pass<"tape-expand-strided-copies", "::mlir::ModuleOp"> {
+  let summary = "Rewrites memref.copy between non-contiguous memrefs into "
+                "linalg.copy";
+  let description = [{
+    `memref.copy` between memrefs with non-identity layouts lowers to a call
+    of `memrefCopy` from MLIR's C runner utilities, a library that compiled
+    steps should not need (neither the JIT nor an AOT object links it).
+    This pass rewrites those copies into `linalg.copy`, which becomes loops
+    like every other linalg op; contiguous copies stay `memref.copy` and
+    become `memcpy`.
+
+    Example:
+
+    ```mlir
+    memref.copy %a, %b : memref<2xf32, strided<[4]>> to memref<2xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    linalg.copy ins(%a : memref<2xf32, strided<[4]>>) outs(%b : memref<2xf32>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 #endif // TAPE_DIALECT_TAPE_PASSES_TD

@@ -4,6 +4,7 @@
 #include "tape/Dialect/Tape/TapeOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -66,7 +67,7 @@ struct TapeUpdateStateInPlacePass
             ret.emitRemark("variable ")
                 << cast<DictionaryAttr>(state[i]).get("name")
                 << " is copied into its buffer instead of updated in place";
-          memref::CopyOp::create(b, ret.getLoc(), result, arg);
+          linalg::CopyOp::create(b, ret.getLoc(), result, arg);
         }
         func::ReturnOp::create(b, ret.getLoc(),
                                ret.getOperands().drop_front(n));
