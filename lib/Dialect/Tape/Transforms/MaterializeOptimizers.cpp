@@ -111,8 +111,17 @@ private:
       if (after && existing.getValueType() == type)
         return existing; // the slot of this variable, shared by updates
     OpBuilder b(module.getContext());
-    if (after)
-      b.setInsertionPointAfter(after);
+    if (after) {
+      // After the variable and the slots it already has, in creation order.
+      Operation *last = after;
+      std::string prefix = (after.getSymName() + "__").str();
+      while (auto next = dyn_cast_or_null<VariableOp>(last->getNextNode())) {
+        if (!next.getSymName().starts_with(prefix))
+          break;
+        last = next;
+      }
+      b.setInsertionPointAfter(last);
+    }
     else
       b.setInsertionPoint(user->getParentWithTrait<OpTrait::IsIsolatedFromAbove>());
     auto variable = VariableOp::create(

@@ -34,6 +34,30 @@ struct TapeUpdateStateInPlacePass
       if (fn->hasAttr("tape.lifted") && !fn.isExternal())
         lifted.push_back(fn);
 
+    // Callers first: a call's state results become the buffers it passed,
+    // so that a caller returning them returns its own arguments.
+    DenseSet<StringAttr> names;
+    for (func::FuncOp fn : lifted)
+      names.insert(fn.getSymNameAttr());
+    SmallVector<func::CallOp> calls;
+    module.walk([&](func::CallOp call) {
+      if (names.contains(call.getCalleeAttr().getAttr()))
+        calls.push_back(call);
+    });
+    for (func::CallOp call : calls) {
+      OpBuilder b(call);
+      auto newCall = func::CallOp::create(
+          b, call.getLoc(), call.getCalleeAttr(),
+          TypeRange(call.getResultTypes()).drop_front(n), call.getOperands());
+      // The callee updated the buffers the caller passed.
+      for (unsigned i = 0; i < n; ++i)
+        call.getResult(i).replaceAllUsesWith(call.getOperand(i));
+      for (auto [old, now] : llvm::zip(call.getResults().drop_front(n),
+                                       newCall.getResults()))
+        old.replaceAllUsesWith(now);
+      call.erase();
+    }
+
     for (func::FuncOp fn : lifted) {
       FunctionType type = fn.getFunctionType();
       if (type.getNumInputs() < n || type.getNumResults() < n) {
@@ -82,27 +106,6 @@ struct TapeUpdateStateInPlacePass
             fn.getContext(), resAttrs.getValue().drop_front(n)));
     }
 
-    DenseSet<StringAttr> names;
-    for (func::FuncOp fn : lifted)
-      names.insert(fn.getSymNameAttr());
-    SmallVector<func::CallOp> calls;
-    module.walk([&](func::CallOp call) {
-      if (names.contains(call.getCalleeAttr().getAttr()))
-        calls.push_back(call);
-    });
-    for (func::CallOp call : calls) {
-      OpBuilder b(call);
-      auto newCall = func::CallOp::create(
-          b, call.getLoc(), call.getCalleeAttr(),
-          TypeRange(call.getResultTypes()).drop_front(n), call.getOperands());
-      // The callee updated the buffers the caller passed.
-      for (unsigned i = 0; i < n; ++i)
-        call.getResult(i).replaceAllUsesWith(call.getOperand(i));
-      for (auto [old, now] : llvm::zip(call.getResults().drop_front(n),
-                                       newCall.getResults()))
-        old.replaceAllUsesWith(now);
-      call.erase();
-    }
   }
 };
 

@@ -1,0 +1,55 @@
+// RUN: tape-opt %s --tape-lift-variables --split-input-file --verify-diagnostics | FileCheck %s
+
+// Every function takes the state first and returns it first; reads see
+// the current value, assignments produce new values, and an assigned
+// variable goes back into its argument's buffer.
+// CHECK: module attributes {tape.state = [{initial_value = dense<1.000000e+00> : tensor<f32>, name = "w", trainable = true, type = tensor<f32>}, {initial_value = #tape.zeros, name = "n", trainable = false, type = tensor<i64>}]}
+// CHECK-NOT: tape.variable
+// CHECK-LABEL: func.func @step
+// CHECK-SAME: (%[[W:.*]]: tensor<f32>, %[[N:.*]]: tensor<i64>, %[[D:.*]]: tensor<f32>) -> (tensor<f32>, tensor<i64>, tensor<f32>)
+// CHECK-SAME: attributes {tape.lifted, tape.step}
+// CHECK: %[[W1:.*]] = arith.subf %[[W]], %[[D]]
+// CHECK: %[[W2:.*]] = arith.addf %[[W1]], %[[D]]
+// CHECK: %[[N1:.*]] = arith.addi %[[N]], %{{.*}}
+// CHECK: %[[OUTW:.*]] = bufferization.materialize_in_destination %[[W2]] in %[[W]]
+// CHECK: %[[OUTN:.*]] = bufferization.materialize_in_destination %[[N1]] in %[[N]]
+// CHECK: return %[[OUTW]], %[[OUTN]], %[[W1]]
+tape.variable @w : tensor<f32> = dense<1.0>
+tape.variable @n : tensor<i64> = #tape.zeros {trainable = false}
+tape.step @step(%d: tensor<f32>) -> tensor<f32> {
+  %w = tape.handle @w : !tape.resource<tensor<f32>>
+  %n = tape.handle @n : !tape.resource<tensor<i64>>
+  tape.assign_sub %w, %d : !tape.resource<tensor<f32>>
+  %mid = tape.read %w : !tape.resource<tensor<f32>>
+  tape.assign_add %w, %d : !tape.resource<tensor<f32>>
+  %one = arith.constant dense<1> : tensor<i64>
+  tape.assign_add %n, %one : !tape.resource<tensor<i64>>
+  tape.return %mid : tensor<f32>
+}
+
+// Host code passes the state to the step and reads what it left.
+// CHECK-LABEL: func.func @host
+// CHECK-SAME: (%[[W:.*]]: tensor<f32>, %[[N:.*]]: tensor<i64>) -> (tensor<f32>, tensor<i64>, tensor<f32>)
+// CHECK: %[[C:.*]]:3 = call @step(%[[W]], %[[N]], %{{.*}})
+// CHECK: %[[OUTW:.*]] = bufferization.materialize_in_destination %[[C]]#0 in %[[W]]
+// CHECK: %[[OUTN:.*]] = bufferization.materialize_in_destination %[[C]]#1 in %[[N]]
+// CHECK: return %[[OUTW]], %[[OUTN]], %[[OUTW]]
+func.func @host() -> tensor<f32> {
+  %d = arith.constant dense<0.5> : tensor<f32>
+  %r = tape.call @step(%d) : (tensor<f32>) -> tensor<f32>
+  %w = tape.handle @w : !tape.resource<tensor<f32>>
+  %v = tape.read %w : !tape.resource<tensor<f32>>
+  return %v : tensor<f32>
+}
+
+// -----
+
+tape.variable @w : tensor<f32> = dense<1.0>
+tape.step @in_loop(%d: tensor<f32>, %c: i1) {
+  %w = tape.handle @w : !tape.resource<tensor<f32>>
+  scf.if %c {
+    // expected-error @+1 {{'tape.assign' op assigns variables inside a loop or branch, which tape-lift-variables does not support yet; move the assignment out of the region}}
+    tape.assign %w, %d : !tape.resource<tensor<f32>>
+  }
+  tape.return
+}

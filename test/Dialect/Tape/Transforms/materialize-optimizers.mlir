@@ -1,0 +1,58 @@
+// RUN: tape-opt %s --tape-materialize-optimizers --split-input-file | FileCheck %s
+
+// SGD: w -= lr * g, in place.
+// CHECK-LABEL: tape.step @sgd
+// CHECK-SAME: (%[[G:.*]]: tensor<3xf32>)
+// CHECK: %[[W:.*]] = tape.handle @w
+// CHECK: %[[LR:.*]] = arith.constant dense<5.000000e-02> : tensor<3xf32>
+// CHECK: %[[D:.*]] = arith.mulf %[[LR]], %[[G]]
+// CHECK: tape.assign_sub %[[W]], %[[D]]
+// CHECK-NOT: tape.apply_gradients
+tape.variable @w : tensor<3xf32> = #tape.zeros
+tape.step @sgd(%g: tensor<3xf32>) {
+  %w = tape.handle @w : !tape.resource<tensor<3xf32>>
+  tape.apply_gradients #tape.sgd<learning_rate = 0.05> (%g : tensor<3xf32>) to (%w : !tape.resource<tensor<3xf32>>)
+  tape.return
+}
+
+// -----
+
+// Momentum: a slot variable after the variable, v = m*v - lr*g, w += v.
+// CHECK: tape.variable @w : tensor<3xf32>
+// CHECK-NEXT: tape.variable @w__momentum : tensor<3xf32> = #tape.zeros {trainable = false}
+// CHECK-LABEL: tape.step @momentum
+// CHECK: %[[V:.*]] = tape.handle @w__momentum
+// CHECK: %[[VV:.*]] = tape.read %[[V]]
+// CHECK: %[[NEW:.*]] = arith.subf
+// CHECK: tape.assign %[[V]], %[[NEW]]
+// CHECK: tape.assign_add %{{.*}}, %[[NEW]]
+tape.variable @w : tensor<3xf32> = #tape.zeros
+tape.step @momentum(%g: tensor<3xf32>) {
+  %w = tape.handle @w : !tape.resource<tensor<3xf32>>
+  tape.apply_gradients #tape.momentum<learning_rate = 0.05, momentum = 0.9> (%g : tensor<3xf32>) to (%w : !tape.resource<tensor<3xf32>>)
+  tape.return
+}
+
+// -----
+
+// Adam: m and v slots per variable and one i64 step count per optimizer.
+// CHECK: tape.variable @w : tensor<3xf32>
+// CHECK-NEXT: tape.variable @w__adam_m : tensor<3xf32> = #tape.zeros {trainable = false}
+// CHECK-NEXT: tape.variable @w__adam_v : tensor<3xf32> = #tape.zeros {trainable = false}
+// CHECK-NEXT: tape.variable @adam_iterations : tensor<i64> = #tape.zeros {trainable = false}
+// CHECK-LABEL: tape.step @adam
+// CHECK: %[[IT:.*]] = tape.handle @adam_iterations
+// CHECK: math.powf
+// CHECK: math.powf
+// CHECK: math.sqrt
+// CHECK: linalg.fill
+// CHECK: tape.assign %{{.*}}, %{{.*}} : !tape.resource<tensor<3xf32>>
+// CHECK: tape.assign %{{.*}}, %{{.*}} : !tape.resource<tensor<3xf32>>
+// CHECK: tape.assign_sub
+// CHECK: tape.assign_add %[[IT]]
+tape.variable @w : tensor<3xf32> = #tape.zeros
+tape.step @adam(%g: tensor<3xf32>) {
+  %w = tape.handle @w : !tape.resource<tensor<3xf32>>
+  tape.apply_gradients #tape.adam<learning_rate = 0.001> (%g : tensor<3xf32>) to (%w : !tape.resource<tensor<3xf32>>)
+  tape.return
+}
