@@ -40,6 +40,12 @@ static cl::opt<std::string>
           cl::cat(category));
 static cl::opt<uint64_t> steps("steps", cl::desc("Number of steps to run"),
                                cl::init(1), cl::cat(category));
+static cl::opt<uint64_t>
+    untilStep("until-step",
+              cl::desc("Run until the state has completed this many steps "
+                       "(counting those of a resumed checkpoint) instead of "
+                       "--steps more"),
+              cl::init(0), cl::cat(category));
 static cl::list<std::string>
     inputs("input",
            cl::desc("A .npy file per input of the entry, in order; a file "
@@ -282,6 +288,8 @@ int main(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   auto lastProgress = start;
   uint64_t first = state.stepCount;
+  if (untilStep.getNumOccurrences())
+    steps = untilStep > first ? untilStep - first : 0;
   std::vector<double> callTimes;
   uint64_t firstAllocs = 0, laterAllocs = 0;
   for (uint64_t k = first; k < first + steps; ++k) {
