@@ -4,6 +4,7 @@
 
 #include "tape/Dialect/Tape/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -57,6 +58,7 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   //    optimizer updates fuse into neighbouring loops).
   addPipeline(pm, "func.func(convert-elementwise-to-linalg,"
                   "linalg-fuse-elementwise-ops),canonicalize,cse");
+
   // 6. One-shot bufferization across function boundaries; updates of a
   //    variable land in its own buffer.
   addPipeline(pm, "eliminate-empty-tensors,"
@@ -80,12 +82,22 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   // Copies between strided views would call a runtime library; make them
   // loops like every other linalg op.
   pm.addPass(createTapeExpandStridedCopies());
-  // 8. Loops, then LLVM with a bare-pointer C ABI.
+  // 8. Register tiles and vectors (on buffers), accumulators in
+  //    registers, loops, then LLVM with a bare-pointer C ABI.
+  if (options.vectorize) {
+    pm.addNestedPass<func::FuncOp>(createTapeVectorize());
+    addPipeline(pm, "canonicalize,cse");
+    pm.addNestedPass<func::FuncOp>(createTapeHoistVectorTransfers());
+  }
   addPipeline(pm, "func.func(convert-linalg-to-loops),"
+                  "func.func(lower-vector-multi-reduction),"
+                  "convert-vector-to-scf,"
                   "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
                   "finalize-memref-to-llvm,"
                   "math-expand-ops{ops=rsqrt},convert-math-to-llvm,"
                   "convert-math-to-libm,convert-arith-to-llvm,"
+                  "convert-vector-to-llvm{vector-contract-lowering="
+                  "outerproduct},"
                   "convert-index-to-llvm,convert-cf-to-llvm,"
                   "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
                   "convert-ub-to-llvm,reconcile-unrealized-casts");

@@ -19,6 +19,11 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       *this, "verify-assignments",
       llvm::cl::desc("Run tape-verify-assignments (the default)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Tile and vectorize linalg ops (tape-vectorize); off "
+                     "gives plain loops"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> reportCopies{
       *this, "report-copies",
       llvm::cl::desc("Remark on variables copied instead of updated in place"),

@@ -313,4 +313,59 @@ def TapeExpandStridedCopies
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def TapeVectorize : Pass<"tape-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tiles statically shaped linalg ops into register-sized "
+                "tiles and vectorizes them";
+  let description = [{
+    Runs on buffers, after bufferization (so that tiles of in-place
+    updates need no analysis). Contractions (matmul, batched
+    matmul) are tiled to `m x n x 1` register blocks (`m` up to
+    `contraction-m`, `n` up to `contraction-n`, largest divisors of the
+    static sizes, so every tile is full) and vectorized to `vector.contract`,
+    which later lowers to outer products (FMAs). Every other linalg op is
+    tiled to one vector along its innermost dimension (up to
+    `vector-width` elements) and vectorized. Ops with dynamic shapes or
+    rank 0 stay as they are. `tape-hoist-vector-transfers` then keeps the
+    accumulators of the reduction loops in registers.
+
+    Example:
+
+    ```mlir
+    linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>)
+                  outs(%c : memref<64x256xf32>)
+    ```
+
+    becomes loops over 8x32 tiles of `vector.contract` on
+    `vector<8x1xf32>`, `vector<1x32xf32>` into `vector<8x32xf32>`.
+  }];
+  let options = [
+    Option<"contractionM", "contraction-m", "int64_t", /*default=*/"8",
+           "Rows of a contraction's register tile (at most)">,
+    Option<"contractionN", "contraction-n", "int64_t", /*default=*/"32",
+           "Columns of a contraction's register tile (at most)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Elements per vector for the other ops (at most)">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
+def TapeHoistVectorTransfers
+    : Pass<"tape-hoist-vector-transfers", "::mlir::func::FuncOp"> {
+  let summary = "Keeps loop-carried vector accumulators in registers";
+  let description = [{
+    After bufferization, moves matching `vector.transfer_read`/`write`
+    pairs on loop-invariant buffers out of loops (upstream
+    `linalg::hoistRedundantVectorTransfers`), so a tiled contraction
+    accumulates in registers instead of reloading its tile every step.
+
+    Example: a `scf.for` over `k` whose body reads the `8x32` accumulator,
+    adds an outer product and writes it back becomes a loop that carries
+    the accumulator as a `vector<8x32xf32>` iter_arg.
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
+
 #endif // TAPE_DIALECT_TAPE_PASSES_TD
