@@ -161,6 +161,7 @@ Status tape::lowerToLLVM(const std::string &source,
   mlir::PassManager pm(&context);
   mlir::tape::TapeToLLVMOptions pipeline;
   pipeline.strict = options.strict;
+  pipeline.vectorize = options.vectorize;
   mlir::tape::buildTapeToLLVMPipeline(pm, pipeline);
   if (failed(pm.run(*module)))
     return Status::error("cannot compile " + options.sourceName, errors);

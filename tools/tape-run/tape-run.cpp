@@ -108,6 +108,10 @@ static cl::opt<bool>
                    "allocations of the compiled code (first call, later "
                    "calls) and the peak memory"),
           cl::cat(category));
+static cl::opt<bool> noVectorize("no-vectorize",
+                                 cl::desc("Compile linalg ops to plain loops "
+                                          "(for comparisons)"),
+                                 cl::cat(category));
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
@@ -173,6 +177,7 @@ int main(int argc, char **argv) {
 
   CompileOptions options;
   options.strict = strict;
+  options.vectorize = !noVectorize;
   std::unique_ptr<Model> model;
   Status status = Model::compileFile(inputFile, options, model);
   if (!status)

@@ -66,6 +66,8 @@ struct CompileOptions {
   bool strict = false;
   /// Source name used in diagnostics.
   std::string sourceName = "<module>";
+  /// Tile and vectorize linalg ops (off: plain loops, for comparisons).
+  bool vectorize = true;
 };
 
 class State;
