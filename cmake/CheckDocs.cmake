@@ -6,7 +6,8 @@ foreach(entry
     "TapeOps.td;-gen-dialect-doc -dialect=tape;Dialect.md"
     "Passes.td;-gen-pass-doc;Passes.md"
     "TapeInterfaces.td;-gen-op-interface-docs;OpInterfaces.md"
-    "TapeInterfaces.td;-gen-attr-interface-docs;AttrInterfaces.md")
+    "TapeInterfaces.td;-gen-attr-interface-docs;AttrInterfaces.md"
+    "../../../tape/Conversion/Passes.td;-gen-pass-doc;ConversionPasses.md")
   list(GET entry 0 file)
   list(GET entry 1 gen)
   separate_arguments(gen)

@@ -3,6 +3,7 @@
 #include "tape/InitTape.h"
 
 #include "mlir/IR/DialectRegistry.h"
+#include "tape/Conversion/Passes.h"
 #include "tape/Dialect/Tape/DifferentiationRules.h"
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeDialect.h"
@@ -15,5 +16,6 @@ void mlir::tape::registerTapeDialects(DialectRegistry &registry) {
 
 void mlir::tape::registerTapePasses() {
   registerTapeTransformsPasses();
+  registerTapeConversionPasses();
   registerTapePipelines();
 }

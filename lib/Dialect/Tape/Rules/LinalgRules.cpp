@@ -74,40 +74,37 @@ Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs,
       .getResult(0);
 }
 
-// C = C0 + A B: dA = dC B^T, dB = A^T dC, dC0 = dC.
-LogicalResult matmulRule(OpBuilder &b, Operation *op, ValueRange x,
-                         ValueRange, ArrayRef<Value> dz,
-                         SmallVectorImpl<Value> &out) {
-  auto matmul = cast<linalg::MatmulOp>(op);
-  if (matmul.hasUserDefinedMaps())
+// C = C0 + A B: dA = dC B^T, dB = A^T dC, dC0 = dC, per batch for the
+// batched form; `perm` transposes the two inner dimensions.
+template <typename OpTy>
+LogicalResult contractionAdjoints(OpBuilder &b, Operation *op, ValueRange x,
+                                  ArrayRef<Value> dz,
+                                  SmallVectorImpl<Value> &out,
+                                  ArrayRef<int64_t> perm) {
+  if (cast<OpTy>(op).hasUserDefinedMaps())
     return op->emitOpError("gradient rule supports the default indexing maps "
                            "only; transpose operands with linalg.transpose");
   Location loc = op->getLoc();
   Value a = x[0], bm = x[1];
-  Value da = contract<linalg::MatmulOp>(b, loc, dz[0], transpose(b, loc, bm, {1, 0}),
-                                        tensorType(a).getShape());
-  Value db = contract<linalg::MatmulOp>(b, loc, transpose(b, loc, a, {1, 0}), dz[0],
-                                        tensorType(bm).getShape());
+  Value da = contract<OpTy>(b, loc, dz[0], transpose(b, loc, bm, perm),
+                            tensorType(a).getShape());
+  Value db = contract<OpTy>(b, loc, transpose(b, loc, a, perm), dz[0],
+                            tensorType(bm).getShape());
   out.append({da, db, dz[0]});
   return success();
 }
 
-// Batched: the same per batch, transposing the two inner dimensions.
+LogicalResult matmulRule(OpBuilder &b, Operation *op, ValueRange x,
+                         ValueRange, ArrayRef<Value> dz,
+                         SmallVectorImpl<Value> &out) {
+  return contractionAdjoints<linalg::MatmulOp>(b, op, x, dz, out, {1, 0});
+}
+
 LogicalResult batchMatmulRule(OpBuilder &b, Operation *op, ValueRange x,
                               ValueRange, ArrayRef<Value> dz,
                               SmallVectorImpl<Value> &out) {
-  auto matmul = cast<linalg::BatchMatmulOp>(op);
-  if (matmul.hasUserDefinedMaps())
-    return op->emitOpError("gradient rule supports the default indexing maps "
-                           "only; transpose operands with linalg.transpose");
-  Location loc = op->getLoc();
-  Value a = x[0], bm = x[1];
-  Value da = contract<linalg::BatchMatmulOp>(
-      b, loc, dz[0], transpose(b, loc, bm, {0, 2, 1}), tensorType(a).getShape());
-  Value db = contract<linalg::BatchMatmulOp>(
-      b, loc, transpose(b, loc, a, {0, 2, 1}), dz[0], tensorType(bm).getShape());
-  out.append({da, db, dz[0]});
-  return success();
+  return contractionAdjoints<linalg::BatchMatmulOp>(b, op, x, dz, out,
+                                                    {0, 2, 1});
 }
 
 // Every element of the result is the scalar: d(scalar) = sum(dz). The init
