@@ -93,8 +93,21 @@ struct TapeUpdateStateInPlacePass
                 << " is copied into its buffer instead of updated in place";
           linalg::CopyOp::create(b, ret.getLoc(), result, arg);
         }
-        func::ReturnOp::create(b, ret.getLoc(),
-                               ret.getOperands().drop_front(n));
+        // Every output gets its own buffer: a value returned twice (CSE
+        // merges equal results) is copied, since callers provide one
+        // out-parameter per result.
+        SmallVector<Value> outputs;
+        DenseSet<Value> seen;
+        for (Value v : ret.getOperands().drop_front(n)) {
+          auto type = dyn_cast<MemRefType>(v.getType());
+          if (type && !seen.insert(v).second && type.hasStaticShape()) {
+            Value copy = memref::AllocOp::create(b, ret.getLoc(), type);
+            linalg::CopyOp::create(b, ret.getLoc(), v, copy);
+            v = copy;
+          }
+          outputs.push_back(v);
+        }
+        func::ReturnOp::create(b, ret.getLoc(), outputs);
         ret.erase();
       });
       if (failedCopy)

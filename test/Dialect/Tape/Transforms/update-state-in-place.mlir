@@ -38,3 +38,20 @@ module attributes {tape.state = [{name = "w", type = tensor<4xf32>, trainable = 
     return %new : memref<4xf32>
   }
 }
+
+// -----
+
+// A buffer returned twice (CSE merged two equal results) gets a copy, so
+// that every output has its own buffer (found by the garbler: upstream's
+// buffer-results-to-out-params crashed on it).
+// CHECK-LABEL: func.func @twice
+// CHECK: %[[A:.*]] = memref.alloc() : memref<f32>
+// CHECK: %[[B:.*]] = memref.alloc() : memref<f32>
+// CHECK: linalg.copy ins(%[[A]] : memref<f32>) outs(%[[B]] : memref<f32>)
+// CHECK: return %[[A]], %[[B]]
+module attributes {tape.state = []} {
+  func.func @twice() -> (memref<f32>, memref<f32>) attributes {tape.lifted} {
+    %a = memref.alloc() : memref<f32>
+    return %a, %a : memref<f32>, memref<f32>
+  }
+}
