@@ -10,6 +10,7 @@
 #define TAPE_LIB_DIALECT_TAPE_RULES_RULESUPPORT_H
 
 #include "tape/Dialect/Tape/DifferentiationRules.h"
+#include "tape/Dialect/Tape/FloatBuilders.h"
 #include "tape/Dialect/Tape/TapeInterfaces.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -41,24 +42,13 @@ void attachRule(MLIRContext *ctx) {
 }
 
 // Elementwise arithmetic that works on float scalars and float tensors.
-inline Value mul(OpBuilder &b, Location loc, Value x, Value y) {
-  return arith::MulFOp::create(b, loc, x, y);
-}
-inline Value div(OpBuilder &b, Location loc, Value x, Value y) {
-  return arith::DivFOp::create(b, loc, x, y);
-}
-inline Value add(OpBuilder &b, Location loc, Value x, Value y) {
-  return arith::AddFOp::create(b, loc, x, y);
-}
-inline Value sub(OpBuilder &b, Location loc, Value x, Value y) {
-  return arith::SubFOp::create(b, loc, x, y);
-}
-inline Value neg(OpBuilder &b, Location loc, Value x) {
-  return arith::NegFOp::create(b, loc, x);
-}
-inline Value constantLike(OpBuilder &b, Location loc, Value like, double v) {
-  return createFloatConstant(b, loc, like.getType(), v);
-}
+using fb::add;
+using fb::constantLike;
+using fb::div;
+using fb::mul;
+using fb::neg;
+using fb::sub;
+
 /// `cond ? x : 0`, elementwise.
 inline Value selectOrZero(OpBuilder &b, Location loc, Value cond, Value x) {
   return arith::SelectOp::create(b, loc, cond, x, constantLike(b, loc, x, 0.0));

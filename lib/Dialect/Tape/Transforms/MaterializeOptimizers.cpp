@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tape/Dialect/Tape/DifferentiationRules.h"
+#include "tape/Dialect/Tape/FloatBuilders.h"
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeOps.h"
 
@@ -20,6 +20,7 @@ namespace mlir::tape {
 
 using namespace mlir;
 using namespace mlir::tape;
+using namespace mlir::tape::fb;
 
 namespace {
 
@@ -47,7 +48,7 @@ public:
           llvm::TypeSwitch<Attribute, LogicalResult>(optimizer)
               .Case([&](SGDAttr sgd) {
                 double lr = sgd.getLearningRate().convertToDouble();
-                Value d = mul(b, loc, constant(b, loc, g, lr), g);
+                Value d = mul(b, loc, constantLike(b, loc, g, lr), g);
                 AssignSubOp::create(b, loc, resource, d);
                 return success();
               })
@@ -78,19 +79,6 @@ public:
   }
 
 private:
-  static Value mul(OpBuilder &b, Location loc, Value x, Value y) {
-    return arith::MulFOp::create(b, loc, x, y);
-  }
-  static Value add(OpBuilder &b, Location loc, Value x, Value y) {
-    return arith::AddFOp::create(b, loc, x, y);
-  }
-  static Value sub(OpBuilder &b, Location loc, Value x, Value y) {
-    return arith::SubFOp::create(b, loc, x, y);
-  }
-  static Value constant(OpBuilder &b, Location loc, Value like, double v) {
-    return createFloatConstant(b, loc, like.getType(), v);
-  }
-
   FailureOr<VariableOp> lookupVariable(Operation *op, Value resource) {
     auto handle = resource.getDefiningOp<HandleOp>();
     if (!handle)
@@ -148,11 +136,11 @@ private:
     double mu = m.getMomentum().convertToDouble();
     Value velocity = handleOf(b, loc, slot(op, variable, "momentum"));
     Value v = ReadOp::create(b, loc, velocity);
-    Value lrg = mul(b, loc, constant(b, loc, g, lr), g);
-    Value vNew = sub(b, loc, mul(b, loc, constant(b, loc, g, mu), v), lrg);
+    Value lrg = mul(b, loc, constantLike(b, loc, g, lr), g);
+    Value vNew = sub(b, loc, mul(b, loc, constantLike(b, loc, g, mu), v), lrg);
     AssignOp::create(b, loc, velocity, vNew);
     Value update = m.getNesterov()
-                       ? sub(b, loc, mul(b, loc, constant(b, loc, g, mu), vNew),
+                       ? sub(b, loc, mul(b, loc, constantLike(b, loc, g, mu), vNew),
                              lrg)
                        : vNew;
     AssignAddOp::create(b, loc, resource, update);
@@ -195,14 +183,14 @@ private:
     Value v = ReadOp::create(b, loc, vHandle);
     Value mNew = add(b, loc, m,
                      mul(b, loc, sub(b, loc, g, m),
-                         constant(b, loc, g, 1.0 - beta1)));
+                         constantLike(b, loc, g, 1.0 - beta1)));
     Value vNew = add(b, loc, v,
                      mul(b, loc, sub(b, loc, mul(b, loc, g, g), v),
-                         constant(b, loc, g, 1.0 - beta2)));
+                         constantLike(b, loc, g, 1.0 - beta2)));
     AssignOp::create(b, loc, mHandle, mNew);
     AssignOp::create(b, loc, vHandle, vNew);
     Value denom = add(b, loc, math::SqrtOp::create(b, loc, vNew),
-                      constant(b, loc, g, epsilon));
+                      constantLike(b, loc, g, epsilon));
     Value update = arith::DivFOp::create(b, loc, mul(b, loc, mNew, alphaT),
                                          denom);
     AssignSubOp::create(b, loc, resource, update);
