@@ -55,7 +55,9 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
                                          const TapeToLLVMOptions &options) {
   buildTapeToTensorPipeline(pm, options);
   // 5. Tensor math to linalg, and elementwise fusion (forward, backward and
-  //    optimizer updates fuse into neighbouring loops).
+  //    optimizer updates fuse into neighbouring loops). The backward
+  //    matmuls read transposed operands through their indexing maps.
+  pm.addNestedPass<func::FuncOp>(createTapeFoldTransposes());
   addPipeline(pm, "func.func(convert-elementwise-to-linalg,"
                   "linalg-fuse-elementwise-ops),canonicalize,cse");
 
@@ -82,6 +84,12 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   // Copies between strided views would call a runtime library; make them
   // loops like every other linalg op.
   pm.addPass(createTapeExpandStridedCopies());
+  if (options.blas) {
+    TapeLowerMatmulToBlasOptions blas;
+    blas.minFlops = options.blasMinFlops;
+    pm.addPass(createTapeLowerMatmulToBlas(blas));
+    addPipeline(pm, "canonicalize,cse");
+  }
   // 8. Register tiles and vectors (on buffers), accumulators in
   //    registers, loops, then LLVM with a bare-pointer C ABI.
   if (options.vectorize) {

@@ -162,6 +162,7 @@ Status tape::lowerToLLVM(const std::string &source,
   mlir::tape::TapeToLLVMOptions pipeline;
   pipeline.strict = options.strict;
   pipeline.vectorize = options.vectorize;
+  pipeline.blas = options.blas;
   mlir::tape::buildTapeToLLVMPipeline(pm, pipeline);
   if (failed(pm.run(*module)))
     return Status::error("cannot compile " + options.sourceName, errors);

@@ -9,6 +9,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 
 using namespace tape;
 
@@ -104,6 +106,41 @@ static void initializeLLVM() {
   });
 }
 
+/// Makes cblas_sgemm visible to the JIT (which resolves symbols in the
+/// process) and sets the library's thread count where it has a setter.
+static Status loadBlas(int threads) {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<std::string> candidates;
+  if (const char *chosen = std::getenv("TAPE_BLAS_LIBRARY"))
+    candidates.push_back(chosen);
+  else
+    candidates = {"libopenblas.so.0", "libopenblas.so"};
+  std::string errors;
+  bool loaded = false;
+  for (const std::string &name : candidates) {
+    std::string error;
+    if (!llvm::sys::DynamicLibrary::LoadLibraryPermanently(name.c_str(),
+                                                           &error)) {
+      loaded = true;
+      break;
+    }
+    errors += "\n  " + error;
+  }
+  if (!loaded)
+    return Status::error("BLAS calls need a CBLAS library (OpenBLAS: "
+                         "apt-get install libopenblas0), none could be "
+                         "loaded:" + errors);
+  if (!llvm::sys::DynamicLibrary::SearchForAddressOfSymbol("cblas_sgemm"))
+    return Status::error("the BLAS library loaded has no cblas_sgemm");
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(
+          llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(
+              "openblas_set_num_threads")))
+    set(threads > 0 ? threads : int(std::thread::hardware_concurrency()));
+  return Status::success();
+}
+
 Status Model::compileFile(const std::string &path,
                           const CompileOptions &options,
                           std::unique_ptr<Model> &model) {
@@ -120,6 +157,9 @@ Status Model::compile(const std::string &source,
                       const CompileOptions &options,
                       std::unique_ptr<Model> &model) {
   initializeLLVM();
+  if (options.blas)
+    if (Status s = loadBlas(options.threads); !s)
+      return s;
   LoweredModule lowered;
   if (Status s = lowerToLLVM(source, options, lowered); !s)
     return s;

@@ -112,6 +112,14 @@ static cl::opt<bool> noVectorize("no-vectorize",
                                  cl::desc("Compile linalg ops to plain loops "
                                           "(for comparisons)"),
                                  cl::cat(category));
+static cl::opt<bool> blas("blas",
+                          cl::desc("Large f32 matmuls call cblas_sgemm "
+                                   "(OpenBLAS, loaded at run time)"),
+                          cl::cat(category));
+static cl::opt<int> threads("num-threads",
+                            cl::desc("Threads the compiled step may use "
+                                     "(default 1; 0: one per core)"),
+                            cl::init(1), cl::cat(category));
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
@@ -178,6 +186,10 @@ int main(int argc, char **argv) {
   CompileOptions options;
   options.strict = strict;
   options.vectorize = !noVectorize;
+  options.blas = blas;
+  if (threads < 0)
+    return fail("--num-threads must be 0 (one per core) or more");
+  options.threads = threads;
   std::unique_ptr<Model> model;
   Status status = Model::compileFile(inputFile, options, model);
   if (!status)

@@ -24,6 +24,17 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       llvm::cl::desc("Tile and vectorize linalg ops (tape-vectorize); off "
                      "gives plain loops"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> blas{
+      *this, "blas",
+      llvm::cl::desc("Large f32 matmuls call cblas_sgemm "
+                     "(tape-lower-matmul-to-blas); the program must be "
+                     "linked with a CBLAS library such as OpenBLAS"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> blasMinFlops{
+      *this, "blas-min-flops",
+      llvm::cl::desc("With blas: the smallest matmul (2 M N K) that calls "
+                     "BLAS"),
+      llvm::cl::init(1000000)};
   PassOptions::Option<bool> reportCopies{
       *this, "report-copies",
       llvm::cl::desc("Remark on variables copied instead of updated in place"),

@@ -68,6 +68,12 @@ struct CompileOptions {
   std::string sourceName = "<module>";
   /// Tile and vectorize linalg ops (off: plain loops, for comparisons).
   bool vectorize = true;
+  /// Large f32 matmuls call cblas_sgemm from a CBLAS library loaded into
+  /// the process (OpenBLAS by default; $TAPE_BLAS_LIBRARY names another).
+  bool blas = false;
+  /// Threads the compiled code may use (BLAS calls included); 0: as many
+  /// as the machine has cores.
+  int threads = 1;
 };
 
 class State;

@@ -313,6 +313,90 @@ def TapeExpandStridedCopies
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def TapeFoldTransposes
+    : Pass<"tape-fold-transposes", "::mlir::func::FuncOp"> {
+  let summary = "Folds linalg.transpose operands of matmuls into the "
+                "matmul's indexing maps";
+  let description = [{
+    Reverse-mode AD differentiates `C = A B` into `dA = dC B^T` and
+    `dB = A^T dC`, with each transpose a `linalg.transpose` that would be
+    materialized as a copy. On tensors, a `linalg.matmul` or
+    `linalg.batch_matmul` input produced by a `linalg.transpose` reads the
+    transpose's input directly instead, through a permuted indexing map
+    (MLIR's matmul with user-defined `indexing_maps`). The code generator
+    (or the BLAS call, where enabled) then reads the untransposed data; the
+    transpose disappears when it has no other use.
+
+    Example:
+
+    ```mlir
+    %t = linalg.transpose ins(%w : tensor<256x10xf32>)
+           outs(%e : tensor<10x256xf32>) permutation = [1, 0]
+    %r = linalg.matmul ins(%d, %t : tensor<64x10xf32>, tensor<10x256xf32>)
+           outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %r = linalg.matmul indexing_maps = [
+           affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+           affine_map<(m, n, k) -> (m, n)>]
+         ins(%d, %w : tensor<64x10xf32>, tensor<256x10xf32>)
+         outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def TapeLowerMatmulToBlas
+    : Pass<"tape-lower-matmul-to-blas", "::mlir::ModuleOp"> {
+  let summary = "Replaces large f32 matmuls on buffers with calls to "
+                "cblas_sgemm";
+  let description = [{
+    Runs on buffers, before `tape-vectorize`. A `linalg.matmul` on f32
+    memrefs whose rows are contiguous (unit innermost stride), whose
+    indexing maps are the default ones or transpose A and/or B (as
+    `tape-fold-transposes` leaves them), and that does at least
+    `min-flops` floating-point operations (2 M N K), with M and N at least
+    `min-dimension` (narrower products are bound by memory, where sgemm's
+    packing only adds traffic), becomes one call to
+    the CBLAS function `cblas_sgemm` (row-major, transpose flags from the
+    maps, leading dimensions from the strides). When the op just before
+    it (ignoring ops without memory effects) fills the same output with
+    zeros, the fill is dropped and the call uses `beta = 0`. The program
+    must then be linked with a CBLAS library (OpenBLAS: `-lopenblas`);
+    `tape-run --blas` loads it into the JIT.
+
+    Example:
+
+    ```mlir
+    linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>)
+                  outs(%c : memref<64x256xf32>)
+    ```
+
+    becomes (pointers from `memref.extract_aligned_pointer_as_index`)
+
+    ```mlir
+    func.call @cblas_sgemm(%row_major, %no_trans, %no_trans, %c64, %c256,
+        %c784, %one, %pa, %c784, %pb, %c256, %one, %pc, %c256)
+      : (i32, i32, i32, i32, i32, i32, f32, !llvm.ptr, i32, !llvm.ptr, i32,
+         f32, !llvm.ptr, i32) -> ()
+    ```
+  }];
+  let options = [
+    Option<"minFlops", "min-flops", "int64_t", /*default=*/"1000000",
+           "Smallest matmul (in 2 M N K flops) that becomes a BLAS call">,
+    Option<"minDimension", "min-dimension", "int64_t", /*default=*/"16",
+           "Smallest M and N of a matmul that becomes a BLAS call (narrower "
+           "ones are matrix-vector products, bound by memory)">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 def TapeVectorize : Pass<"tape-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tiles statically shaped linalg ops into register-sized "
                 "tiles and vectorizes them";

@@ -16,7 +16,9 @@ LR = 0.1
 # float32 forward/backward against float64 over 20 steps of SGD.
 RTOL = 1e-5
 
+# Further arguments go to tape-run (--blas, --num-threads 2, ...).
 tape_run, model, work = sys.argv[1:4]
+extra = sys.argv[4:]
 rng = np.random.default_rng(1234)
 n = BATCH * 5
 x = rng.standard_normal((n, 784)).astype(np.float32)
@@ -34,7 +36,7 @@ for name, arr in [("x", x), ("labels", labels), ("w1", w1), ("b1", b1),
 out = subprocess.run(
     [tape_run, model, "--steps", str(STEPS), "--precision", "0",
      "--input", f"{work}/x.npy", "--input", f"{work}/labels.npy"] +
-    [f"--init={v}={work}/{v}.npy" for v in ("w1", "b1", "w2", "b2")],
+    [f"--init={v}={work}/{v}.npy" for v in ("w1", "b1", "w2", "b2")] + extra,
     check=True, capture_output=True, text=True).stdout
 got = [float(line.split("Loss: ")[1]) for line in out.splitlines()]
 assert len(got) == STEPS, out

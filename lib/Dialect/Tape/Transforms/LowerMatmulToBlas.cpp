@@ -1,0 +1,208 @@
+//===- LowerMatmulToBlas.cpp - Large matmuls as cblas_sgemm calls ---------===//
+//
+// An optional path: a tuned BLAS reaches the machine's peak on large
+// matmuls, with cache blocking and packing the generated code lacks. The
+// rest of the step (elementwise ops fused around the matmuls, the optimizer
+// update, the workspace ABI) stays generated code.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Dialect/Tape/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::tape {
+#define GEN_PASS_DEF_TAPELOWERMATMULTOBLAS
+#include "tape/Dialect/Tape/Passes.h.inc"
+} // namespace mlir::tape
+
+using namespace mlir;
+
+// CBLAS enum values (cblas.h).
+static constexpr int32_t kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+static constexpr StringLiteral kSgemm = "cblas_sgemm";
+
+namespace {
+
+/// A matmul operand as CBLAS wants it: pointer and leading dimension.
+struct BlasOperand {
+  Value pointer;
+  Value leading;
+};
+
+struct TapeLowerMatmulToBlasPass
+    : public tape::impl::TapeLowerMatmulToBlasBase<TapeLowerMatmulToBlasPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::MatmulOp> matmuls;
+    module.walk([&](linalg::MatmulOp op) {
+      if (isCandidate(op))
+        matmuls.push_back(op);
+    });
+    if (matmuls.empty())
+      return;
+    IRRewriter rewriter(&getContext());
+    func::FuncOp sgemm = getOrDeclareSgemm(rewriter, module);
+    if (!sgemm)
+      return signalPassFailure();
+    for (linalg::MatmulOp op : matmuls)
+      lower(rewriter, op, sgemm);
+  }
+
+  /// Which of A and B are transposed, if the maps are one of the four
+  /// CBLAS can express; C must be (m, n).
+  static std::optional<std::pair<bool, bool>> transposes(linalg::MatmulOp op) {
+    MLIRContext *ctx = op.getContext();
+    AffineExpr m, n, k;
+    bindDims(ctx, m, n, k);
+    auto map = [&](AffineExpr a, AffineExpr b) {
+      return AffineMap::get(3, 0, {a, b}, ctx);
+    };
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (maps.size() != 3 || maps[2] != map(m, n))
+      return std::nullopt;
+    bool transA = maps[0] == map(k, m), transB = maps[1] == map(n, k);
+    if (!transA && maps[0] != map(m, k))
+      return std::nullopt;
+    if (!transB && maps[1] != map(k, n))
+      return std::nullopt;
+    return std::make_pair(transA, transB);
+  }
+
+  /// Static shapes, f32, rows contiguous, large enough, int32 sizes.
+  bool isCandidate(linalg::MatmulOp op) const {
+    if (!op.hasPureBufferSemantics() || !transposes(op))
+      return false;
+    for (Value v : op->getOperands()) {
+      auto type = dyn_cast<MemRefType>(v.getType());
+      if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+          !type.getElementType().isF32())
+        return false;
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (failed(type.getStridesAndOffset(strides, offset)) || strides[1] != 1)
+        return false;
+    }
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges(); // m, n, k
+    for (int64_t r : ranges)
+      if (r > std::numeric_limits<int32_t>::max())
+        return false;
+    // Matrix-vector products are bound by memory, not arithmetic: sgemm's
+    // packing only adds traffic there, and the generated loops do better.
+    if (std::min(ranges[0], ranges[1]) < minDimension)
+      return false;
+    return 2 * ranges[0] * ranges[1] * ranges[2] >= minFlops;
+  }
+
+  func::FuncOp getOrDeclareSgemm(IRRewriter &rewriter, ModuleOp module) {
+    MLIRContext *ctx = module.getContext();
+    Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    auto type = rewriter.getFunctionType(
+        {i32, i32, i32, i32, i32, i32, f32, ptr, i32, ptr, i32, f32, ptr, i32},
+        {});
+    if (auto existing = module.lookupSymbol<func::FuncOp>(kSgemm)) {
+      if (existing.getFunctionType() == type)
+        return existing;
+      existing.emitError() << "@" << kSgemm
+                           << " is declared with a type other than CBLAS's";
+      return nullptr;
+    }
+    if (module.lookupSymbol(kSgemm)) {
+      module.emitError() << "@" << kSgemm
+                         << " names something other than CBLAS's function";
+      return nullptr;
+    }
+    rewriter.setInsertionPointToStart(module.getBody());
+    auto decl = func::FuncOp::create(rewriter, module.getLoc(), kSgemm, type);
+    decl.setPrivate();
+    return decl;
+  }
+
+  /// Base pointer plus offset, and the row stride, of a 2-d memref whose
+  /// innermost stride is 1.
+  static BlasOperand operand(IRRewriter &rewriter, Location loc, Value v) {
+    auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc, v);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(
+        rewriter, loc, meta.getBaseBuffer());
+    Value bytes = arith::MulIOp::create(
+        rewriter, loc, meta.getOffset(),
+        arith::ConstantIndexOp::create(rewriter, loc, sizeof(float)));
+    Value address = arith::AddIOp::create(rewriter, loc, base, bytes);
+    Value asInt = arith::IndexCastOp::create(rewriter, loc,
+                                             rewriter.getI64Type(), address);
+    Value pointer = LLVM::IntToPtrOp::create(
+        rewriter, loc, LLVM::LLVMPointerType::get(rewriter.getContext()),
+        asInt);
+    Value leading = arith::IndexCastOp::create(
+        rewriter, loc, rewriter.getI32Type(), meta.getStrides()[0]);
+    return {pointer, leading};
+  }
+
+  /// The zero fill of `out` just before `op`, if nothing between them
+  /// touches memory.
+  static linalg::FillOp zeroFillBefore(linalg::MatmulOp op, Value out) {
+    for (Operation *prev = op->getPrevNode(); prev;
+         prev = prev->getPrevNode()) {
+      if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
+        FloatAttr value;
+        if (fill.hasPureBufferSemantics() && fill.getOutputs()[0] == out &&
+            matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
+            value.getValue().isZero())
+          return fill;
+        return nullptr;
+      }
+      if (!isMemoryEffectFree(prev))
+        return nullptr;
+    }
+    return nullptr;
+  }
+
+  void lower(IRRewriter &rewriter, linalg::MatmulOp op, func::FuncOp sgemm) {
+    auto [transA, transB] = *transposes(op);
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    auto i32 = [&](int64_t v) -> Value {
+      return arith::ConstantIntOp::create(rewriter, loc, v, 32);
+    };
+    auto f32 = [&](double v) -> Value {
+      return arith::ConstantFloatOp::create(rewriter, loc,
+                                            rewriter.getF32Type(),
+                                            APFloat(float(v)));
+    };
+    Value c = op.getDpsInits()[0];
+    float beta = 1;
+    if (linalg::FillOp fill = zeroFillBefore(op, c)) {
+      rewriter.eraseOp(fill);
+      beta = 0;
+    }
+    BlasOperand a = operand(rewriter, loc, op.getDpsInputs()[0]);
+    BlasOperand b = operand(rewriter, loc, op.getDpsInputs()[1]);
+    BlasOperand out = operand(rewriter, loc, c);
+    SmallVector<Value> args{i32(kRowMajor),
+                            i32(transA ? kTrans : kNoTrans),
+                            i32(transB ? kTrans : kNoTrans),
+                            i32(ranges[0]),
+                            i32(ranges[1]),
+                            i32(ranges[2]),
+                            f32(1),
+                            a.pointer,
+                            a.leading,
+                            b.pointer,
+                            b.leading,
+                            f32(beta),
+                            out.pointer,
+                            out.leading};
+    func::CallOp::create(rewriter, loc, sgemm, args);
+    rewriter.eraseOp(op);
+  }
+};
+
+} // namespace
