@@ -10,6 +10,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/ErrorHandling.h"
+#include "llvm/TargetParser/Host.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <mutex>
@@ -30,6 +31,32 @@ static void addPipeline(OpPassManager &pm, StringRef text) {
     llvm::report_fatal_error(llvm::Twine("tape-to-llvm: bad pipeline '") +
                              text + "': " + os.str());
 }
+
+int64_t mlir::tape::hostVectorBits() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return 512;
+  if (features.lookup("avx"))
+    return 256;
+  return 128;
+}
+
+namespace {
+/// Register tile sizes for a vector width: as many accumulators as leave
+/// room for one row of B and one broadcast element of A (AVX-512 has 32
+/// registers, AVX and SSE 16).
+struct RegisterTile {
+  int64_t rows, columns, lanes;
+  explicit RegisterTile(int64_t vectorBits) {
+    if (vectorBits != 128 && vectorBits != 256 && vectorBits != 512)
+      llvm::report_fatal_error("tape-to-llvm: vector-bits must be 0, 128, "
+                               "256 or 512");
+    lanes = vectorBits / 32;
+    columns = 2 * lanes;                  // two vectors per row
+    rows = vectorBits == 512 ? 8 : 6;     // 16 or 12 accumulators
+  }
+};
+} // namespace
 
 void mlir::tape::buildTapeToTensorPipeline(OpPassManager &pm,
                                            const TapeToLLVMOptions &options) {
@@ -76,6 +103,22 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   addPipeline(pm, "canonicalize,"
                   "buffer-results-to-out-params{modify-public-functions "
                   "hoist-static-allocs}");
+  // Large matmuls: a BLAS call where asked for, else a packed,
+  //    cache-blocked kernel (its pack buffers go into the workspace).
+  if (options.blas) {
+    TapeLowerMatmulToBlasOptions blas;
+    blas.minFlops = options.blasMinFlops;
+    pm.addPass(createTapeLowerMatmulToBlas(blas));
+  }
+  RegisterTile tile(options.vectorBits ? options.vectorBits
+                                       : hostVectorBits());
+  if (options.vectorize) {
+    TapePackMatmulsOptions pack;
+    pack.mr = tile.rows;
+    pack.nr = tile.columns;
+    pack.mc = 42 * tile.rows; // A block ~128-256 KiB: in L2 beside B's
+    pm.addNestedPass<func::FuncOp>(createTapePackMatmuls(pack));
+  }
   pm.addPass(createTapeAllocateWorkspace());
   // Deallocation may add a private helper on dynamically shaped memrefs,
   // which the bare-pointer ABI below cannot express: inline it away.
@@ -84,16 +127,14 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   // Copies between strided views would call a runtime library; make them
   // loops like every other linalg op.
   pm.addPass(createTapeExpandStridedCopies());
-  if (options.blas) {
-    TapeLowerMatmulToBlasOptions blas;
-    blas.minFlops = options.blasMinFlops;
-    pm.addPass(createTapeLowerMatmulToBlas(blas));
-    addPipeline(pm, "canonicalize,cse");
-  }
   // 8. Register tiles and vectors (on buffers), accumulators in
   //    registers, loops, then LLVM with a bare-pointer C ABI.
   if (options.vectorize) {
-    pm.addNestedPass<func::FuncOp>(createTapeVectorize());
+    TapeVectorizeOptions vectorize;
+    vectorize.contractionM = tile.rows;
+    vectorize.contractionN = tile.columns;
+    vectorize.vectorWidth = tile.lanes;
+    pm.addNestedPass<func::FuncOp>(createTapeVectorize(vectorize));
     addPipeline(pm, "canonicalize,cse");
     pm.addNestedPass<func::FuncOp>(createTapeHoistVectorTransfers());
   }
@@ -106,6 +147,8 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
                   "convert-math-to-libm,convert-arith-to-llvm,"
                   "convert-vector-to-llvm{vector-contract-lowering="
                   "outerproduct},"
+                  // Masked transfers make their masks with arith ops.
+                  "convert-arith-to-llvm,"
                   "convert-index-to-llvm,convert-cf-to-llvm,"
                   "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
                   "convert-ub-to-llvm,reconcile-unrealized-casts");

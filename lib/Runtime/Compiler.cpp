@@ -163,6 +163,7 @@ Status tape::lowerToLLVM(const std::string &source,
   pipeline.strict = options.strict;
   pipeline.vectorize = options.vectorize;
   pipeline.blas = options.blas;
+  pipeline.vectorBits = options.vectorBits;
   mlir::tape::buildTapeToLLVMPipeline(pm, pipeline);
   if (failed(pm.run(*module)))
     return Status::error("cannot compile " + options.sourceName, errors);

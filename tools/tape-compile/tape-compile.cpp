@@ -17,6 +17,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -224,10 +225,38 @@ int main(int argc, char **argv) {
   if (!buffer)
     return fail("cannot read '" + inputFile +
                 "': " + buffer.getError().message());
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
+  if (!target)
+    return fail("no target for " + triple + ": " + error);
+  std::string cpu = targetCpu == "native" ? llvm::sys::getHostCPUName().str()
+                                          : std::string(targetCpu);
+  std::string features;
+  if (targetCpu == "native") {
+    llvm::SubtargetFeatures f;
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      f.AddFeature(feature.first(), feature.second);
+    features = f.getString();
+  }
+  llvm::TargetOptions targetOptions;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      llvm::Triple(triple), cpu, features, targetOptions, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    return fail("cannot create a target machine for " + cpu);
+  // The register tiles fit the target's vector registers.
+  const llvm::MCSubtargetInfo *subtarget = tm->getMCSubtargetInfo();
+  int vectorBits = subtarget->checkFeatures("+avx512f") ? 512
+                   : subtarget->checkFeatures("+avx")   ? 256
+                                                        : 128;
+
   CompileOptions options;
   options.strict = strict;
   options.sourceName = inputFile;
   options.blas = blas;
+  options.vectorBits = vectorBits;
   LoweredModule lowered;
   if (Status s = lowerToLLVM((*buffer)->getBuffer().str(), options, lowered);
       !s)
@@ -264,27 +293,6 @@ int main(int argc, char **argv) {
   if (!llvmModule)
     return fail("cannot translate to LLVM IR");
 
-  std::string triple = llvm::sys::getDefaultTargetTriple();
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
-  if (!target)
-    return fail("no target for " + triple + ": " + error);
-  std::string cpu = targetCpu == "native" ? llvm::sys::getHostCPUName().str()
-                                          : std::string(targetCpu);
-  std::string features;
-  if (targetCpu == "native") {
-    llvm::SubtargetFeatures f;
-    for (auto &feature : llvm::sys::getHostCPUFeatures())
-      f.AddFeature(feature.first(), feature.second);
-    features = f.getString();
-  }
-  llvm::TargetOptions targetOptions;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      llvm::Triple(triple), cpu, features, targetOptions, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!tm)
-    return fail("cannot create a target machine for " + cpu);
   llvmModule->setTargetTriple(llvm::Triple(triple));
   llvmModule->setDataLayout(tm->createDataLayout());
   if (llvm::Error e =

@@ -120,6 +120,11 @@ static cl::opt<int> threads("num-threads",
                             cl::desc("Threads the compiled step may use "
                                      "(default 1; 0: one per core)"),
                             cl::init(1), cl::cat(category));
+static cl::opt<int> vectorBits(
+    "vector-bits",
+    cl::desc("Size register tiles for this vector width (128, 256, 512) "
+             "instead of the host's (for testing other targets' tiling)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
@@ -190,6 +195,10 @@ int main(int argc, char **argv) {
   if (threads < 0)
     return fail("--num-threads must be 0 (one per core) or more");
   options.threads = threads;
+  if (vectorBits != 0 && vectorBits != 128 && vectorBits != 256 &&
+      vectorBits != 512)
+    return fail("--vector-bits must be 128, 256 or 512");
+  options.vectorBits = vectorBits;
   std::unique_ptr<Model> model;
   Status status = Model::compileFile(inputFile, options, model);
   if (!status)

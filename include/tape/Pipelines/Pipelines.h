@@ -24,6 +24,11 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       llvm::cl::desc("Tile and vectorize linalg ops (tape-vectorize); off "
                      "gives plain loops"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> vectorBits{
+      *this, "vector-bits",
+      llvm::cl::desc("Width of the target's vector registers (128, 256, "
+                     "512): sizes the register tiles; 0 asks the host CPU"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> blas{
       *this, "blas",
       llvm::cl::desc("Large f32 matmuls call cblas_sgemm "
@@ -52,6 +57,10 @@ void buildTapeToLLVMPipeline(OpPassManager &pm,
 /// step into ordinary tensor functions.
 void buildTapeToTensorPipeline(OpPassManager &pm,
                                const TapeToLLVMOptions &options);
+
+/// The vector register width of the host CPU in bits: 512 with AVX-512,
+/// 256 with AVX, else 128.
+int64_t hostVectorBits();
 
 /// Registers `tape-to-llvm` (and `tape-to-tensor`) with the pass registry.
 void registerTapePipelines();

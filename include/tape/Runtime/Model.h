@@ -71,6 +71,9 @@ struct CompileOptions {
   /// Large f32 matmuls call cblas_sgemm from a CBLAS library loaded into
   /// the process (OpenBLAS by default; $TAPE_BLAS_LIBRARY names another).
   bool blas = false;
+  /// Vector register width of the target in bits (128, 256, 512); 0: the
+  /// host's.
+  int vectorBits = 0;
   /// Threads the compiled code may use (BLAS calls included); 0: as many
   /// as the machine has cores.
   int threads = 1;

@@ -397,6 +397,64 @@ def TapeLowerMatmulToBlas
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Generates cache-blocked, packed register-tile code for "
+                "large f32 matmuls on buffers";
+  let description = [{
+    Runs on buffers, before `tape-allocate-workspace`. A `linalg.matmul` on
+    statically shaped f32 memrefs with default or transposed operand maps
+    (as `tape-fold-transposes` leaves them), at least `mr` rows, `nr`
+    columns and `min-flops` flops (2 M N K), becomes the loop nest of a
+    GotoBLAS-style kernel:
+
+    - for each `nc`-column block of B and `kc`-deep slice of K, the block
+      of B is packed into `nr`-wide panels (contiguous, zero-padded);
+    - for each `mc`-row block of A, that block is packed into `mr`-high
+      panels;
+    - an `mr x nr` register tile of C is read (masked at the edges), then
+      updated with `kc` rank-1 updates (`vector.fma` of a broadcast element
+      of the A panel and a row of the B panel, all contiguous loads), then
+      written back.
+
+    The packed panels make every load of the inner loop contiguous and keep
+    the B panel in L1 and the A block in L2, which a register tile over the
+    unpacked operands cannot (their rows are a whole row pitch apart). The
+    two pack buffers are one `memref.alloc` each per function, sized for
+    its largest matmul, so `tape-allocate-workspace` places them in the
+    workspace. Transposed operands are transposed while packing. Smaller or
+    narrower matmuls are left to `tape-vectorize`.
+
+    Example:
+
+    ```mlir
+    linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>)
+                  outs(%c : memref<64x256xf32>)
+    ```
+
+    becomes `scf.for` loops over column blocks, K slices and row blocks
+    (packing into `memref<..x128x32xf32>` and `memref<..x128x8xf32>`
+    panels) around an inner loop of 8 `vector.fma` on `vector<32xf32>`.
+  }];
+  let options = [
+    Option<"mr", "mr", "int64_t", /*default=*/"8",
+           "Rows of the register tile">,
+    Option<"nr", "nr", "int64_t", /*default=*/"32",
+           "Columns of the register tile (a multiple of the vector width)">,
+    Option<"mc", "mc", "int64_t", /*default=*/"256",
+           "Rows of A per packed block (a multiple of mr)">,
+    Option<"kc", "kc", "int64_t", /*default=*/"256",
+           "Depth of a packed slice">,
+    Option<"nc", "nc", "int64_t", /*default=*/"1024",
+           "Columns of B per packed block (a multiple of nr)">,
+    Option<"minFlops", "min-flops", "int64_t", /*default=*/"262144",
+           "Smallest matmul (2 M N K) that gets packed">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def TapeVectorize : Pass<"tape-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tiles statically shaped linalg ops into register-sized "
                 "tiles and vectorizes them";

@@ -1,0 +1,336 @@
+//===- PackMatmuls.cpp - Cache-blocked, packed matmul kernels -------------===//
+//
+// The GotoBLAS loop nest, generated with static block sizes:
+//
+//   for jc (nc columns of B and C)
+//     for pc (kc deep)
+//       pack B[pc:+kc, jc:+nc] into nr-wide panels       (Bp: L2/L3)
+//       for ic (mc rows of A and C)
+//         pack A[ic:+mc, pc:+kc] into mr-high panels     (Ap: L2)
+//         for jr (nr columns), ir (mr rows)
+//           mr x nr tile of C in registers; kc rank-1 updates from one
+//           B panel (L1) and one A panel
+//
+// Panels are zero-padded to full tiles, so the inner loop never branches;
+// only the C tile's read and write are masked at the edges. Summation stays
+// in k order for every element (each slice continues from the partial sums
+// in C), so the result matches the plain loops up to FMA contraction.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Dialect/Tape/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::tape {
+#define GEN_PASS_DEF_TAPEPACKMATMULS
+#include "tape/Dialect/Tape/Passes.h.inc"
+} // namespace mlir::tape
+
+using namespace mlir;
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+namespace {
+
+/// A matmul the pass rewrites: C[m, n] += A[m, k] * B[k, n], where A and B
+/// may be stored transposed.
+struct Matmul {
+  linalg::MatmulOp op;
+  int64_t m, n, k;
+  bool transA, transB;
+};
+
+/// Index arithmetic on a builder, folding nothing (canonicalize does).
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, c(y));
+  }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
+  }
+  /// ceil(x / d) for x >= 0.
+  Value ceilDiv(Value x, int64_t d) {
+    return arith::DivUIOp::create(b, loc, add(x, c(d - 1)), c(d));
+  }
+};
+
+/// scf.for from `lb` to `ub` by `step` with no iteration arguments.
+template <typename Body>
+static void forLoop(OpBuilder &b, Location loc, Value lb, Value ub, Value step,
+                    Body body) {
+  scf::ForOp::create(b, loc, lb, ub, step, ValueRange{},
+                     [&](OpBuilder &nested, Location l, Value iv, ValueRange) {
+                       body(iv);
+                       scf::YieldOp::create(nested, l);
+                     });
+}
+
+struct TapePackMatmulsPass
+    : public tape::impl::TapePackMatmulsBase<TapePackMatmulsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (mr < 1 || nr < 1 || mc < mr || mc % mr || nc < nr || nc % nr ||
+        kc < 1) {
+      getOperation().emitError()
+          << "tape-pack-matmuls: block sizes must satisfy mr | mc, nr | nc";
+      return signalPassFailure();
+    }
+    SmallVector<Matmul> matmuls;
+    getOperation().walk([&](linalg::MatmulOp op) {
+      if (std::optional<Matmul> m = match(op))
+        matmuls.push_back(*m);
+    });
+    if (matmuls.empty())
+      return;
+
+    // One pair of pack buffers per function, sized for its largest matmul.
+    int64_t aPanels = 1, bPanels = 1, depth = 1;
+    for (const Matmul &m : matmuls) {
+      aPanels = std::max(aPanels, balanced(m.m, mc, mr) / mr);
+      bPanels = std::max(bPanels, std::min<int64_t>(nc, roundUp(m.n, nr)) / nr);
+      depth = std::max(depth, balanced(m.k, kc, 1));
+    }
+    func::FuncOp fn = getOperation();
+    OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+    Type f32 = b.getF32Type();
+    Value packedA = memref::AllocOp::create(
+        b, fn.getLoc(), MemRefType::get({aPanels, depth, mr}, f32));
+    Value packedB = memref::AllocOp::create(
+        b, fn.getLoc(), MemRefType::get({bPanels, depth, nr}, f32));
+    for (Matmul &m : matmuls) {
+      b.setInsertionPoint(m.op);
+      emit(b, m, packedA, packedB);
+      m.op.erase();
+    }
+  }
+
+  /// The block size, at most `limit` and a multiple of `multiple`, that
+  /// cuts `size` into the fewest blocks of nearly equal size.
+  static int64_t balanced(int64_t size, int64_t limit, int64_t multiple) {
+    int64_t blocks = ceilDiv(size, limit);
+    return std::min(limit, roundUp(ceilDiv(size, blocks), multiple));
+  }
+
+  std::optional<Matmul> match(linalg::MatmulOp op) const {
+    if (!op.hasPureBufferSemantics())
+      return std::nullopt;
+    for (Value v : op->getOperands()) {
+      auto type = dyn_cast<MemRefType>(v.getType());
+      if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+          !type.getElementType().isF32())
+        return std::nullopt;
+    }
+    MLIRContext *ctx = op.getContext();
+    AffineExpr dm, dn, dk;
+    bindDims(ctx, dm, dn, dk);
+    auto map = [&](AffineExpr x, AffineExpr y) {
+      return AffineMap::get(3, 0, {x, y}, ctx);
+    };
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (maps.size() != 3 || maps[2] != map(dm, dn))
+      return std::nullopt;
+    Matmul m{op, 0, 0, 0, maps[0] == map(dk, dm), maps[1] == map(dn, dk)};
+    if ((!m.transA && maps[0] != map(dm, dk)) ||
+        (!m.transB && maps[1] != map(dk, dn)))
+      return std::nullopt;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    m.m = ranges[0];
+    m.n = ranges[1];
+    m.k = ranges[2];
+    // Narrower products would mostly multiply padding; tape-vectorize's
+    // register tiles handle them.
+    if (m.m < mr || m.n < nr || 2 * m.m * m.n * m.k < minFlops)
+      return std::nullopt;
+    return m;
+  }
+
+  /// Loads `count` elements of a row (or column) of `src` starting at
+  /// (row, col) into a vector, zero where the index passes `bound` (which
+  /// then also clamps the load, so nothing reads out of bounds).
+  Value gather(OpBuilder &b, Location loc, Value src, Value row, Value col,
+               bool alongRows, int64_t count, int64_t bound,
+               bool inBounds) const {
+    IndexMath x{b, loc};
+    Value zero = arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
+                                                APFloat(0.0f));
+    SmallVector<Value> elements;
+    for (int64_t i = 0; i < count; ++i) {
+      Value r = row, c = col;
+      Value &moving = alongRows ? r : c;
+      moving = x.add(moving, x.c(i));
+      if (inBounds) {
+        elements.push_back(memref::LoadOp::create(b, loc, src, {r, c}));
+        continue;
+      }
+      Value valid = x.lt(moving, x.c(bound));
+      moving = x.min(moving, x.c(bound - 1));
+      Value v = memref::LoadOp::create(b, loc, src, {r, c});
+      elements.push_back(arith::SelectOp::create(b, loc, valid, v, zero));
+    }
+    auto type = VectorType::get({count}, b.getF32Type());
+    return vector::FromElementsOp::create(b, loc, type, elements);
+  }
+
+  /// A contiguous run of `count` elements of row `row` from column `col`,
+  /// zero past column `bound`.
+  Value readRow(OpBuilder &b, Location loc, Value src, Value row, Value col,
+                int64_t count, bool inBounds) const {
+    Value zero = arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
+                                                APFloat(0.0f));
+    auto type = VectorType::get({count}, b.getF32Type());
+    AffineMap minor = AffineMap::get(2, 0, {b.getAffineDimExpr(1)},
+                                     b.getContext());
+    return vector::TransferReadOp::create(b, loc, type, src,
+                                          ValueRange{row, col}, zero, minor,
+                                          ArrayRef<bool>{inBounds});
+  }
+
+  void emit(OpBuilder &b, Matmul mm, Value packedA,
+            Value packedB) const {
+    Location loc = mm.op.getLoc();
+    IndexMath x{b, loc};
+    // Slices of equal depth (784 = 4 x 196, not 3 x 256 + 16): a short last
+    // slice would pay the C tile's read and write for few updates.
+    int64_t kc = balanced(mm.k, this->kc, 1);
+    int64_t mc = balanced(mm.m, this->mc, mr);
+    Value a = mm.op.getDpsInputs()[0], bm = mm.op.getDpsInputs()[1];
+    Value c = mm.op.getDpsInits()[0];
+    bool fullRows = mm.m % mr == 0, fullCols = mm.n % nr == 0;
+    Value zero = x.c(0), one = x.c(1);
+    Type f32 = b.getF32Type();
+    auto rowType = VectorType::get({nr}, f32);
+
+    forLoop(b, loc, zero, x.c(mm.n), x.c(nc), [&](Value jc) {
+      Value ncHere = x.min(x.c(nc), x.sub(x.c(mm.n), jc));
+      Value colPanels = x.ceilDiv(ncHere, nr);
+      forLoop(b, loc, zero, x.c(mm.k), x.c(kc), [&](Value pc) {
+        Value kcHere = x.min(x.c(kc), x.sub(x.c(mm.k), pc));
+        // Pack B: Bp[jp, p, :] = B[pc + p, jc + jp*nr : +nr].
+        forLoop(b, loc, zero, colPanels, one, [&](Value jp) {
+          Value col0 = x.add(jc, x.mul(jp, nr));
+          forLoop(b, loc, zero, kcHere, one, [&](Value p) {
+            Value k = x.add(pc, p);
+            Value v = mm.transB ? gather(b, loc, bm, col0, k, true, nr, mm.n,
+                                         fullCols)
+                                : readRow(b, loc, bm, k, col0, nr, fullCols);
+            vector::StoreOp::create(b, loc, v, packedB,
+                                    ValueRange{jp, p, zero});
+          });
+        });
+        forLoop(b, loc, zero, x.c(mm.m), x.c(mc), [&](Value ic) {
+          Value mcHere = x.min(x.c(mc), x.sub(x.c(mm.m), ic));
+          Value rowPanels = x.ceilDiv(mcHere, mr);
+          // Pack A: Ap[ip, p, :] = A[ic + ip*mr : +mr, pc + p].
+          forLoop(b, loc, zero, rowPanels, one, [&](Value ip) {
+            Value row0 = x.add(ic, x.mul(ip, mr));
+            forLoop(b, loc, zero, kcHere, one, [&](Value p) {
+              Value k = x.add(pc, p);
+              Value v = mm.transA
+                            ? readRow(b, loc, a, k, row0, mr, fullRows)
+                            : gather(b, loc, a, row0, k, true, mr, mm.m,
+                                     fullRows);
+              vector::StoreOp::create(b, loc, v, packedA,
+                                      ValueRange{ip, p, zero});
+            });
+          });
+          forLoop(b, loc, zero, colPanels, one, [&](Value jr) {
+            forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
+              microKernel(b, loc, c, packedA, packedB, x.add(ic, x.mul(ir, mr)),
+                          x.add(jc, x.mul(jr, nr)), ir, jr, kcHere, mm.m,
+                          fullRows, fullCols, rowType);
+            });
+          });
+        });
+      });
+    });
+  }
+
+  /// C[row0 : +mr, col0 : +nr] += Ap[ir] * Bp[jr] over kcHere steps; the
+  /// tile stays in mr vector registers of nr lanes.
+  void microKernel(OpBuilder &b, Location loc, Value c, Value packedA,
+                   Value packedB, Value row0, Value col0, Value ir, Value jr,
+                   Value kcHere, int64_t numRows, bool fullRows,
+                   bool fullCols, VectorType rowType) const {
+    IndexMath x{b, loc};
+    FloatType f32 = b.getF32Type();
+    // One vector per row of the tile; rows past the matrix (the last panel
+    // of a height that is no multiple of mr) are neither read nor written.
+    auto forRow = [&](int64_t i, auto inBounds, auto outside) -> Value {
+      Value row = x.add(row0, x.c(i));
+      if (fullRows)
+        return inBounds(b, loc, row);
+      auto guard = scf::IfOp::create(
+          b, loc, x.lt(row, x.c(numRows)),
+          [&](OpBuilder &tb, Location l) {
+            Value v = inBounds(tb, l, row);
+            scf::YieldOp::create(tb, l, v ? ValueRange{v} : ValueRange{});
+          },
+          [&](OpBuilder &eb, Location l) {
+            Value v = outside(eb, l);
+            scf::YieldOp::create(eb, l, v ? ValueRange{v} : ValueRange{});
+          });
+      return guard.getNumResults() ? guard.getResult(0) : Value();
+    };
+    AffineMap minor =
+        AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+    SmallVector<Value> acc;
+    for (int64_t i = 0; i < mr; ++i)
+      acc.push_back(forRow(
+          i,
+          [&](OpBuilder &rb, Location l, Value row) -> Value {
+            Value pad = arith::ConstantFloatOp::create(rb, l, f32,
+                                                       APFloat(0.0f));
+            return vector::TransferReadOp::create(
+                rb, l, rowType, c, ValueRange{row, col0}, pad, minor,
+                ArrayRef<bool>{fullCols});
+          },
+          [&](OpBuilder &zb, Location l) -> Value {
+            return arith::ConstantOp::create(
+                zb, l, DenseElementsAttr::get(rowType, 0.0f));
+          }));
+    auto loop = scf::ForOp::create(
+        b, loc, x.c(0), kcHere, x.c(1), acc,
+        [&](OpBuilder &nb, Location l, Value p, ValueRange carried) {
+          Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+          Value bRow = vector::LoadOp::create(nb, l, rowType, packedB,
+                                              ValueRange{jr, p, zero});
+          Value aCol = vector::LoadOp::create(
+              nb, l, VectorType::get({mr}, f32), packedA,
+              ValueRange{ir, p, zero});
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < mr; ++i) {
+            Value ai = vector::ExtractOp::create(nb, l, aCol, i);
+            Value splat = vector::BroadcastOp::create(nb, l, rowType, ai);
+            next.push_back(
+                vector::FMAOp::create(nb, l, splat, bRow, carried[i]));
+          }
+          scf::YieldOp::create(nb, l, next);
+        });
+    for (int64_t i = 0; i < mr; ++i)
+      (void)forRow(
+          i,
+          [&](OpBuilder &wb, Location l, Value row) -> Value {
+            vector::TransferWriteOp::create(wb, l, loop.getResult(i), c,
+                                            ValueRange{row, col0}, minor,
+                                            ArrayRef<bool>{fullCols});
+            return Value();
+          },
+          [](OpBuilder &, Location) -> Value { return Value(); });
+  }
+};
+
+} // namespace

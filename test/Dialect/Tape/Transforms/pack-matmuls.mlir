@@ -1,0 +1,61 @@
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024}),canonicalize)' | FileCheck %s
+// Numbers: matmul-exec.test runs these kernels against numpy.
+
+// One pair of pack buffers per function, sized for its largest matmul;
+// B panels are 16 wide, A panels 6 high, slices 196 deep (784 = 4 x 196).
+// CHECK-LABEL: func.func @forward
+// CHECK-DAG: %[[AP:.+]] = memref.alloc() : memref<11x196x6xf32>
+// CHECK-DAG: %[[BP:.+]] = memref.alloc() : memref<16x196x16xf32>
+// CHECK-NOT: linalg.matmul
+// Pack B: one contiguous row of 16 per step.
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<784x256xf32>, vector<16xf32>
+// CHECK: vector.store %{{.+}}, %[[BP]]
+// Pack A: a column of 6 (64 rows = 10 full panels and one of 4: clamped,
+// zero-padded).
+// CHECK: arith.select
+// CHECK: vector.from_elements {{.*}} : vector<6xf32>
+// CHECK: vector.store %{{.+}}, %[[AP]]
+// The register tile, one vector per row: read (rows past 64 skipped), 6
+// FMAs per depth step, write.
+// CHECK: scf.if
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x256xf32>, vector<16xf32>
+// CHECK: scf.for
+// CHECK: vector.load %[[BP]]{{.*}} : memref<16x196x16xf32>, vector<16xf32>
+// CHECK: vector.load %[[AP]]{{.*}} : memref<11x196x6xf32>, vector<6xf32>
+// CHECK-COUNT-6: vector.fma {{.*}} : vector<16xf32>
+// CHECK: scf.if
+// CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, memref<64x256xf32>
+func.func @forward(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+
+// -----
+
+// Transposed operands are transposed while packing: A^T's rows are A's
+// columns (contiguous reads), B^T is gathered.
+// CHECK-LABEL: func.func @transposed
+// CHECK: memref.load %{{.+}} : memref<48x64xf32>
+// CHECK: vector.from_elements {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x96xf32>, vector<6xf32>
+// CHECK-COUNT-6: vector.fma
+func.func @transposed(%a: memref<64x96xf32>, %b: memref<48x64xf32>, %c: memref<96x48xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+    ins(%a, %b : memref<64x96xf32>, memref<48x64xf32>) outs(%c : memref<96x48xf32>)
+  return
+}
+
+// -----
+
+// Left to tape-vectorize: too small, narrower than a tile, f64, tensors.
+// CHECK-LABEL: func.func @kept
+// CHECK-NOT: memref.alloc
+// CHECK-COUNT-4: linalg.matmul
+func.func @kept(%s: memref<8x16xf32>, %q: memref<16x16xf32>, %x: memref<1024x1024xf32>, %v: memref<1024x10xf32>,
+                %d: memref<64x64xf64>, %t: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  linalg.matmul ins(%s, %q : memref<8x16xf32>, memref<16x16xf32>) outs(%s : memref<8x16xf32>)
+  linalg.matmul ins(%x, %v : memref<1024x1024xf32>, memref<1024x10xf32>) outs(%v : memref<1024x10xf32>)
+  linalg.matmul ins(%d, %d : memref<64x64xf64>, memref<64x64xf64>) outs(%d : memref<64x64xf64>)
+  %r = linalg.matmul ins(%t, %t : tensor<64x64xf32>, tensor<64x64xf32>) outs(%t : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
