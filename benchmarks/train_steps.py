@@ -42,7 +42,8 @@ GFLOP/s (models B, C, D): 3 matmuls per dense layer per step (forward,
 input gradient, weight gradient), each 2*M*N*K, even for the first layer
 whose input gradient nobody computes; bias, activation, loss and
 optimizer work is not counted. "% sgemm" compares with OpenBLAS's sgemm
-on 1024x1024x1024 measured in this run at the same thread count.
+on 1024x1024x1024 measured in this run at the same thread count (the best
+of 20 calls, before and after the models: the machine's peak).
 
 Environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (this machine may
 export them to pin AVX2 kernels) are unset for every command that uses
@@ -421,12 +422,12 @@ def bench(opts, threads, models):
 
         def measure_sgemm(sgemm):
             for n in threads:
-                r = last_json(run([hand, "sgemm", "1024", "10", str(n)],
+                r = last_json(run([hand, "sgemm", "1024", "20", str(n)],
                                   env=env_for(n))[0])
-                sgemm.setdefault(n, []).append(r["gflops"])
-                print(f"OpenBLAS sgemm 1024^3, {n} thread(s): "
-                      f"{r['gflops']:.1f} GFLOP/s (best {r['best_gflops']:.1f};"
-                      f" {r['config']})", flush=True)
+                sgemm.setdefault(n, []).append(r["best_gflops"])
+                print(f"OpenBLAS sgemm 1024^3, {n} thread(s): best "
+                      f"{r['best_gflops']:.1f} GFLOP/s, median "
+                      f"{r['gflops']:.1f} ({r['config']})", flush=True)
 
         sgemm = {}
         measure_sgemm(sgemm)
@@ -534,6 +535,7 @@ def bench(opts, threads, models):
             memory[model] = mem
         print()
         measure_sgemm(sgemm)
+        print(f"load average {os.getloadavg()[0]:.2f} at the end")
     sgemm = {n: max(v) for n, v in sgemm.items()}
     report(results, memory, sgemm, models, threads, tape)
     if errors:
@@ -595,8 +597,8 @@ def report(results, memory, sgemm, models, threads, tape):
     if rows:
         print("\nAchieved GFLOP/s and % of OpenBLAS sgemm 1024^3 at the same "
               "thread count\n(3 matmuls of 2*M*N*K per dense layer per step, "
-              "the first layer's input gradient included; sgemm: the better "
-              "of the measurements before and after the models: "
+              "the first layer's input gradient included; sgemm: the best "
+              "of 20 calls, before and after the models: "
               + ", ".join(f"{n} thread(s) {sgemm[n]:.1f} GFLOP/s"
                           for n in threads) + ")\n")
         print_table(["model", "thr", "MFLOP/step"] + gcols, rows)
