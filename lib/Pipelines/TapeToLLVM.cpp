@@ -85,8 +85,13 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   //    optimizer updates fuse into neighbouring loops). The backward
   //    matmuls read transposed operands through their indexing maps.
   pm.addNestedPass<func::FuncOp>(createTapeFoldTransposes());
-  addPipeline(pm, "func.func(convert-elementwise-to-linalg,"
-                  "linalg-fuse-elementwise-ops),canonicalize,cse");
+  // Checking numerics keeps every op apart, so that the first non-finite
+  // value is pinned on one op.
+  addPipeline(pm, options.checkNumerics
+                      ? "func.func(convert-elementwise-to-linalg),"
+                        "canonicalize,cse"
+                      : "func.func(convert-elementwise-to-linalg,"
+                        "linalg-fuse-elementwise-ops),canonicalize,cse");
 
   // 6. One-shot bufferization across function boundaries; updates of a
   //    variable land in its own buffer.
@@ -97,6 +102,8 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   TapeUpdateStateInPlaceOptions inPlace;
   inPlace.reportCopies = options.reportCopies;
   pm.addPass(createTapeUpdateStateInPlace(inPlace));
+  if (options.checkNumerics)
+    pm.addPass(createTapeCheckNumerics());
   // 7. Results become caller-provided out-parameters; fixed-size
   //    temporaries move into a workspace the caller provides (no heap
   //    allocation per step); what is left is freed.

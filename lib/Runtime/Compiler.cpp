@@ -164,6 +164,7 @@ Status tape::lowerToLLVM(const std::string &source,
   pipeline.vectorize = options.vectorize;
   pipeline.blas = options.blas;
   pipeline.vectorBits = options.vectorBits;
+  pipeline.checkNumerics = options.checkNumerics;
   mlir::tape::buildTapeToLLVMPipeline(pm, pipeline);
   if (failed(pm.run(*module)))
     return Status::error("cannot compile " + options.sourceName, errors);
@@ -194,6 +195,14 @@ Status tape::lowerToLLVM(const std::string &source,
     Tensor value(*spec);
     fill(dense, value);
     impl.initial.push_back(std::move(value));
+  }
+
+  if (auto sites =
+          (*module)->getAttrOfType<mlir::ArrayAttr>("tape.numerics_sites")) {
+    for (mlir::Attribute site : sites)
+      impl.numericsSites.push_back(
+          llvm::cast<mlir::StringAttr>(site).getValue().str());
+    module->getOperation()->removeAttr("tape.numerics_sites");
   }
 
   // The compiled ABI must be (state..., inputs..., outputs...).

@@ -14,6 +14,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -44,6 +45,7 @@ struct Model::Impl {
   std::vector<FunctionSpec> functions;
   std::map<std::string, void (*)(void **)> entryPoints;
   std::vector<Diagnostic> warnings;
+  std::vector<std::string> numericsSites;
 };
 
 Model::Model() : impl(std::make_unique<Impl>()) {}
@@ -95,6 +97,43 @@ static void *countingAlignedAlloc(size_t alignment, size_t n) {
 static void *countingCalloc(size_t count, size_t n) {
   ++heapAllocations;
   return std::calloc(count, n);
+}
+}
+
+namespace {
+/// The first non-finite value a checked call produced on this thread (calls
+/// run on the caller's thread, so concurrent calls never mix theirs).
+struct NumericsFailure {
+  int32_t site = -1;
+  double value = 0;
+  int64_t index = 0;
+};
+thread_local NumericsFailure numericsFailure;
+
+template <typename T>
+void checkNumerics(const T *data, int64_t count, int32_t site) {
+  if (numericsFailure.site >= 0)
+    return; // the first one is what matters
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(data[i])) {
+      numericsFailure = {site, double(data[i]), i};
+      return;
+    }
+}
+} // namespace
+
+extern "C" {
+static void checkNumericsF32(const float *p, int64_t n, int32_t site) {
+  checkNumerics(p, n, site);
+}
+static void checkNumericsF64(const double *p, int64_t n, int32_t site) {
+  checkNumerics(p, n, site);
+}
+static void checkScalarF32(float v, int32_t site) {
+  checkNumerics(&v, 1, site);
+}
+static void checkScalarF64(double v, int32_t site) {
+  checkNumerics(&v, 1, site);
 }
 }
 
@@ -169,6 +208,7 @@ Status Model::compile(const std::string &source,
   impl.initial = std::move(lowered.initial);
   impl.functions = std::move(lowered.functions);
   impl.warnings = std::move(lowered.warnings);
+  impl.numericsSites = std::move(lowered.numericsSites);
   mlir::OwningOpRef<mlir::ModuleOp> &module = lowered.module;
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
@@ -200,6 +240,12 @@ Status Model::compile(const std::string &source,
     add("malloc", reinterpret_cast<void *>(&countingMalloc));
     add("aligned_alloc", reinterpret_cast<void *>(&countingAlignedAlloc));
     add("calloc", reinterpret_cast<void *>(&countingCalloc));
+    add("__tape_check_numerics_f32",
+        reinterpret_cast<void *>(&checkNumericsF32));
+    add("__tape_check_numerics_f64",
+        reinterpret_cast<void *>(&checkNumericsF64));
+    add("__tape_check_scalar_f32", reinterpret_cast<void *>(&checkScalarF32));
+    add("__tape_check_scalar_f64", reinterpret_cast<void *>(&checkScalarF64));
     return map;
   });
   impl.engine->initialize();
@@ -255,9 +301,23 @@ Status Model::call(const std::string &function, State &state,
   args.reserve(pointers.size());
   for (void *&p : pointers)
     args.push_back(&p);
+  numericsFailure = NumericsFailure();
   impl->entryPoints.at(function)(args.data());
   if (spec->isStep)
     ++state.stepCount;
+  if (numericsFailure.site >= 0) {
+    NumericsFailure f = numericsFailure;
+    numericsFailure = NumericsFailure();
+    const char *kind = std::isnan(f.value) ? "NaN"
+                       : f.value > 0       ? "+Inf"
+                                           : "-Inf";
+    std::string site = size_t(f.site) < impl->numericsSites.size()
+                           ? impl->numericsSites[f.site]
+                           : "site #" + std::to_string(f.site);
+    return Status::error("check-numerics: @" + function + " produced " +
+                         kind + " (element " + std::to_string(f.index) +
+                         ") in " + site);
+  }
   return Status::success();
 }
 

@@ -125,6 +125,12 @@ static cl::opt<int> vectorBits(
     cl::desc("Size register tiles for this vector width (128, 256, 512) "
              "instead of the host's (for testing other targets' tiling)"),
     cl::init(0), cl::cat(category));
+static cl::opt<bool> checkNumerics(
+    "check-numerics",
+    cl::desc("Fail at the first NaN or infinity a step computes, naming the "
+             "op and its source location (slower: no fusion, a check per "
+             "op)"),
+    cl::cat(category));
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
@@ -199,6 +205,7 @@ int main(int argc, char **argv) {
       vectorBits != 512)
     return fail("--vector-bits must be 128, 256 or 512");
   options.vectorBits = vectorBits;
+  options.checkNumerics = checkNumerics;
   std::unique_ptr<Model> model;
   Status status = Model::compileFile(inputFile, options, model);
   if (!status)

@@ -29,6 +29,11 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       llvm::cl::desc("Width of the target's vector registers (128, 256, "
                      "512): sizes the register tiles; 0 asks the host CPU"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> checkNumerics{
+      *this, "check-numerics",
+      llvm::cl::desc("Check every computed value for NaN and infinity "
+                     "(tape-check-numerics; turns elementwise fusion off)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> blas{
       *this, "blas",
       llvm::cl::desc("Large f32 matmuls call cblas_sgemm "

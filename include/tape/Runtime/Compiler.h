@@ -26,6 +26,8 @@ struct LoweredModule {
   std::vector<Tensor> initial;
   std::vector<FunctionSpec> functions;
   std::vector<Diagnostic> warnings;
+  /// With checkNumerics: what each checked site is ("'math.log' at f:3:5").
+  std::vector<std::string> numericsSites;
 };
 
 Status lowerToLLVM(const std::string &source, const CompileOptions &options,

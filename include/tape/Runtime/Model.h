@@ -71,6 +71,9 @@ struct CompileOptions {
   /// Large f32 matmuls call cblas_sgemm from a CBLAS library loaded into
   /// the process (OpenBLAS by default; $TAPE_BLAS_LIBRARY names another).
   bool blas = false;
+  /// Check every computed value for NaN/Inf: a call that produces one
+  /// fails with an error naming the first op that did (and its location).
+  bool checkNumerics = false;
   /// Vector register width of the target in bits (128, 256, 512); 0: the
   /// host's.
   int vectorBits = 0;

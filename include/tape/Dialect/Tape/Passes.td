@@ -455,6 +455,49 @@ def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def TapeCheckNumerics : Pass<"tape-check-numerics", "::mlir::ModuleOp"> {
+  let summary = "Instruments compiled code to report the first op that "
+                "produces a NaN or an infinity";
+  let description = [{
+    The counterpart of `tf.debugging.enable_check_numerics`, for compiled
+    steps. Runs on buffers, after bufferization. After every linalg op that
+    computes (not `linalg.fill`, `copy`, `transpose` or `broadcast`, which
+    only move values) into a contiguous f32 or f64 memref, and after every
+    arith or math op with a scalar float result outside linalg bodies, it
+    calls a checker with the data and a site number:
+
+    ```mlir
+    func.func private @__tape_check_numerics_f32(!llvm.ptr, i64, i32)
+    func.func private @__tape_check_scalar_f32(f32, i32)
+    ```
+
+    (and `_f64` variants). The module attribute `tape.numerics_sites` lists,
+    per site, the op's name and source location, so that the runtime can
+    say which op produced the first non-finite value: `tape-run
+    --check-numerics` and the C/C++ API (`CompileOptions::checkNumerics`)
+    then fail the call with that message. The pipeline turns elementwise
+    fusion off when this is on, so that every op is checked where it is.
+
+    Example:
+
+    ```mlir
+    linalg.generic ... ins(%x : memref<64xf32>) outs(%y : memref<64xf32>)
+        { ... math.log ... }   // loc("mlp.mlir":34:5)
+    ```
+
+    gets, right after it,
+
+    ```mlir
+    func.call @__tape_check_numerics_f32(%py, %c64, %c3)
+      : (!llvm.ptr, i64, i32) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 def TapeVectorize : Pass<"tape-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tiles statically shaped linalg ops into register-sized "
                 "tiles and vectorizes them";
