@@ -81,8 +81,13 @@ struct TapeAllocateWorkspacePass
           type.getMemorySpace() ||
           !type.getElementType().isIntOrIndexOrFloat())
         continue;
-      int64_t bytes =
-          type.getNumElements() * type.getElementTypeBitWidth() / 8;
+      // Memory holds whole bytes per element (an i1 takes one, as LLVM
+      // stores it), and index is 64-bit on our targets.
+      Type element = type.getElementType();
+      int64_t elementBytes =
+          element.isIndex() ? 8
+                            : (element.getIntOrFloatBitWidth() + 7) / 8;
+      int64_t bytes = type.getNumElements() * elementBytes;
       allocs.push_back({alloc, offset});
       offset += alignUp(bytes);
     }

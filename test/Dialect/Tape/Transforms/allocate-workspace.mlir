@@ -18,6 +18,14 @@
 // CHECK: call @callee(%[[T]], %[[SUB]])
 // Dynamic shapes stay on the heap.
 // CHECK: memref.alloc(%{{.*}}) : memref<?xf32>
+// Booleans take a byte each in memory (as LLVM stores i1), not a bit: a
+// 64x10 mask needs 640 bytes, so the buffer after it starts at 640. (An
+// undersized mask once overlapped its neighbour when fusion was off.)
+// CHECK-LABEL: func.func @masks
+// CHECK-SAME: tape.workspace_bytes = 3200 : i64
+// CHECK: memref.view %{{.+}}[%{{.+}}][] : memref<3200xi8> to memref<64x10xi1>
+// CHECK: %[[C640:.*]] = arith.constant 640 : index
+// CHECK: memref.view %{{.+}}[%[[C640]]][] : memref<3200xi8> to memref<64x10xf32>
 module {
   func.func @callee(%x: memref<4xf32>) attributes {tape.lifted} {
     %a = memref.alloc() : memref<4xf32>
@@ -31,6 +39,12 @@ module {
     call @callee(%t) : (memref<4xf32>) -> ()
     %d = memref.alloc(%n) : memref<?xf32>
     "test.use"(%d) : (memref<?xf32>) -> ()
+    return
+  }
+  func.func @masks() attributes {tape.lifted} {
+    %m = memref.alloc() : memref<64x10xi1>
+    %f = memref.alloc() : memref<64x10xf32>
+    "test.use"(%m, %f) : (memref<64x10xi1>, memref<64x10xf32>) -> ()
     return
   }
 }
