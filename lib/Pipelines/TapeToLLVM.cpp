@@ -22,14 +22,14 @@ using namespace mlir::tape;
 /// differ from release to release; the pass names are the stable API).
 /// Textual pipelines need the passes in the registry, so an embedder that
 /// never registered them still gets a working pipeline.
-static void addPipeline(OpPassManager &pm, StringRef text) {
+static void addPipeline(OpPassManager &pm, const std::string &text) {
   static std::once_flag registered;
   std::call_once(registered, [] { registerAllPasses(); });
   std::string error;
   llvm::raw_string_ostream os(error);
   if (failed(parsePassPipeline(text, pm, os)))
     llvm::report_fatal_error(llvm::Twine("tape-to-llvm: bad pipeline '") +
-                             text + "': " + os.str());
+                             text + "': " + error);
 }
 
 int64_t mlir::tape::hostVectorBits() {
@@ -124,6 +124,7 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
     pack.mr = tile.rows;
     pack.nr = tile.columns;
     pack.mc = 42 * tile.rows; // A block ~128-256 KiB: in L2 beside B's
+    pack.parallel = options.threads > 1;
     pm.addNestedPass<func::FuncOp>(createTapePackMatmuls(pack));
   }
   pm.addPass(createTapeAllocateWorkspace());
@@ -145,6 +146,12 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
     addPipeline(pm, "canonicalize,cse");
     pm.addNestedPass<func::FuncOp>(createTapeHoistVectorTransfers());
   }
+  // Parallel loops (the packed kernels' column panels) become OpenMP
+  // worksharing loops.
+  if (options.threads > 1)
+    addPipeline(pm, "convert-scf-to-openmp{num-threads=" +
+                        std::to_string(options.threads) +
+                        "},canonicalize"); // inlines the empty alloca_scope
   addPipeline(pm, "func.func(convert-linalg-to-loops),"
                   "func.func(lower-vector-multi-reduction),"
                   "convert-vector-to-scf,"
@@ -158,7 +165,8 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
                   "convert-arith-to-llvm,"
                   "convert-index-to-llvm,convert-cf-to-llvm,"
                   "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
-                  "convert-ub-to-llvm,reconcile-unrealized-casts");
+                  "convert-ub-to-llvm,convert-openmp-to-llvm,"
+                  "reconcile-unrealized-casts");
 }
 
 void mlir::tape::registerTapePipelines() {

@@ -16,6 +16,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+
+#include <thread>
 
 using namespace tape;
 
@@ -25,6 +28,7 @@ void tape::registerCompilerDialects(mlir::DialectRegistry &registry) {
   mlir::tape::registerTapeDialects(registry);
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
+  mlir::registerOpenMPDialectTranslation(registry);
 }
 
 static std::string locationString(mlir::Location loc) {
@@ -165,6 +169,9 @@ Status tape::lowerToLLVM(const std::string &source,
   pipeline.blas = options.blas;
   pipeline.vectorBits = options.vectorBits;
   pipeline.checkNumerics = options.checkNumerics;
+  pipeline.threads = options.threads > 0
+                         ? options.threads
+                         : std::max(1u, std::thread::hardware_concurrency());
   mlir::tape::buildTapeToLLVMPipeline(pm, pipeline);
   if (failed(pm.run(*module)))
     return Status::error("cannot compile " + options.sourceName, errors);

@@ -180,6 +180,18 @@ static Status loadBlas(int threads) {
   return Status::success();
 }
 
+/// The packed kernels' threads come from LLVM's OpenMP runtime.
+static Status loadOpenMP() {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::string error;
+  for (const char *name : {"libomp.so.5", "libomp.so"})
+    if (!llvm::sys::DynamicLibrary::LoadLibraryPermanently(name, &error))
+      return Status::success();
+  return Status::error("threads need LLVM's OpenMP runtime (apt-get install "
+                       "libomp5-22): " + error);
+}
+
 Status Model::compileFile(const std::string &path,
                           const CompileOptions &options,
                           std::unique_ptr<Model> &model) {
@@ -198,6 +210,9 @@ Status Model::compile(const std::string &source,
   initializeLLVM();
   if (options.blas)
     if (Status s = loadBlas(options.threads); !s)
+      return s;
+  if (options.threads != 1 && options.vectorize)
+    if (Status s = loadOpenMP(); !s)
       return s;
   LoweredModule lowered;
   if (Status s = lowerToLLVM(source, options, lowered); !s)

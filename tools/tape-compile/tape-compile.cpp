@@ -67,6 +67,12 @@ static cl::opt<bool> blas("blas",
                                    "(-lopenblas)"),
                           cl::cat(category));
 
+static cl::opt<int> threads(
+    "num-threads",
+    cl::desc("Threads for the packed matmul kernels (default 1; above 1 the "
+             "program links LLVM's OpenMP runtime: -lomp)"),
+    cl::init(1), cl::cat(category));
+
 static int fail(const std::string &message) {
   llvm::errs() << "tape-compile: " << message << "\n";
   return 1;
@@ -108,6 +114,9 @@ static std::string generateHeader(const LoweredModule &m,
     << (blas ? "/* Compiled with --blas: link with a CBLAS library "
                "(-lopenblas). */\n"
              : "")
+    << (threads > 1 ? "/* Compiled with --num-threads: link with LLVM's "
+                      "OpenMP runtime (-L/usr/lib/llvm-22/lib -lomp). */\n"
+                    : "")
     << "#ifndef " << guard << "_TAPE_H\n#define " << guard << "_TAPE_H\n\n"
     << "#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n"
     << "#include <string.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
@@ -257,6 +266,9 @@ int main(int argc, char **argv) {
   options.sourceName = inputFile;
   options.blas = blas;
   options.vectorBits = vectorBits;
+  if (threads < 1)
+    return fail("--num-threads must be 1 or more");
+  options.threads = threads;
   LoweredModule lowered;
   if (Status s = lowerToLLVM((*buffer)->getBuffer().str(), options, lowered);
       !s)

@@ -34,6 +34,11 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       llvm::cl::desc("Check every computed value for NaN and infinity "
                      "(tape-check-numerics; turns elementwise fusion off)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads for the packed matmul kernels (OpenMP; the "
+                     "program links libomp when above 1)"),
+      llvm::cl::init(1)};
   PassOptions::Option<bool> blas{
       *this, "blas",
       llvm::cl::desc("Large f32 matmuls call cblas_sgemm "

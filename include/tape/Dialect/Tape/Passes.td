@@ -421,7 +421,9 @@ def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
     unpacked operands cannot (their rows are a whole row pitch apart). The
     two pack buffers are one `memref.alloc` each per function, sized for
     its largest matmul, so `tape-allocate-workspace` places them in the
-    workspace. Transposed operands are transposed while packing. Smaller or
+    workspace. With `parallel`, the loop over column panels is an
+    `scf.parallel` (threads share the packed A block; each writes its own
+    columns of C). Transposed operands are transposed while packing. Smaller or
     narrower matmuls are left to `tape-vectorize`.
 
     Example:
@@ -448,6 +450,9 @@ def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
            "Columns of B per packed block (a multiple of nr)">,
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"262144",
            "Smallest matmul (2 M N K) that gets packed">,
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Loop over the column panels with scf.parallel (threads, once "
+           "convert-scf-to-openmp runs)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",

@@ -247,13 +247,28 @@ struct TapePackMatmulsPass
                                       ValueRange{ip, p, zero});
             });
           });
-          forLoop(b, loc, zero, colPanels, one, [&](Value jr) {
+          // Column panels are independent (each writes its own columns of
+          // C from the shared, already packed A block): with `parallel`
+          // they are spread over threads.
+          auto panel = [&](Value jr) {
             forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
               microKernel(b, loc, c, packedA, packedB, x.add(ic, x.mul(ir, mr)),
                           x.add(jc, x.mul(jr, nr)), ir, jr, kcHere, mm.m,
                           fullRows, fullCols, rowType);
             });
-          });
+          };
+          if (!parallel) {
+            forLoop(b, loc, zero, colPanels, one, panel);
+            return;
+          }
+          scf::ParallelOp::create(
+              b, loc, ValueRange{zero}, ValueRange{colPanels}, ValueRange{one},
+              [&](OpBuilder &nested, Location, ValueRange ivs) {
+                OpBuilder::InsertionGuard guard(b);
+                b.setInsertionPoint(nested.getInsertionBlock(),
+                                    nested.getInsertionPoint());
+                panel(ivs[0]);
+              });
         });
       });
     });

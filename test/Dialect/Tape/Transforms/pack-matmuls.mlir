@@ -1,4 +1,5 @@
 // RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024}),canonicalize)' | FileCheck %s
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 parallel=true}))' | FileCheck --check-prefix=PAR %s
 // Numbers: matmul-exec.test runs these kernels against numpy.
 
 // One pair of pack buffers per function, sized for its largest matmul;
@@ -59,3 +60,10 @@ func.func @kept(%s: memref<8x16xf32>, %q: memref<16x16xf32>, %x: memref<1024x102
   %r = linalg.matmul ins(%t, %t : tensor<64x64xf32>, tensor<64x64xf32>) outs(%t : tensor<64x64xf32>) -> tensor<64x64xf32>
   return %r : tensor<64x64xf32>
 }
+
+// With parallel=true, the loop over column panels is an scf.parallel
+// (packing stays sequential) around the row-panel loop and the kernel.
+// PAR-LABEL: func.func @forward
+// PAR: scf.parallel
+// PAR-NEXT: scf.for
+// PAR-COUNT-6: vector.fma
