@@ -24,8 +24,9 @@ Columns (per-step median times, each at every --threads count):
   ours JIT   tape-run's median from --report-stats (with --num-threads=N,
              or --threads=N, when tape-run lists it; otherwise only at 1
              thread)
-  ours AOT   tape-compile --header, linked with benchmarks/aot/driver.c
-             (more than 1 thread only when tape-compile lists --threads)
+  ours AOT   tape-compile --header (--num-threads=N, or --threads=N, when
+             listed; otherwise only at 1 thread), linked with
+             benchmarks/aot/driver.c and the libraries the header names
   ours+blas  tape-run --blas (large matmuls call OpenBLAS), when listed
   loops      tape-run --no-vectorize, 1 thread only (--skip-loops skips it)
   torch      PyTorch eager (benchmarks/baselines/torch_steps.py):
@@ -306,10 +307,11 @@ class Tape:
                f"-DTAPE_INPUTS={n_in}", f"-DTAPE_OUTPUTS={n_out}",
                os.path.join(HERE, "aot/driver.c"), f"{d}/model.o",
                "-o", f"{d}/driver"]
-        try:
-            run(cmd + ["-lm"])
-        except Failure:  # the object may need the runtime's libraries
-            run(cmd + ["-lopenblas", "-lpthread", "-lm"])
+        # Libraries the header asks for ("link with ... (-L... -lomp)").
+        libs = [f for group in re.findall(r"link with[^(]*\(([^)]*)\)", header)
+                for f in group.split()]
+        libs += [f"-Wl,-rpath,{f[2:]}" for f in libs if f.startswith("-L")]
+        run(cmd + libs + ["-lm"])
         return f"{d}/driver", seconds, int(ws.group(1)) if ws else 0
 
 
@@ -634,8 +636,8 @@ def report(results, memory, sgemm, models, threads, tape):
         print("\nnote: tape-run has no --threads/--num-threads: ours JIT "
               "measured at 1 thread only")
     if not tape.aot_threads and any(n != 1 for n in threads):
-        print("note: tape-compile has no --threads: ours AOT measured at 1 "
-              "thread only")
+        print("note: tape-compile has no --threads/--num-threads: ours AOT "
+              "measured at 1 thread only")
     if not tape.blas:
         print("note: tape-run has no --blas: no ours+blas column")
 
