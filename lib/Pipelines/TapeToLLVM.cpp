@@ -84,7 +84,8 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   // 5. Tensor math to linalg, and elementwise fusion (forward, backward and
   //    optimizer updates fuse into neighbouring loops). The backward
   //    matmuls read transposed operands through their indexing maps.
-  pm.addNestedPass<func::FuncOp>(createTapeFoldTransposes());
+  if (options.foldTransposes)
+    pm.addNestedPass<func::FuncOp>(createTapeFoldTransposes());
   // Checking numerics keeps every op apart, so that the first non-finite
   // value is pinned on one op.
   addPipeline(pm, options.checkNumerics
@@ -119,7 +120,7 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   }
   RegisterTile tile(options.vectorBits ? options.vectorBits
                                        : hostVectorBits());
-  if (options.vectorize) {
+  if (options.vectorize && options.packMatmuls) {
     TapePackMatmulsOptions pack;
     pack.mr = tile.rows;
     pack.nr = tile.columns;
@@ -138,6 +139,9 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   // 8. Register tiles and vectors (on buffers), accumulators in
   //    registers, loops, then LLVM with a bare-pointer C ABI.
   if (options.vectorize) {
+    TapeMatvecKernelsOptions matvec;
+    matvec.lanes = tile.lanes;
+    pm.addNestedPass<func::FuncOp>(createTapeMatvecKernels(matvec));
     TapeVectorizeOptions vectorize;
     vectorize.contractionM = tile.rows;
     vectorize.contractionN = tile.columns;
@@ -154,7 +158,9 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
                         "},canonicalize"); // inlines the empty alloca_scope
   addPipeline(pm, "func.func(convert-linalg-to-loops),"
                   "func.func(lower-vector-multi-reduction),"
-                  "convert-vector-to-scf,"
+                  // Fully unrolled: no stack buffers for n-d transfers
+                  // (allocas inside loops would grow the stack).
+                  "convert-vector-to-scf{full-unroll=true},"
                   "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
                   "finalize-memref-to-llvm,"
                   "math-expand-ops{ops=rsqrt},convert-math-to-llvm,"

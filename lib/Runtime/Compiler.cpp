@@ -167,6 +167,8 @@ Status tape::lowerToLLVM(const std::string &source,
   pipeline.strict = options.strict;
   pipeline.vectorize = options.vectorize;
   pipeline.blas = options.blas;
+  pipeline.foldTransposes = options.foldTransposes;
+  pipeline.packMatmuls = options.packMatmuls;
   pipeline.vectorBits = options.vectorBits;
   pipeline.checkNumerics = options.checkNumerics;
   pipeline.threads = options.threads > 0

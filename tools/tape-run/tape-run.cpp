@@ -131,6 +131,14 @@ static cl::opt<bool> checkNumerics(
              "op and its source location (slower: no fusion, a check per "
              "op)"),
     cl::cat(category));
+static cl::opt<bool> noFoldTransposes(
+    "no-fold-transposes",
+    cl::desc("Materialize transposed matmul operands (for comparisons)"),
+    cl::cat(category), cl::Hidden);
+static cl::opt<bool> noPack("no-pack",
+                            cl::desc("No packed matmul kernels (for "
+                                     "comparisons)"),
+                            cl::cat(category), cl::Hidden);
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
@@ -198,6 +206,8 @@ int main(int argc, char **argv) {
   options.strict = strict;
   options.vectorize = !noVectorize;
   options.blas = blas;
+  options.foldTransposes = !noFoldTransposes;
+  options.packMatmuls = !noPack;
   if (threads < 0)
     return fail("--num-threads must be 0 (one per core) or more");
   options.threads = threads;

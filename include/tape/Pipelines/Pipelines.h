@@ -24,6 +24,16 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       llvm::cl::desc("Tile and vectorize linalg ops (tape-vectorize); off "
                      "gives plain loops"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> foldTransposes{
+      *this, "fold-transposes",
+      llvm::cl::desc("Read transposed matmul operands through indexing maps "
+                     "(tape-fold-transposes; off only to measure it)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> packMatmuls{
+      *this, "pack-matmuls",
+      llvm::cl::desc("Packed, cache-blocked kernels for large matmuls "
+                     "(tape-pack-matmuls; off only to measure it)"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> vectorBits{
       *this, "vector-bits",
       llvm::cl::desc("Width of the target's vector registers (128, 256, "

@@ -68,6 +68,9 @@ struct CompileOptions {
   std::string sourceName = "<module>";
   /// Tile and vectorize linalg ops (off: plain loops, for comparisons).
   bool vectorize = true;
+  /// For measurements: turn single optimizations off.
+  bool foldTransposes = true;
+  bool packMatmuls = true;
   /// Large f32 matmuls call cblas_sgemm from a CBLAS library loaded into
   /// the process (OpenBLAS by default; $TAPE_BLAS_LIBRARY names another).
   bool blas = false;

@@ -503,6 +503,50 @@ def TapeCheckNumerics : Pass<"tape-check-numerics", "::mlir::ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def TapeMatvecKernels
+    : Pass<"tape-matvec-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Vectorized kernels for matrix-vector products (matmuls "
+                "with one output column)";
+  let description = [{
+    Runs on buffers, before `tape-vectorize`, whose register tiles over m
+    and n degenerate to scalar FMAs when n is 1 (`x @ w` with one output,
+    and its weight gradient `x^T @ dz`). A `linalg.matmul` on statically
+    shaped f32 memrefs with N = 1 becomes:
+
+    - A stored M x K (dot products): `rows` rows at a time, each with a
+      `lanes`-wide accumulator over contiguous runs of its row (the last run
+      masked), reduced horizontally at the end and added to C;
+    - A stored K x M (`tape-fold-transposes` left the transpose in the
+      maps): `4 x lanes` outputs at a time, accumulating broadcast vector
+      elements times contiguous runs of A's rows (masked at the edge).
+
+    Both read A, the large operand, once and contiguously: these products
+    are bound by memory, not arithmetic. Sums are reassociated across the
+    lanes of a vector (the dot-product form), so results differ from the
+    plain loops in the last bits.
+
+    Example:
+
+    ```mlir
+    linalg.matmul ins(%x, %w : memref<1024x1000xf32>, memref<1000x1xf32>)
+                  outs(%z : memref<1024x1xf32>)
+    ```
+
+    becomes a loop over 4-row blocks around a loop over 125 runs of 8
+    columns, 4 `vector.fma` each, then 4 `vector.reduction <add>`.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"8",
+           "Elements per vector">,
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Rows per block in the dot-product form">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def TapeVectorize : Pass<"tape-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tiles statically shaped linalg ops into register-sized "
                 "tiles and vectorizes them";
