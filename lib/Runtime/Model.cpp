@@ -189,7 +189,7 @@ static Status loadOpenMP() {
     if (!llvm::sys::DynamicLibrary::LoadLibraryPermanently(name, &error))
       return Status::success();
   return Status::error("threads need LLVM's OpenMP runtime (apt-get install "
-                       "libomp5-22): " + error);
+                       "libomp-22-dev): " + error);
 }
 
 Status Model::compileFile(const std::string &path,

@@ -257,8 +257,12 @@ def TapeAllocateWorkspace
     deallocation is inserted. In every function lifted by
     `tape-lift-variables`, each `memref.alloc` of a static shape in the
     function's body block becomes a `memref.view` into a new last argument,
-    `memref<N x i8>`, at a 64-byte aligned offset; calls pass a view of the
-    caller's workspace that follows its own temporaries. The function gets
+    `memref<N x i8>`, at a 64-byte aligned offset. Temporaries whose
+    lifetimes do not overlap share bytes: a lifetime runs from the alloc to
+    the last op of the body block that uses it or any view of it (a use in
+    a loop or a branch counts as the whole loop or branch); offsets are
+    first-fit in program order. Calls pass a view of the caller's workspace
+    that follows its own temporaries. The function gets
     the attribute `tape.workspace_bytes = N`. The runtime allocates the
     workspace once per state, so a step does no heap allocation (only
     allocations inside loops or of dynamic size stay on the heap).

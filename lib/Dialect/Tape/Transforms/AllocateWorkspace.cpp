@@ -1,9 +1,12 @@
 //===- AllocateWorkspace.cpp - Temporaries into a caller's workspace ------===//
 //
 // Fixed-size temporaries of a step become views into one workspace buffer
-// that the caller provides, so steps do no heap allocation. Offsets are
-// assigned in program order without reuse (simple and safe: every
-// temporary has its own bytes); callees get the bytes after the caller's.
+// that the caller provides, so steps do no heap allocation. Temporaries
+// whose lifetimes do not overlap share bytes: a lifetime runs from the
+// alloc to the last top-level op that uses it or any view of it (a use
+// inside a loop or branch keeps it alive for the whole loop or branch).
+// Offsets are first-fit in program order. Callees get the bytes after the
+// caller's.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,13 +68,54 @@ struct TapeAllocateWorkspacePass
         return signalPassFailure();
   }
 
+  /// The position (in `body`) of the last op that uses `alloc` or a view
+  /// of it; uses nested in regions count at their top-level ancestor.
+  static int64_t lastUse(memref::AllocOp alloc, Block &body,
+                         const DenseMap<Operation *, int64_t> &position,
+                         int64_t start) {
+    int64_t end = start;
+    SmallVector<Value> worklist{alloc.getResult()};
+    DenseSet<Value> seen;
+    auto alias = [&](Value v) {
+      if (isa<BaseMemRefType>(v.getType()) && seen.insert(v).second)
+        worklist.push_back(v);
+    };
+    while (!worklist.empty()) {
+      Value v = worklist.pop_back_val();
+      for (OpOperand &use : v.getUses()) {
+        Operation *owner = use.getOwner();
+        if (Operation *top = body.findAncestorOpInBlock(*owner))
+          end = std::max(end, position.lookup(top));
+        // Views, casts, loops carrying it, and what a region yields out
+        // alias it too.
+        for (Value r : owner->getResults())
+          alias(r);
+        if (owner->hasTrait<OpTrait::IsTerminator>())
+          if (Operation *parent = owner->getParentOp())
+            for (Value r : parent->getResults())
+              alias(r);
+        for (Region &region : owner->getRegions())
+          for (Block &block : region)
+            for (BlockArgument arg : block.getArguments())
+              alias(arg);
+      }
+    }
+    return end;
+  }
+
   /// Rewrites `fn` and returns its workspace size in bytes.
   int64_t rewrite(func::FuncOp fn,
                   const DenseMap<StringAttr, func::FuncOp> &byName,
                   const DenseMap<func::FuncOp, int64_t> &size) {
     Block &body = fn.getBody().front();
-    SmallVector<std::pair<memref::AllocOp, int64_t>> allocs;
-    int64_t offset = 0;
+    DenseMap<Operation *, int64_t> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+    struct Slot {
+      memref::AllocOp alloc;
+      int64_t start, end, bytes, offset;
+    };
+    SmallVector<Slot> slots;
     for (Operation &op : body) {
       auto alloc = dyn_cast<memref::AllocOp>(op);
       if (!alloc)
@@ -87,10 +131,35 @@ struct TapeAllocateWorkspacePass
       int64_t elementBytes =
           element.isIndex() ? 8
                             : (element.getIntOrFloatBitWidth() + 7) / 8;
-      int64_t bytes = type.getNumElements() * elementBytes;
-      allocs.push_back({alloc, offset});
-      offset += alignUp(bytes);
+      int64_t start = position[alloc];
+      slots.push_back({alloc, start, lastUse(alloc, body, position, start),
+                       alignUp(type.getNumElements() * elementBytes), 0});
     }
+    // First fit: the lowest offset that no temporary alive at the same
+    // time occupies.
+    int64_t offset = 0;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      Slot &slot = slots[i];
+      int64_t at = 0;
+      for (bool moved = true; moved;) {
+        moved = false;
+        for (size_t j = 0; j < i; ++j) {
+          const Slot &other = slots[j];
+          bool together = other.start <= slot.end && slot.start <= other.end;
+          bool overlap = at < other.offset + other.bytes &&
+                         other.offset < at + slot.bytes;
+          if (together && overlap) {
+            at = other.offset + other.bytes;
+            moved = true;
+          }
+        }
+      }
+      slot.offset = at;
+      offset = std::max(offset, at + slot.bytes);
+    }
+    SmallVector<std::pair<memref::AllocOp, int64_t>> allocs;
+    for (const Slot &slot : slots)
+      allocs.push_back({slot.alloc, slot.offset});
     // Callees use the bytes after this function's own temporaries.
     int64_t own = offset, callees = 0;
     SmallVector<func::CallOp> calls;

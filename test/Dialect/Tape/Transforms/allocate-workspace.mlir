@@ -26,6 +26,17 @@
 // CHECK: memref.view %{{.+}}[%{{.+}}][] : memref<3200xi8> to memref<64x10xi1>
 // CHECK: %[[C640:.*]] = arith.constant 640 : index
 // CHECK: memref.view %{{.+}}[%[[C640]]][] : memref<3200xi8> to memref<64x10xf32>
+// Lifetimes that do not overlap share bytes: %a dies at its last use,
+// so %b starts at offset 0 again; %c is used inside a loop that also reads
+// a view of %b, which keeps %b alive through the loop, so %c goes after it.
+// CHECK-LABEL: func.func @reuse
+// CHECK-SAME: tape.workspace_bytes = 1280 : i64
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: memref.view %{{.+}}[%[[C0]]][] : memref<1280xi8> to memref<160xf32>
+// CHECK: %[[C0B:.*]] = arith.constant 0 : index
+// CHECK: memref.view %{{.+}}[%[[C0B]]][] : memref<1280xi8> to memref<160xf32>
+// CHECK: %[[C640:.*]] = arith.constant 640 : index
+// CHECK: memref.view %{{.+}}[%[[C640]]][] : memref<1280xi8> to memref<160xf32>
 module {
   func.func @callee(%x: memref<4xf32>) attributes {tape.lifted} {
     %a = memref.alloc() : memref<4xf32>
@@ -45,6 +56,19 @@ module {
     %m = memref.alloc() : memref<64x10xi1>
     %f = memref.alloc() : memref<64x10xf32>
     "test.use"(%m, %f) : (memref<64x10xi1>, memref<64x10xf32>) -> ()
+    return
+  }
+  func.func @reuse(%n: index) attributes {tape.lifted} {
+    %a = memref.alloc() : memref<160xf32>
+    "test.use"(%a) : (memref<160xf32>) -> ()
+    %b = memref.alloc() : memref<160xf32>
+    %bv = memref.subview %b[0] [80] [1] : memref<160xf32> to memref<80xf32, strided<[1]>>
+    %c = memref.alloc() : memref<160xf32>
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    scf.for %i = %c0 to %n step %c1 {
+      "test.use"(%bv, %c) : (memref<80xf32, strided<[1]>>, memref<160xf32>) -> ()
+    }
     return
   }
 }
