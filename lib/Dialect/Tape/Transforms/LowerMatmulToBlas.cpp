@@ -9,6 +9,8 @@
 
 #include "tape/Dialect/Tape/Passes.h"
 
+#include "MatmulLayout.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -55,29 +57,9 @@ struct TapeLowerMatmulToBlasPass
       lower(rewriter, op, sgemm);
   }
 
-  /// Which of A and B are transposed, if the maps are one of the four
-  /// CBLAS can express; C must be (m, n).
-  static std::optional<std::pair<bool, bool>> transposes(linalg::MatmulOp op) {
-    MLIRContext *ctx = op.getContext();
-    AffineExpr m, n, k;
-    bindDims(ctx, m, n, k);
-    auto map = [&](AffineExpr a, AffineExpr b) {
-      return AffineMap::get(3, 0, {a, b}, ctx);
-    };
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    if (maps.size() != 3 || maps[2] != map(m, n))
-      return std::nullopt;
-    bool transA = maps[0] == map(k, m), transB = maps[1] == map(n, k);
-    if (!transA && maps[0] != map(m, k))
-      return std::nullopt;
-    if (!transB && maps[1] != map(k, n))
-      return std::nullopt;
-    return std::make_pair(transA, transB);
-  }
-
   /// Static shapes, f32, rows contiguous, large enough, int32 sizes.
   bool isCandidate(linalg::MatmulOp op) const {
-    if (!op.hasPureBufferSemantics() || !transposes(op))
+    if (!op.hasPureBufferSemantics() || !tape::getMatmulLayout(op))
       return false;
     for (Value v : op->getOperands()) {
       auto type = dyn_cast<MemRefType>(v.getType());
@@ -165,7 +147,7 @@ struct TapeLowerMatmulToBlasPass
   }
 
   void lower(IRRewriter &rewriter, linalg::MatmulOp op, func::FuncOp sgemm) {
-    auto [transA, transB] = *transposes(op);
+    auto [transA, transB] = *tape::getMatmulLayout(op);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(op);

@@ -8,6 +8,8 @@
 
 #include "tape/Dialect/Tape/Passes.h"
 
+#include "MatmulLayout.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -60,22 +62,10 @@ struct TapeMatvecKernelsPass
     for (Value v : {op.getDpsInputs()[1], op.getDpsInits()[0]})
       if (!cast<MemRefType>(v.getType()).getLayout().isIdentity())
         return std::nullopt;
-    MLIRContext *ctx = op.getContext();
-    AffineExpr m, n, k;
-    bindDims(ctx, m, n, k);
-    auto map = [&](AffineExpr x, AffineExpr y) {
-      return AffineMap::get(3, 0, {x, y}, ctx);
-    };
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    if (maps.size() != 3 || maps[2] != map(m, n) ||
-        (maps[1] != map(k, n) && maps[1] != map(n, k)) ||
-        op.getStaticLoopRanges()[1] != 1)
+    std::optional<tape::MatmulLayout> layout = tape::getMatmulLayout(op);
+    if (!layout || op.getStaticLoopRanges()[1] != 1)
       return std::nullopt;
-    if (maps[0] == map(m, k))
-      return false;
-    if (maps[0] == map(k, m))
-      return true;
-    return std::nullopt;
+    return layout->transA;
   }
 
   /// The contiguous elements of a K x 1 or 1 x K (or M x 1) memref as 1-d.

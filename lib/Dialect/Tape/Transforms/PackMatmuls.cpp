@@ -20,6 +20,8 @@
 
 #include "tape/Dialect/Tape/Passes.h"
 
+#include "MatmulLayout.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -134,19 +136,10 @@ struct TapePackMatmulsPass
           !type.getElementType().isF32())
         return std::nullopt;
     }
-    MLIRContext *ctx = op.getContext();
-    AffineExpr dm, dn, dk;
-    bindDims(ctx, dm, dn, dk);
-    auto map = [&](AffineExpr x, AffineExpr y) {
-      return AffineMap::get(3, 0, {x, y}, ctx);
-    };
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    if (maps.size() != 3 || maps[2] != map(dm, dn))
+    std::optional<tape::MatmulLayout> layout = tape::getMatmulLayout(op);
+    if (!layout)
       return std::nullopt;
-    Matmul m{op, 0, 0, 0, maps[0] == map(dk, dm), maps[1] == map(dn, dk)};
-    if ((!m.transA && maps[0] != map(dm, dk)) ||
-        (!m.transB && maps[1] != map(dk, dn)))
-      return std::nullopt;
+    Matmul m{op, 0, 0, 0, layout->transA, layout->transB};
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     m.m = ranges[0];
     m.n = ranges[1];

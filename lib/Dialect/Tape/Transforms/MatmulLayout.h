@@ -1,0 +1,45 @@
+//===- MatmulLayout.h - Which matmul operands are stored transposed -------===//
+//
+// tape-fold-transposes leaves AD's transposes in a matmul's indexing maps;
+// the kernels that replace matmuls (BLAS calls, packed and matrix-vector
+// kernels) all need to know which operand is read transposed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAPE_DIALECT_TAPE_TRANSFORMS_MATMULLAYOUT_H
+#define TAPE_DIALECT_TAPE_TRANSFORMS_MATMULLAYOUT_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <optional>
+
+namespace mlir::tape {
+
+/// C[m, n] += A[m, k] B[k, n] with A stored K x M (`transA`) and/or B
+/// stored N x K (`transB`).
+struct MatmulLayout {
+  bool transA = false, transB = false;
+};
+
+/// The layout of `op` when its maps are one of the four above (output
+/// (m, n)); nullopt for broadcasts, transposed outputs or other maps.
+inline std::optional<MatmulLayout> getMatmulLayout(linalg::MatmulOp op) {
+  MLIRContext *ctx = op.getContext();
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  auto map = [&](AffineExpr x, AffineExpr y) {
+    return AffineMap::get(3, 0, {x, y}, ctx);
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps.size() != 3 || maps[2] != map(m, n))
+    return std::nullopt;
+  MatmulLayout layout{maps[0] == map(k, m), maps[1] == map(n, k)};
+  if ((!layout.transA && maps[0] != map(m, k)) ||
+      (!layout.transB && maps[1] != map(k, n)))
+    return std::nullopt;
+  return layout;
+}
+
+} // namespace mlir::tape
+
+#endif // TAPE_DIALECT_TAPE_TRANSFORMS_MATMULLAYOUT_H
