@@ -40,6 +40,18 @@ inline std::optional<MatmulLayout> getMatmulLayout(linalg::MatmulOp op) {
   return layout;
 }
 
+/// A matmul on buffers whose operands are all statically shaped 2-d f32
+/// memrefs: what the generated kernels handle.
+inline bool isStaticF32BufferMatmul(linalg::MatmulOp op) {
+  if (!op.hasPureBufferSemantics())
+    return false;
+  return llvm::all_of(op->getOperands(), [](Value v) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    return type && type.getRank() == 2 && type.hasStaticShape() &&
+           type.getElementType().isF32();
+  });
+}
+
 } // namespace mlir::tape
 
 #endif // TAPE_DIALECT_TAPE_TRANSFORMS_MATMULLAYOUT_H

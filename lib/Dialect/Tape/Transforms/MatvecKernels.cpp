@@ -51,14 +51,8 @@ struct TapeMatvecKernelsPass
   /// For a matmul this pass handles (f32, static, one output column, the
   /// vector and the output contiguous): whether A is stored K x M.
   static std::optional<bool> transposedA(linalg::MatmulOp op) {
-    if (!op.hasPureBufferSemantics())
+    if (!tape::isStaticF32BufferMatmul(op))
       return std::nullopt;
-    for (Value v : op->getOperands()) {
-      auto type = dyn_cast<MemRefType>(v.getType());
-      if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
-          !type.getElementType().isF32())
-        return std::nullopt;
-    }
     for (Value v : {op.getDpsInputs()[1], op.getDpsInits()[0]})
       if (!cast<MemRefType>(v.getType()).getLayout().isIdentity())
         return std::nullopt;

@@ -128,14 +128,8 @@ struct TapePackMatmulsPass
   }
 
   std::optional<Matmul> match(linalg::MatmulOp op) const {
-    if (!op.hasPureBufferSemantics())
+    if (!tape::isStaticF32BufferMatmul(op))
       return std::nullopt;
-    for (Value v : op->getOperands()) {
-      auto type = dyn_cast<MemRefType>(v.getType());
-      if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
-          !type.getElementType().isF32())
-        return std::nullopt;
-    }
     std::optional<tape::MatmulLayout> layout = tape::getMatmulLayout(op);
     if (!layout)
       return std::nullopt;
