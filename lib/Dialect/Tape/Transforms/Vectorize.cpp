@@ -2,7 +2,8 @@
 //
 // A deliberately simple codegen strategy: full static tiles only (tile sizes
 // divide the shapes), register blocking for contractions, one vector per
-// tile for everything else. Packing, cache tiling and threads come later.
+// tile for everything else. Large matmuls never get here: tape-pack-matmuls
+// (packed, cache-blocked, threaded) and tape-matvec-kernels take them first.
 //
 //===----------------------------------------------------------------------===//
 
