@@ -8,6 +8,8 @@
 
 #include "tape/Dialect/Tape/Passes.h"
 
+#include "MemRefPointer.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -60,16 +62,7 @@ struct TapeCheckNumericsPass
             module, f32 ? "__tape_check_numerics_f32"
                         : "__tape_check_numerics_f64",
             {LLVM::LLVMPointerType::get(ctx), b.getI64Type(), b.getI32Type()});
-        auto meta = memref::ExtractStridedMetadataOp::create(b, loc, value);
-        Value base = memref::ExtractAlignedPointerAsIndexOp::create(
-            b, loc, meta.getBaseBuffer());
-        Value bytes = arith::MulIOp::create(
-            b, loc, meta.getOffset(),
-            arith::ConstantIndexOp::create(b, loc, f32 ? 4 : 8));
-        Value address = arith::IndexCastOp::create(
-            b, loc, b.getI64Type(), arith::AddIOp::create(b, loc, base, bytes));
-        Value pointer = LLVM::IntToPtrOp::create(
-            b, loc, LLVM::LLVMPointerType::get(ctx), address);
+        Value pointer = tape::createElementPointer(b, loc, value).first;
         Value count = arith::ConstantIntOp::create(
             b, loc, memref.getNumElements(), 64);
         func::CallOp::create(b, loc, checker,

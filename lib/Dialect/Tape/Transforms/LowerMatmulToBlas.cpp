@@ -10,6 +10,7 @@
 #include "tape/Dialect/Tape/Passes.h"
 
 #include "MatmulLayout.h"
+#include "MemRefPointer.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -110,18 +111,7 @@ struct TapeLowerMatmulToBlasPass
   /// Base pointer plus offset, and the row stride, of a 2-d memref whose
   /// innermost stride is 1.
   static BlasOperand operand(IRRewriter &rewriter, Location loc, Value v) {
-    auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc, v);
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(
-        rewriter, loc, meta.getBaseBuffer());
-    Value bytes = arith::MulIOp::create(
-        rewriter, loc, meta.getOffset(),
-        arith::ConstantIndexOp::create(rewriter, loc, sizeof(float)));
-    Value address = arith::AddIOp::create(rewriter, loc, base, bytes);
-    Value asInt = arith::IndexCastOp::create(rewriter, loc,
-                                             rewriter.getI64Type(), address);
-    Value pointer = LLVM::IntToPtrOp::create(
-        rewriter, loc, LLVM::LLVMPointerType::get(rewriter.getContext()),
-        asInt);
+    auto [pointer, meta] = tape::createElementPointer(rewriter, loc, v);
     Value leading = arith::IndexCastOp::create(
         rewriter, loc, rewriter.getI32Type(), meta.getStrides()[0]);
     return {pointer, leading};
