@@ -8,6 +8,7 @@ Rows (each a tape-run flag against the default pipeline):
   register tiles      --no-vectorize (plain loops)
   fold transposes     --no-fold-transposes (AD's transposes materialized)
   packed kernels      --no-pack (register tiles on unpacked operands)
+  SGD in the matmul   --no-fuse-updates (dW written, then w -= lr * dW)
   tiles for AVX2      --vector-bits 512 (AVX-512-sized 8x32 tiles, which
                       spill on a 16-register AVX2 machine)
   elementwise fusion  --check-numerics (fusion off, plus the checks: an
@@ -17,6 +18,10 @@ and two additions measured the other way round (ratio of full / with):
   BLAS calls          --blas (OpenBLAS for large matmuls)
 
 Usage: ablation.py --tape-run build/bin/tape-run [--steps N] [--models B,C,D]
+                   [--only SUBSTRING] [--repeat N]
+--only keeps the rows whose name contains SUBSTRING; --repeat measures
+each pair N times, alternating, and reports the median ratio (for small
+effects on a noisy machine).
 """
 import argparse
 import os
@@ -33,6 +38,7 @@ import train_steps  # noqa: E402  (data generation shared with it)
 OFF = [("register tiles", ["--no-vectorize"]),
        ("fold transposes", ["--no-fold-transposes"]),
        ("packed kernels", ["--no-pack"]),
+       ("SGD update in the matmul", ["--no-fuse-updates"]),
        ("tiles for the CPU", ["--vector-bits", "512"]),
        ("elementwise fusion", ["--check-numerics"])]
 ON = [("2 threads", ["--num-threads", "2"]),
@@ -56,6 +62,8 @@ def main():
     ap.add_argument("--tape-run", required=True)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--models", default="B,C,D")
+    ap.add_argument("--only", default="")
+    ap.add_argument("--repeat", type=int, default=1)
     opts = ap.parse_args()
     # OpenBLAS (for the BLAS row) picks its kernels for this CPU.
     env = dict(os.environ)
@@ -68,19 +76,32 @@ def main():
             os.makedirs(f"{work}/{model}")
             inputs, inits, _ = train_steps.prepare(model, f"{work}/{model}")
             steps = max(5, int(opts.steps * train_steps.MODELS[model]["scale"]))
-            full = median_us(opts.tape_run, model, inputs, inits, steps, [],
-                             env)
-            rows.setdefault("full pipeline (us/step)", {})[model] = full
+            def full_us():
+                return median_us(opts.tape_run, model, inputs, inits, steps,
+                                 [], env)
+
+            def ratio(flags, n, on_over_off):
+                # Alternate the two configurations; the median ratio.
+                ratios = []
+                for _ in range(opts.repeat):
+                    full = full_us()
+                    t = median_us(opts.tape_run, model, inputs, inits, n,
+                                  flags, env)
+                    ratios.append(full / t if on_over_off else t / full)
+                return sorted(ratios)[len(ratios) // 2]
+
+            rows.setdefault("full pipeline (us/step)", {})[model] = full_us()
             for name, flags in OFF:
+                if opts.only not in name:
+                    continue
                 n = max(3, steps // 10) if "--no-vectorize" in flags else steps
-                t = median_us(opts.tape_run, model, inputs, inits, n, flags,
-                              env)
-                rows.setdefault(f"{name}: off / on", {})[model] = t / full
+                rows.setdefault(f"{name}: off / on", {})[model] = \
+                    ratio(flags, n, False)
             for name, flags in ON:
-                t = median_us(opts.tape_run, model, inputs, inits, steps,
-                              flags, env)
+                if opts.only not in name:
+                    continue
                 rows.setdefault(f"{name}: without / with", {})[model] = \
-                    full / t
+                    ratio(flags, steps, True)
     print("| effect | " + " | ".join(train_steps.MODELS[m]["title"]
                                      for m in models) + " |")
     print("| --- |" + " --- |" * len(models))

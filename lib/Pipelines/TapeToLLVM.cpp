@@ -116,6 +116,7 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   if (options.blas) {
     TapeLowerMatmulToBlasOptions blas;
     blas.minFlops = options.blasMinFlops;
+    blas.fuseUpdates = options.fuseUpdates;
     pm.addPass(createTapeLowerMatmulToBlas(blas));
   }
   RegisterTile tile(options.vectorBits ? options.vectorBits
@@ -126,6 +127,7 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
     pack.nr = tile.columns;
     pack.mc = 42 * tile.rows; // A block ~128-256 KiB: in L2 beside B's
     pack.parallel = options.threads > 1;
+    pack.fuseUpdates = options.fuseUpdates;
     pm.addNestedPass<func::FuncOp>(createTapePackMatmuls(pack));
   }
   pm.addPass(createTapeAllocateWorkspace());

@@ -169,6 +169,7 @@ Status tape::lowerToLLVM(const std::string &source,
   pipeline.blas = options.blas;
   pipeline.foldTransposes = options.foldTransposes;
   pipeline.packMatmuls = options.packMatmuls;
+  pipeline.fuseUpdates = options.fuseUpdates;
   pipeline.vectorBits = options.vectorBits;
   pipeline.checkNumerics = options.checkNumerics;
   pipeline.threads = options.threads > 0

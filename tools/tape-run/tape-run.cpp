@@ -139,6 +139,11 @@ static cl::opt<bool> noPack("no-pack",
                             cl::desc("No packed matmul kernels (for "
                                      "comparisons)"),
                             cl::cat(category), cl::Hidden);
+static cl::opt<bool> noFuseUpdates(
+    "no-fuse-updates",
+    cl::desc("Keep SGD updates apart from the gradient matmuls (for "
+             "comparisons)"),
+    cl::cat(category), cl::Hidden);
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
@@ -208,6 +213,7 @@ int main(int argc, char **argv) {
   options.blas = blas;
   options.foldTransposes = !noFoldTransposes;
   options.packMatmuls = !noPack;
+  options.fuseUpdates = !noFuseUpdates;
   if (threads < 0)
     return fail("--num-threads must be 0 (one per core) or more");
   options.threads = threads;

@@ -34,6 +34,13 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       llvm::cl::desc("Packed, cache-blocked kernels for large matmuls "
                      "(tape-pack-matmuls; off only to measure it)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseUpdates{
+      *this, "fuse-updates",
+      llvm::cl::desc("Gradient matmuls that feed a plain SGD update "
+                     "accumulate into the weight (the fuse-updates option "
+                     "of tape-pack-matmuls and tape-lower-matmul-to-blas; "
+                     "off only to measure it)"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> vectorBits{
       *this, "vector-bits",
       llvm::cl::desc("Width of the target's vector registers (128, 256, "

@@ -71,6 +71,7 @@ struct CompileOptions {
   /// For measurements: turn single optimizations off.
   bool foldTransposes = true;
   bool packMatmuls = true;
+  bool fuseUpdates = true;
   /// Large f32 matmuls call cblas_sgemm from a CBLAS library loaded into
   /// the process (OpenBLAS by default; $TAPE_BLAS_LIBRARY names another).
   bool blas = false;

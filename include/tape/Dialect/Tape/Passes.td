@@ -368,7 +368,10 @@ def TapeLowerMatmulToBlas
     the CBLAS function `cblas_sgemm` (row-major, transpose flags from the
     maps, leading dimensions from the strides). When the op just before
     it (ignoring ops without memory effects) fills the same output with
-    zeros, the fill is dropped and the call uses `beta = 0`. The program
+    zeros, the fill is dropped and the call uses `beta = 0`. With
+    `fuse-updates`, a gradient matmul that only feeds a plain SGD update
+    `w = w - c * g` becomes `sgemm(alpha = -c, beta = 1)` into `w` itself
+    (the conditions are those of `tape-pack-matmuls`). The program
     must then be linked with a CBLAS library (OpenBLAS: `-lopenblas`);
     `tape-run --blas` loads it into the JIT.
 
@@ -394,6 +397,9 @@ def TapeLowerMatmulToBlas
     Option<"minDimension", "min-dimension", "int64_t", /*default=*/"16",
            "Smallest M and N of a matmul that becomes a BLAS call (narrower "
            "ones are matrix-vector products, bound by memory)">,
+    Option<"fuseUpdates", "fuse-updates", "bool", /*default=*/"true",
+           "Fold an SGD update of the matmul's result into the call "
+           "(alpha = -lr, beta = 1, output = the weight)">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::arith::ArithDialect",
@@ -430,6 +436,16 @@ def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
     columns of C). Transposed operands are transposed while packing. Smaller or
     narrower matmuls are left to `tape-vectorize`.
 
+    With `fuse-updates`, a matmul whose result is a fresh, zero-filled
+    gradient buffer read only by an in-place update `w = w - c * g` (plain
+    SGD; also `w + c * g` and `w -/+ g`) accumulates `-c * A B` directly
+    into `w`, the way a hand-written step calls sgemm with `beta = 1`: the
+    gradient buffer, its fill and the update loop are erased. This holds
+    only when the matmul's operands are not views of `w` and nothing between
+    the matmul and the update uses `w`. Each `kc` slice then adds its
+    partial products to `w` (scaled by `-c`), so the rounding differs from
+    the unfused form by the order of additions only.
+
     Example:
 
     ```mlir
@@ -457,6 +473,9 @@ def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Loop over the column panels with scf.parallel (threads, once "
            "convert-scf-to-openmp runs)">,
+    Option<"fuseUpdates", "fuse-updates", "bool", /*default=*/"true",
+           "Accumulate a gradient matmul straight into the weight an SGD "
+           "update of the form w = w - c * dW writes">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",

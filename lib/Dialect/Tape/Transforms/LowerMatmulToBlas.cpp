@@ -10,6 +10,7 @@
 #include "tape/Dialect/Tape/Passes.h"
 
 #include "MatmulLayout.h"
+#include "MatmulUpdate.h"
 #include "MemRefPointer.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -150,8 +151,14 @@ struct TapeLowerMatmulToBlasPass
                                             APFloat(float(v)));
     };
     Value c = op.getDpsInits()[0];
-    float beta = 1;
-    if (linalg::FillOp fill = zeroFillBefore(op, c)) {
+    float alpha = 1, beta = 1;
+    std::optional<tape::MatmulUpdate> update;
+    if (fuseUpdates)
+      update = tape::matchMatmulUpdate(op);
+    if (update) {
+      c = update->target;
+      alpha = update->alpha;
+    } else if (linalg::FillOp fill = zeroFillBefore(op, c)) {
       rewriter.eraseOp(fill);
       beta = 0;
     }
@@ -164,7 +171,7 @@ struct TapeLowerMatmulToBlasPass
                             i32(ranges[0]),
                             i32(ranges[1]),
                             i32(ranges[2]),
-                            f32(1),
+                            f32(alpha),
                             a.pointer,
                             a.leading,
                             b.pointer,
@@ -174,6 +181,8 @@ struct TapeLowerMatmulToBlasPass
                             out.leading};
     func::CallOp::create(rewriter, loc, sgemm, args);
     rewriter.eraseOp(op);
+    if (update)
+      tape::eraseFusedUpdate(*update);
   }
 };
 

@@ -16,11 +16,15 @@
 // in k order for every element (each slice continues from the partial sums
 // in C), so the result matches the plain loops up to FMA contraction.
 //
+// A gradient matmul that only feeds an SGD update (MatmulUpdate.h) instead
+// accumulates each slice's tile, scaled by -lr, into the weight itself.
+//
 //===----------------------------------------------------------------------===//
 
 #include "tape/Dialect/Tape/Passes.h"
 
 #include "MatmulLayout.h"
+#include "MatmulUpdate.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -47,6 +51,8 @@ struct Matmul {
   linalg::MatmulOp op;
   int64_t m, n, k;
   bool transA, transB;
+  /// Set when the product goes straight into a weight's SGD update.
+  std::optional<tape::MatmulUpdate> update;
 };
 
 /// Index arithmetic on a builder, folding nothing (canonicalize does).
@@ -117,6 +123,8 @@ struct TapePackMatmulsPass
       b.setInsertionPoint(m.op);
       emit(b, m, packedA, packedB);
       m.op.erase();
+      if (m.update)
+        tape::eraseFusedUpdate(*m.update);
     }
   }
 
@@ -133,7 +141,7 @@ struct TapePackMatmulsPass
     std::optional<tape::MatmulLayout> layout = tape::getMatmulLayout(op);
     if (!layout)
       return std::nullopt;
-    Matmul m{op, 0, 0, 0, layout->transA, layout->transB};
+    Matmul m{op, 0, 0, 0, layout->transA, layout->transB, std::nullopt};
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     m.m = ranges[0];
     m.n = ranges[1];
@@ -142,6 +150,8 @@ struct TapePackMatmulsPass
     // register tiles handle them.
     if (m.m < mr || m.n < nr || 2 * m.m * m.n * m.k < minFlops)
       return std::nullopt;
+    if (fuseUpdates)
+      m.update = tape::matchMatmulUpdate(op);
     return m;
   }
 
@@ -195,7 +205,10 @@ struct TapePackMatmulsPass
     int64_t kc = balanced(mm.k, this->kc, 1);
     int64_t mc = balanced(mm.m, this->mc, mr);
     Value a = mm.op.getDpsInputs()[0], bm = mm.op.getDpsInputs()[1];
-    Value c = mm.op.getDpsInits()[0];
+    Value c = mm.update ? mm.update->target : mm.op.getDpsInits()[0];
+    std::optional<float> alpha;
+    if (mm.update)
+      alpha = mm.update->alpha;
     bool fullRows = mm.m % mr == 0, fullCols = mm.n % nr == 0;
     Value zero = x.c(0), one = x.c(1);
     Type f32 = b.getF32Type();
@@ -241,7 +254,7 @@ struct TapePackMatmulsPass
             forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
               microKernel(b, loc, c, packedA, packedB, x.add(ic, x.mul(ir, mr)),
                           x.add(jc, x.mul(jr, nr)), ir, jr, kcHere, mm.m,
-                          fullRows, fullCols, rowType);
+                          fullRows, fullCols, rowType, alpha);
             });
           };
           if (!parallel) {
@@ -262,11 +275,13 @@ struct TapePackMatmulsPass
   }
 
   /// C[row0 : +mr, col0 : +nr] += Ap[ir] * Bp[jr] over kcHere steps; the
-  /// tile stays in mr vector registers of nr lanes.
+  /// tile stays in mr vector registers of nr lanes. With `alpha`, the tile
+  /// starts at zero and C += alpha * tile at the end.
   void microKernel(OpBuilder &b, Location loc, Value c, Value packedA,
                    Value packedB, Value row0, Value col0, Value ir, Value jr,
                    Value kcHere, int64_t numRows, bool fullRows,
-                   bool fullCols, VectorType rowType) const {
+                   bool fullCols, VectorType rowType,
+                   std::optional<float> alpha) const {
     IndexMath x{b, loc};
     FloatType f32 = b.getF32Type();
     // One vector per row of the tile; rows past the matrix (the last panel
@@ -289,17 +304,21 @@ struct TapePackMatmulsPass
     };
     AffineMap minor =
         AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+    auto readC = [&](OpBuilder &rb, Location l, Value row) -> Value {
+      Value pad = arith::ConstantFloatOp::create(rb, l, f32, APFloat(0.0f));
+      return vector::TransferReadOp::create(rb, l, rowType, c,
+                                            ValueRange{row, col0}, pad, minor,
+                                            ArrayRef<bool>{fullCols});
+    };
     SmallVector<Value> acc;
-    for (int64_t i = 0; i < mr; ++i)
+    if (alpha) {
+      Value zeros = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(rowType, 0.0f));
+      acc.assign(mr, zeros);
+    }
+    for (int64_t i = 0; i < mr && !alpha; ++i)
       acc.push_back(forRow(
-          i,
-          [&](OpBuilder &rb, Location l, Value row) -> Value {
-            Value pad = arith::ConstantFloatOp::create(rb, l, f32,
-                                                       APFloat(0.0f));
-            return vector::TransferReadOp::create(
-                rb, l, rowType, c, ValueRange{row, col0}, pad, minor,
-                ArrayRef<bool>{fullCols});
-          },
+          i, readC,
           [&](OpBuilder &zb, Location l) -> Value {
             return arith::ConstantOp::create(
                 zb, l, DenseElementsAttr::get(rowType, 0.0f));
@@ -326,7 +345,14 @@ struct TapePackMatmulsPass
       (void)forRow(
           i,
           [&](OpBuilder &wb, Location l, Value row) -> Value {
-            vector::TransferWriteOp::create(wb, l, loop.getResult(i), c,
+            Value tile = loop.getResult(i);
+            if (alpha) {
+              Value scale = arith::ConstantOp::create(
+                  wb, l, DenseElementsAttr::get(rowType, *alpha));
+              tile = vector::FMAOp::create(wb, l, scale, tile,
+                                           readC(wb, l, row));
+            }
+            vector::TransferWriteOp::create(wb, l, tile, c,
                                             ValueRange{row, col0}, minor,
                                             ArrayRef<bool>{fullCols});
             return Value();
