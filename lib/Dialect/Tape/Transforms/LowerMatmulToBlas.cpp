@@ -118,25 +118,6 @@ struct TapeLowerMatmulToBlasPass
     return {pointer, leading};
   }
 
-  /// The zero fill of `out` just before `op`, if nothing between them
-  /// touches memory.
-  static linalg::FillOp zeroFillBefore(linalg::MatmulOp op, Value out) {
-    for (Operation *prev = op->getPrevNode(); prev;
-         prev = prev->getPrevNode()) {
-      if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
-        FloatAttr value;
-        if (fill.hasPureBufferSemantics() && fill.getOutputs()[0] == out &&
-            matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
-            value.getValue().isZero())
-          return fill;
-        return nullptr;
-      }
-      if (!isMemoryEffectFree(prev))
-        return nullptr;
-    }
-    return nullptr;
-  }
-
   void lower(IRRewriter &rewriter, linalg::MatmulOp op, func::FuncOp sgemm) {
     auto [transA, transB] = *tape::getMatmulLayout(op);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -158,7 +139,7 @@ struct TapeLowerMatmulToBlasPass
     if (update) {
       c = update->target;
       alpha = update->alpha;
-    } else if (linalg::FillOp fill = zeroFillBefore(op, c)) {
+    } else if (linalg::FillOp fill = tape::zeroFillBefore(op, c)) {
       rewriter.eraseOp(fill);
       beta = 0;
     }

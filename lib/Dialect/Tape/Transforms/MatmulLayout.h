@@ -10,6 +10,8 @@
 #define TAPE_DIALECT_TAPE_TRANSFORMS_MATMULLAYOUT_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <optional>
 
@@ -50,6 +52,25 @@ inline bool isStaticF32BufferMatmul(linalg::MatmulOp op) {
     return type && type.getRank() == 2 && type.hasStaticShape() &&
            type.getElementType().isF32();
   });
+}
+
+/// The zero fill of `out` just before `op`, if nothing between them
+/// touches memory: a kernel that writes its first products without reading
+/// `out` may then drop the fill.
+inline linalg::FillOp zeroFillBefore(linalg::MatmulOp op, Value out) {
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
+      FloatAttr value;
+      if (fill.hasPureBufferSemantics() && fill.getOutputs()[0] == out &&
+          matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
+          value.getValue().isZero())
+        return fill;
+      return nullptr;
+    }
+    if (!isMemoryEffectFree(prev))
+      return nullptr;
+  }
+  return nullptr;
 }
 
 } // namespace mlir::tape

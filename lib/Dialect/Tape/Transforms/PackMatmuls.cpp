@@ -12,9 +12,11 @@
 //           B panel (L1) and one A panel
 //
 // Panels are zero-padded to full tiles, so the inner loop never branches;
-// only the C tile's read and write are masked at the edges. Summation stays
-// in k order for every element (each slice continues from the partial sums
-// in C), so the result matches the plain loops up to FMA contraction.
+// only the C tile's read and write are masked at the edges. The register
+// tile starts at zero and is added to C after the slice: the C tile is
+// prefetched when the kernel starts, so its (often cache-missing) read is
+// off the FMA chain. A zero fill of C just before the matmul is dropped,
+// and the first slice writes its tile without reading C.
 //
 // A gradient matmul that only feeds an SGD update (MatmulUpdate.h) instead
 // accumulates each slice's tile, scaled by -lr, into the weight itself.
@@ -53,6 +55,8 @@ struct Matmul {
   bool transA, transB;
   /// Set when the product goes straight into a weight's SGD update.
   std::optional<tape::MatmulUpdate> update;
+  /// The zero fill of C the first slice makes redundant.
+  linalg::FillOp zeroFill;
 };
 
 /// Index arithmetic on a builder, folding nothing (canonicalize does).
@@ -123,6 +127,8 @@ struct TapePackMatmulsPass
       b.setInsertionPoint(m.op);
       emit(b, m, packedA, packedB);
       m.op.erase();
+      if (m.zeroFill)
+        m.zeroFill.erase();
       if (m.update)
         tape::eraseFusedUpdate(*m.update);
     }
@@ -141,7 +147,7 @@ struct TapePackMatmulsPass
     std::optional<tape::MatmulLayout> layout = tape::getMatmulLayout(op);
     if (!layout)
       return std::nullopt;
-    Matmul m{op, 0, 0, 0, layout->transA, layout->transB, std::nullopt};
+    Matmul m{op, 0, 0, 0, layout->transA, layout->transB, std::nullopt, {}};
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     m.m = ranges[0];
     m.n = ranges[1];
@@ -152,6 +158,8 @@ struct TapePackMatmulsPass
       return std::nullopt;
     if (fuseUpdates)
       m.update = tape::matchMatmulUpdate(op);
+    if (!m.update)
+      m.zeroFill = tape::zeroFillBefore(op, op.getDpsInits()[0]);
     return m;
   }
 
@@ -231,6 +239,11 @@ struct TapePackMatmulsPass
                                     ValueRange{jp, p, zero});
           });
         });
+        // Without a zero fill to rely on, every slice adds to C.
+        Value firstSlice;
+        if (mm.zeroFill)
+          firstSlice = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             pc, zero);
         forLoop(b, loc, zero, x.c(mm.m), x.c(mc), [&](Value ic) {
           Value mcHere = x.min(x.c(mc), x.sub(x.c(mm.m), ic));
           Value rowPanels = x.ceilDiv(mcHere, mr);
@@ -254,7 +267,7 @@ struct TapePackMatmulsPass
             forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
               microKernel(b, loc, c, packedA, packedB, x.add(ic, x.mul(ir, mr)),
                           x.add(jc, x.mul(jr, nr)), ir, jr, kcHere, mm.m,
-                          fullRows, fullCols, rowType, alpha);
+                          fullRows, fullCols, rowType, alpha, firstSlice);
             });
           };
           if (!parallel) {
@@ -274,14 +287,14 @@ struct TapePackMatmulsPass
     });
   }
 
-  /// C[row0 : +mr, col0 : +nr] += Ap[ir] * Bp[jr] over kcHere steps; the
-  /// tile stays in mr vector registers of nr lanes. With `alpha`, the tile
-  /// starts at zero and C += alpha * tile at the end.
+  /// C[row0 : +mr, col0 : +nr] += alpha * Ap[ir] * Bp[jr] over kcHere
+  /// steps (alpha = 1 unless given); the tile stays in mr vector registers
+  /// of nr lanes. Where `firstSlice` holds, C is overwritten, not read.
   void microKernel(OpBuilder &b, Location loc, Value c, Value packedA,
                    Value packedB, Value row0, Value col0, Value ir, Value jr,
                    Value kcHere, int64_t numRows, bool fullRows,
                    bool fullCols, VectorType rowType,
-                   std::optional<float> alpha) const {
+                   std::optional<float> alpha, Value firstSlice) const {
     IndexMath x{b, loc};
     FloatType f32 = b.getF32Type();
     // One vector per row of the tile; rows past the matrix (the last panel
@@ -310,31 +323,32 @@ struct TapePackMatmulsPass
                                             ValueRange{row, col0}, pad, minor,
                                             ArrayRef<bool>{fullCols});
     };
-    SmallVector<Value> acc;
-    if (alpha) {
-      Value zeros = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(rowType, 0.0f));
-      acc.assign(mr, zeros);
+    // Fetch the C tile while the FMAs run (rows past the matrix are
+    // clamped to its last row: the prefetch must stay in bounds).
+    for (int64_t i = 0; i < mr; ++i) {
+      Value row = x.add(row0, x.c(i));
+      if (!fullRows)
+        row = x.min(row, x.c(numRows - 1));
+      memref::PrefetchOp::create(b, loc, c, ValueRange{row, col0},
+                                 /*isWrite=*/true, /*localityHint=*/3,
+                                 /*isDataCache=*/true);
     }
-    for (int64_t i = 0; i < mr && !alpha; ++i)
-      acc.push_back(forRow(
-          i, readC,
-          [&](OpBuilder &zb, Location l) -> Value {
-            return arith::ConstantOp::create(
-                zb, l, DenseElementsAttr::get(rowType, 0.0f));
-          }));
+    Value zeros =
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(rowType, 0.0f));
+    SmallVector<Value> acc(mr, zeros);
     auto loop = scf::ForOp::create(
         b, loc, x.c(0), kcHere, x.c(1), acc,
         [&](OpBuilder &nb, Location l, Value p, ValueRange carried) {
           Value zero = arith::ConstantIndexOp::create(nb, l, 0);
           Value bRow = vector::LoadOp::create(nb, l, rowType, packedB,
                                               ValueRange{jr, p, zero});
-          Value aCol = vector::LoadOp::create(
-              nb, l, VectorType::get({mr}, f32), packedA,
-              ValueRange{ir, p, zero});
           SmallVector<Value> next;
           for (int64_t i = 0; i < mr; ++i) {
-            Value ai = vector::ExtractOp::create(nb, l, aCol, i);
+            // A scalar load per element: one broadcast from memory each
+            // (a vector load would need shuffles to spread its lanes).
+            Value ai = memref::LoadOp::create(
+                nb, l, packedA,
+                ValueRange{ir, p, arith::ConstantIndexOp::create(nb, l, i)});
             Value splat = vector::BroadcastOp::create(nb, l, rowType, ai);
             next.push_back(
                 vector::FMAOp::create(nb, l, splat, bRow, carried[i]));
@@ -351,6 +365,18 @@ struct TapePackMatmulsPass
                   wb, l, DenseElementsAttr::get(rowType, *alpha));
               tile = vector::FMAOp::create(wb, l, scale, tile,
                                            readC(wb, l, row));
+            } else if (firstSlice) {
+              auto old = scf::IfOp::create(
+                  wb, l, firstSlice,
+                  [&](OpBuilder &tb, Location tl) {
+                    scf::YieldOp::create(tb, tl, zeros);
+                  },
+                  [&](OpBuilder &eb, Location el) {
+                    scf::YieldOp::create(eb, el, readC(eb, el, row));
+                  });
+              tile = arith::AddFOp::create(wb, l, tile, old.getResult(0));
+            } else {
+              tile = arith::AddFOp::create(wb, l, tile, readC(wb, l, row));
             }
             vector::TransferWriteOp::create(wb, l, tile, c,
                                             ValueRange{row, col0}, minor,

@@ -16,15 +16,18 @@
 // CHECK: arith.select
 // CHECK: vector.from_elements {{.*}} : vector<6xf32>
 // CHECK: vector.store %{{.+}}, %[[AP]]
-// The register tile, one vector per row: read (rows past 64 skipped), 6
-// FMAs per depth step, write.
-// CHECK: scf.if
-// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x256xf32>, vector<16xf32>
+// The register tile, one vector per row: the C tile is prefetched (rows
+// clamped to the matrix), 6 FMAs per depth step from zero, then each row
+// (rows past 64 skipped) adds C and is written.
+// CHECK-COUNT-6: memref.prefetch %{{.+}}, write, locality<3>, data : memref<64x256xf32>
 // CHECK: scf.for
 // CHECK: vector.load %[[BP]]{{.*}} : memref<16x196x16xf32>, vector<16xf32>
-// CHECK: vector.load %[[AP]]{{.*}} : memref<11x196x6xf32>, vector<6xf32>
+// CHECK: memref.load %[[AP]]
+// CHECK: vector.broadcast
 // CHECK-COUNT-6: vector.fma {{.*}} : vector<16xf32>
 // CHECK: scf.if
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x256xf32>, vector<16xf32>
+// CHECK: arith.addf
 // CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, memref<64x256xf32>
 func.func @forward(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>) {
   linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
@@ -59,6 +62,25 @@ func.func @kept(%s: memref<8x16xf32>, %q: memref<16x16xf32>, %x: memref<1024x102
   linalg.matmul ins(%d, %d : memref<64x64xf64>, memref<64x64xf64>) outs(%d : memref<64x64xf64>)
   %r = linalg.matmul ins(%t, %t : tensor<64x64xf32>, tensor<64x64xf32>) outs(%t : tensor<64x64xf32>) -> tensor<64x64xf32>
   return %r : tensor<64x64xf32>
+}
+
+// -----
+
+// A zero fill just before is dropped: the first depth slice writes its tile
+// without reading C, the later ones add to it.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %{{.+}}, %c0
+// CHECK: vector.fma
+// CHECK: scf.if %[[FIRST]] -> (vector<16xf32>)
+// CHECK-NEXT: scf.yield %{{.+}} : vector<16xf32>
+// CHECK-NEXT: } else {
+// CHECK-NEXT: vector.transfer_read
+func.func @zero_filled(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<64x256xf32>)
+  linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
+  return
 }
 
 // -----
@@ -99,19 +121,21 @@ func.func @sgd_update(%x: memref<64x784xf32>, %dz: memref<64x256xf32>, %w: memre
 // The update stays apart when fusing would change what is read: the weight
 // is read between the matmul and its update (@read_between), the matmul
 // reads the weight itself (@reads_weight), the gradient has another reader
-// (@gradient_kept), or the update is no SGD step (@not_axpy).
+// (@gradient_kept), or the update is no SGD step (@not_axpy). The gradient
+// buffer and the update loop stay (the zero fill goes: the first depth slice
+// writes without reading).
 // CHECK-LABEL: func.func @read_between
-// CHECK: linalg.fill
+// CHECK: memref.alloc() : memref<64x64xf32>
 // CHECK: linalg.generic
 // CHECK-LABEL: func.func @reads_weight
-// CHECK: linalg.fill
+// CHECK: memref.alloc() : memref<64x64xf32>
 // CHECK: linalg.generic
 // CHECK-LABEL: func.func @gradient_kept
-// CHECK: linalg.fill
+// CHECK: memref.alloc() : memref<64x64xf32>
 // CHECK: linalg.generic
 // CHECK: memref.copy
 // CHECK-LABEL: func.func @not_axpy
-// CHECK: linalg.fill
+// CHECK: memref.alloc() : memref<64x64xf32>
 // CHECK: linalg.generic
 #id = affine_map<(i, j) -> (i, j)>
 func.func @read_between(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %w: memref<64x64xf32>, %out: memref<64x64xf32>) {

@@ -21,19 +21,26 @@ SHAPES = [(64, 256, 784), (37, 45, 153), (130, 33, 300), (6, 16, 2731),
 RTOL = 2e-5
 
 
-def case(m, n, k, ta, tb):
+def case(m, n, k, ta, tb, fill=False):
     ash = (k, m) if ta else (m, k)
     bsh = (n, k) if tb else (k, n)
     a = rng.standard_normal(ash).astype(np.float32)
     b = rng.standard_normal(bsh).astype(np.float32)
     c = rng.standard_normal((m, n)).astype(np.float32)
-    name = f"{m}x{n}x{k}{'_ta' if ta else ''}{'_tb' if tb else ''}"
+    if fill:  # C = A B into a zero-filled output (the kernel drops the fill)
+        c = np.zeros((m, n), np.float32)
+    name = f"{m}x{n}x{k}{'_ta' if ta else ''}{'_tb' if tb else ''}" + \
+        ("_fill" if fill else "")
     for v, arr in (("a", a), ("b", b), ("c", c)):
         np.save(f"{work}/{name}_{v}.npy", arr)
     t = lambda s: f"tensor<{s[0]}x{s[1]}xf32>"
     lines = [f"func.func @main(%a: {t(ash)}, %b: {t(bsh)}, %c: {t((m, n))})"
              f" -> {t((m, n))} {{"]
     av, bv = "%a", "%b"
+    if fill:
+        lines.append("  %zero = arith.constant 0.0 : f32")
+        lines.append(f"  %cz = linalg.fill ins(%zero : f32) outs(%c : {t((m, n))})"
+                     f" -> {t((m, n))}")
     # Transposes as AD writes them; tape-fold-transposes turns them into
     # indexing maps.
     if ta:
@@ -47,7 +54,8 @@ def case(m, n, k, ta, tb):
                      f"{t((k, n))}) permutation = [1, 0]")
         bv = "%bt"
     lines.append(f"  %r = linalg.matmul ins({av}, {bv} : {t((m, k))}, "
-                 f"{t((k, n))}) outs(%c : {t((m, n))}) -> {t((m, n))}")
+                 f"{t((k, n))}) outs({'%cz' if fill else '%c'} : "
+                 f"{t((m, n))}) -> {t((m, n))}")
     lines.append(f"  return %r : {t((m, n))}")
     lines.append("}")
     src = f"{work}/{name}.mlir"
@@ -77,5 +85,12 @@ for m, n, k in SHAPES:
             name, ok, msg = case(m, n, k, ta, tb)
             print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
             failed += not ok
-print(f"matmul_exec: {4 * len(SHAPES) - failed} passed, {failed} failed")
+# Zero-filled outputs, over several depth slices.
+FILLED = [(64, 256, 784), (130, 33, 300), (6, 16, 2731)]
+for m, n, k in FILLED:
+    name, ok, msg = case(m, n, k, False, True, fill=True)
+    print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
+    failed += not ok
+total = 4 * len(SHAPES) + len(FILLED)
+print(f"matmul_exec: {total - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
