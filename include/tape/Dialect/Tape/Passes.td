@@ -421,10 +421,12 @@ def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
       of B is packed into `nr`-wide panels (contiguous, zero-padded);
     - for each `mc`-row block of A, that block is packed into `mr`-high
       panels;
-    - an `mr x nr` register tile of C is read (masked at the edges), then
-      updated with `kc` rank-1 updates (`vector.fma` of a broadcast element
-      of the A panel and a row of the B panel, all contiguous loads), then
-      written back.
+    - an `mr x nr` register tile starts at zero while the matching tile of
+      C is prefetched, takes `kc` rank-1 updates (`vector.fma` of an
+      element of the A panel broadcast from memory and a row of the B
+      panel, all contiguous loads), and is then added to C (masked at the
+      edges). When a zero fill of C comes just before the matmul, the fill
+      is dropped and the first slice writes its tile without reading C.
 
     The packed panels make every load of the inner loop contiguous and keep
     the B panel in L1 and the A block in L2, which a register tile over the
