@@ -525,6 +525,11 @@ def bench(opts, threads, models):
                     if n == threads[0] and col in ("ours JIT", "ours AOT",
                                                    "hand", "torch"):
                         mem[col] = r["rss"]
+                    if n == threads[0] and col == "ours AOT" and \
+                            r.get("hwm_kib", -1) > 0 and \
+                            r.get("rss_start_kib", -1) > 0:
+                        mem["ours AOT model"] = 1024 * (
+                            r["hwm_kib"] - r["rss_start_kib"])
                 if n == threads[0] and tape.flags(n) is not None \
                         and "ours JIT" not in broken:
                     try:
@@ -622,14 +627,18 @@ def report(results, memory, sgemm, models, threads, tape):
             f"{fmt_bytes(a['gradients'])} / {fmt_bytes(a['activations'])}",
             fmt_bytes(m.get("ours JIT")), ratio("ours JIT"),
             fmt_bytes(m.get("ours AOT")), ratio("ours AOT"),
+            fmt_bytes(m.get("ours AOT model")), ratio("ours AOT model"),
             fmt_bytes(m.get("workspace")),
             fmt_bytes(m.get("hand")), fmt_bytes(m.get("torch")),
             f"{m['compile_s']:.2f} s" if "compile_s" in m else "-",
             f"{m['jit_compile_s']:.2f} s" if "jit_compile_s" in m else "-"])
     print_table(["model", "analytic", "vars / slots / grads / acts",
                  "JIT RSS", "JIT/analytic", "AOT RSS", "AOT/analytic",
-                 "AOT workspace", "hand RSS", "torch RSS", "tape-compile",
+                 "AOT model", "model/analytic", "AOT workspace", "hand RSS", "torch RSS", "tape-compile",
                  "tape-run --steps 0"], rows)
+    print("(AOT model: the AOT driver's peak RSS less its RSS when main "
+          "starts, i.e. state, workspace and dataset without the program "
+          "and its libraries)")
     print("(tape-compile: wall time of compiling the model to an object; "
           "tape-run --steps 0: JIT compile plus loading the data)")
     if not tape.threads:

@@ -13,7 +13,13 @@
    seed's neuron, which returns loss, weight and bias). A variable whose
    WORKDIR/<name>.bin exists starts from that file (optimizer slots keep
    their initial zeros); input i is WORKDIR/in<i>.bin, a dataset of whole
-   batches that step k reads batch k mod (number of batches) of. */
+   batches that step k reads batch k mod (number of batches) of.
+
+   Besides times and losses, the JSON line has the resident set size when
+   main starts (the program, libc and any linked runtime) and the peak at
+   the end: their difference is the memory the model takes (state,
+   workspace, dataset), which train_steps.py compares to the analytic
+   size. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +48,23 @@ static void *read_file(const char *path, size_t *bytes) {
   return p;
 }
 
+/* A "VmRSS"/"VmHWM" line of /proc/self/status in KiB; -1 if unreadable. */
+static long status_kib(const char *field) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f)
+    return -1;
+  char line[256];
+  long kib = -1;
+  size_t n = strlen(field);
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, field, n) && line[n] == ':') {
+      kib = atol(line + n + 1);
+      break;
+    }
+  fclose(f);
+  return kib;
+}
+
 static double now_us(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -59,6 +82,7 @@ int main(int argc, char **argv) {
             TAPE_INPUTS ? " ELEMENTS_PER_BATCH..." : "");
     return 2;
   }
+  long rss_start_kib = status_kib("VmRSS");
   const char *work = argv[1];
   long steps = atol(argv[2]);
   if (steps < 1) {
@@ -73,17 +97,20 @@ int main(int argc, char **argv) {
   char path[4096];
   for (int i = 0; i < MODEL_NUM_VARIABLES; ++i) {
     snprintf(path, sizeof path, "%s/%s.bin", work, model_variables[i].name);
-    size_t bytes;
-    void *data = read_file(path, &bytes);
-    if (!data)
+    // Straight into the state: no copy to count in the peak.
+    FILE *f = fopen(path, "rb");
+    if (!f)
       continue;
-    if (bytes != model_variables[i].bytes) {
-      fprintf(stderr, "driver: %s has %zu bytes, variable %s needs %zu\n",
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (bytes < 0 || (size_t)bytes != model_variables[i].bytes ||
+        fread(s->variables[i], 1, (size_t)bytes, f) != (size_t)bytes) {
+      fprintf(stderr, "driver: %s has %ld bytes, variable %s needs %zu\n",
               path, bytes, model_variables[i].name, model_variables[i].bytes);
       return 1;
     }
-    memcpy(s->variables[i], data, bytes);
-    free(data);
+    fclose(f);
   }
   float *inputs[TAPE_INPUTS + 1];
   size_t per_batch[TAPE_INPUTS + 1];
@@ -130,7 +157,8 @@ int main(int argc, char **argv) {
          times[0]);
   for (long k = 0; k < steps && k < 3; ++k)
     printf("%s%.9g", k ? ", " : "", losses[k]);
-  printf("]}\n");
+  printf("], \"rss_start_kib\": %ld, \"hwm_kib\": %ld}\n", rss_start_kib,
+         status_kib("VmHWM"));
   model_state_free(s);
   return 0;
 }
