@@ -29,6 +29,8 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
+#include <algorithm>
+#include <cstring>
 #include <sstream>
 
 using namespace tape;
@@ -101,6 +103,25 @@ static bool isIdentifier(const std::string &s) {
   return true;
 }
 
+/// How a variable's initial value is stored in the object.
+enum class InitialImage {
+  Zero,  // all bytes zero: memset, no data in the object
+  Splat, // one element repeated: the object holds one element
+  Full,  // anything else: the object holds the whole value
+};
+
+static InitialImage classifyInitial(const Tensor &t) {
+  const auto *bytes = static_cast<const unsigned char *>(t.data());
+  size_t size = t.spec().numBytes(), count = t.spec().numElements();
+  if (std::all_of(bytes, bytes + size, [](unsigned char c) { return !c; }))
+    return InitialImage::Zero;
+  size_t element = count ? size / count : size;
+  for (size_t at = element; at < size; at += element)
+    if (std::memcmp(bytes, bytes + at, element))
+      return InitialImage::Full;
+  return InitialImage::Splat;
+}
+
 static std::string generateHeader(const LoweredModule &m,
                                   const std::string &p) {
   std::ostringstream h;
@@ -149,7 +170,8 @@ static std::string generateHeader(const LoweredModule &m,
     h << "  {0, 0, 0, 0, 0, 0, 0},\n";
   h << "};\n\n";
   for (size_t i = 0; i < n; ++i)
-    h << "extern const unsigned char " << p << "_init_" << i << "[];\n";
+    if (classifyInitial(m.initial[i]) != InitialImage::Zero)
+      h << "extern const unsigned char " << p << "_init_" << i << "[];\n";
   h << "\n/* One instance of the model: a buffer per variable. Independent\n"
     << "   instances may be used from different threads. */\n"
     << "typedef struct " << p << "_state {\n  void *variables[" << slots
@@ -178,8 +200,24 @@ static std::string generateHeader(const LoweredModule &m,
       << (padded ? padded : 64) << ");\n"
       << "  if (!s->variables[" << i << "]) {\n    " << p
       << "_state_free(s);\n    return NULL;\n  }\n"
-      << "  memcpy(s->variables[" << i << "], " << p << "_init_" << i << ", "
-      << bytes << ");\n";
+      ;
+    std::string var = "s->variables[" + std::to_string(i) + "]";
+    std::string init = p + "_init_" + std::to_string(i);
+    switch (classifyInitial(m.initial[i])) {
+    case InitialImage::Zero:
+      h << "  memset(" << var << ", 0, " << bytes << ");\n";
+      break;
+    case InitialImage::Splat: {
+      size_t element = bytes / m.variables[i].spec.numElements();
+      h << "  for (size_t k = 0; k < " << bytes << "; k += " << element
+        << ")\n    memcpy((char *)" << var << " + k, " << init << ", "
+        << element << ");\n";
+      break;
+    }
+    case InitialImage::Full:
+      h << "  memcpy(" << var << ", " << init << ", " << bytes << ");\n";
+      break;
+    }
   }
   h << "  return s;\n}\n\n";
   for (const FunctionSpec &f : m.functions) {
@@ -287,10 +325,19 @@ int main(int argc, char **argv) {
     fn.setSymName(name);
   }
   mlir::OpBuilder b(module.getBodyRegion());
+  // Zero initial values are a memset in the header and a splat is stored
+  // once: only values that vary take their full size in the object (and,
+  // once copied into the state, in the process's resident memory).
   for (size_t i = 0; i < lowered.variables.size(); ++i) {
     const Tensor &t = lowered.initial[i];
-    auto bytes = llvm::ArrayRef<char>(static_cast<const char *>(t.data()),
-                                      t.spec().numBytes());
+    InitialImage kind = classifyInitial(t);
+    if (kind == InitialImage::Zero)
+      continue;
+    size_t size = t.spec().numBytes();
+    if (kind == InitialImage::Splat)
+      size /= t.spec().numElements();
+    auto bytes =
+        llvm::ArrayRef<char>(static_cast<const char *>(t.data()), size);
     auto type = mlir::LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
     mlir::LLVM::GlobalOp::create(
         b, module.getLoc(), type, /*isConstant=*/true,
