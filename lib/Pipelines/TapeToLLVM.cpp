@@ -94,6 +94,10 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
                       : "func.func(convert-elementwise-to-linalg,"
                         "linalg-fuse-elementwise-ops),canonicalize,cse");
 
+  // CSE merged equal fills (the zero inits of same-shaped matmuls): give
+  // each user its own again, or bufferization copies the shared one.
+  pm.addNestedPass<func::FuncOp>(createTapeCloneSharedFills());
+
   // 6. One-shot bufferization across function boundaries; updates of a
   //    variable land in its own buffer.
   addPipeline(pm, "eliminate-empty-tensors,"

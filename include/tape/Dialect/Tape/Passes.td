@@ -353,6 +353,45 @@ def TapeFoldTransposes
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def TapeCloneSharedFills
+    : Pass<"tape-clone-shared-fills", "::mlir::func::FuncOp"> {
+  let summary = "Gives every destination-style user of a shared "
+                "`linalg.fill` its own fill";
+  let description = [{
+    CSE merges equal fills, such as the zero inits of several matmuls of the
+    same shape. One-shot bufferization must then keep the filled buffer
+    intact for every user but the last and copies it into each of the
+    others' output buffers: a fill plus a copy per user, where each user
+    needed only a fill. On tensors, after the last CSE, this pass clones a
+    `linalg.fill` of a `tensor.empty` (both cloned) right before each use
+    as a destination-style init beyond the first, so each user fills its
+    own buffer, and the kernels that recognise a zero fill just before a
+    matmul (`tape-pack-matmuls`, `tape-lower-matmul-to-blas`) can drop it.
+
+    Example:
+
+    ```mlir
+    %e = tensor.empty() : tensor<64x256xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x256xf32>) -> tensor<64x256xf32>
+    %a = linalg.matmul ins(%x, %w : ...) outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
+    %b = linalg.matmul ins(%y, %v : ...) outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %e = tensor.empty() : tensor<64x256xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x256xf32>) -> tensor<64x256xf32>
+    %a = linalg.matmul ins(%x, %w : ...) outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
+    %e1 = tensor.empty() : tensor<64x256xf32>
+    %z1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<64x256xf32>) -> tensor<64x256xf32>
+    %b = linalg.matmul ins(%y, %v : ...) outs(%z1 : tensor<64x256xf32>) -> tensor<64x256xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TapeLowerMatmulToBlas
     : Pass<"tape-lower-matmul-to-blas", "::mlir::ModuleOp"> {
   let summary = "Replaces large f32 matmuls on buffers with calls to "
