@@ -134,6 +134,10 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
     pack.fuseUpdates = options.fuseUpdates;
     pm.addNestedPass<func::FuncOp>(createTapePackMatmuls(pack));
   }
+  // Neighbouring elementwise loops (an optimizer's per-slot updates) become
+  // one pass over memory; after the kernels above took the SGD updates
+  // they fold into matmuls.
+  pm.addNestedPass<func::FuncOp>(createTapeFuseElementwiseLoops());
   pm.addPass(createTapeAllocateWorkspace());
   // Deallocation may add a private helper on dynamically shaped memrefs,
   // which the bare-pointer ABI below cannot express: inline it away.

@@ -392,6 +392,43 @@ def TapeCloneSharedFills
                            "::mlir::tensor::TensorDialect"];
 }
 
+def TapeFuseElementwiseLoops
+    : Pass<"tape-fuse-elementwise-loops", "::mlir::func::FuncOp"> {
+  let summary = "Merges neighbouring elementwise loops on buffers into one";
+  let description = [{
+    Runs on buffers. Two `linalg.generic` ops in the same block, with only
+    ops free of memory effects between them, both elementwise (all loops
+    parallel, all indexing maps identities) over the same static domain,
+    on whole buffers (function arguments or allocations with the identity
+    layout, never views), become one generic with the union of their
+    operands that does the first's computation and then the second's at
+    each index; where the second reads a buffer the first writes, it uses
+    the value just computed. This is always legal: iteration i of either op
+    touches element i of its operands and nothing else. Chains merge into
+    one loop.
+
+    Upstream `linalg-fuse-elementwise-ops` runs earlier, on tensors, and
+    fuses a producer into a consumer only when the consumer is its only
+    user. Optimizer updates are not like that: Adam's `m`, `v` and `w`
+    updates each write a state buffer and the last reads the first two, so
+    they stay three loops that each stream their operands from memory. One
+    loop reads `g`, `m`, `v` and `w` once and writes `m`, `v` and `w` once.
+
+    Example:
+
+    ```mlir
+    linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
+        ins(%m, %g : memref<1024xf32>, memref<1024xf32>) outs(%m : memref<1024xf32>) {...}
+    linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
+        ins(%w, %m : memref<1024xf32>, memref<1024xf32>) outs(%w : memref<1024xf32>) {...}
+    ```
+
+    becomes one `linalg.generic ins(%m, %g, %w) outs(%m, %w)` whose body
+    computes the new `m`, then the new `w` from it, and yields both.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def TapeLowerMatmulToBlas
     : Pass<"tape-lower-matmul-to-blas", "::mlir::ModuleOp"> {
   let summary = "Replaces large f32 matmuls on buffers with calls to "
