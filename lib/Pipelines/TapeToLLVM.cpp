@@ -156,6 +156,7 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
     vectorize.contractionM = tile.rows;
     vectorize.contractionN = tile.columns;
     vectorize.vectorWidth = tile.lanes;
+    vectorize.threads = options.threads;
     pm.addNestedPass<func::FuncOp>(createTapeVectorize(vectorize));
     addPipeline(pm, "canonicalize,cse");
     pm.addNestedPass<func::FuncOp>(createTapeHoistVectorTransfers());

@@ -663,6 +663,14 @@ def TapeVectorize : Pass<"tape-vectorize", "::mlir::func::FuncOp"> {
     rank 0 stay as they are. `tape-hoist-vector-transfers` then keeps the
     accumulators of the reduction loops in registers.
 
+    With `threads` above 1, an op whose loops are all parallel (elementwise
+    ops, an optimizer's fused update, fills, broadcasts) and that has at
+    least `min-parallel-elements` elements is first cut along its outermost
+    dimension into `threads` blocks (the largest divisor of that dimension
+    not above its share), iterated by an `scf.parallel` that
+    `convert-scf-to-openmp` turns into a worksharing loop; each block is
+    then tiled and vectorized as above.
+
     Example:
 
     ```mlir
@@ -680,6 +688,12 @@ def TapeVectorize : Pass<"tape-vectorize", "::mlir::func::FuncOp"> {
            "Columns of a contraction's register tile (at most)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "Elements per vector for the other ops (at most)">,
+    Option<"threads", "threads", "int64_t", /*default=*/"1",
+           "Threads to spread large elementwise ops over (scf.parallel)">,
+    Option<"minParallelElements", "min-parallel-elements", "int64_t",
+           /*default=*/"65536",
+           "Smallest elementwise op (in elements) that is spread over "
+           "threads">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",

@@ -50,7 +50,55 @@ struct TapeVectorizePass
     });
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops)
-      (void)tileAndVectorize(rewriter, op);
+      (void)tileAndVectorize(rewriter, spreadOverThreads(rewriter, op));
+  }
+
+  /// For a large op whose loops are all parallel: the op on one block of
+  /// its outermost dimension, inside an scf.parallel over the `threads`
+  /// blocks. Otherwise `op` itself.
+  linalg::LinalgOp spreadOverThreads(IRRewriter &rewriter,
+                                     linalg::LinalgOp op) {
+    if (threads < 2 || op.getNumParallelLoops() != op.getNumLoops())
+      return op;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t elements = 1;
+    for (int64_t r : ranges)
+      elements *= r;
+    int64_t block = largestDivisor(ranges[0], (ranges[0] + threads - 1) /
+                                                  threads);
+    if (elements < minParallelElements || block == ranges[0])
+      return op;
+    SmallVector<OpFoldResult> sizes(ranges.size(), rewriter.getIndexAttr(0));
+    sizes[0] = rewriter.getIndexAttr(block);
+    scf::SCFTilingOptions options;
+    options.setTileSizes(sizes);
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled) || tiled->tiledOps.size() != 1 ||
+        tiled->loops.size() != 1)
+      return op;
+    rewriter.eraseOp(op);
+    // On buffers the loop carries nothing: its iterations are independent
+    // (every one writes its own block), so it may run in parallel.
+    auto loop = cast<scf::ForOp>(tiled->loops.front().getOperation());
+    rewriter.setInsertionPoint(loop);
+    Operation *tiledOp = tiled->tiledOps.front();
+    Operation *inParallel = nullptr;
+    scf::ParallelOp::create(
+        rewriter, loop.getLoc(), ValueRange{loop.getLowerBound()},
+        ValueRange{loop.getUpperBound()}, ValueRange{loop.getStep()},
+        [&](OpBuilder &b, Location, ValueRange ivs) {
+          IRMapping map;
+          map.map(loop.getInductionVar(), ivs[0]);
+          for (Operation &op : loop.getBody()->without_terminator()) {
+            Operation *copy = b.clone(op, map);
+            if (&op == tiledOp)
+              inParallel = copy;
+          }
+        });
+    rewriter.eraseOp(loop);
+    return cast<linalg::LinalgOp>(inParallel);
   }
 
   LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
