@@ -151,6 +151,7 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
   if (options.vectorize) {
     TapeMatvecKernelsOptions matvec;
     matvec.lanes = tile.lanes;
+    matvec.parallel = options.threads > 1;
     pm.addNestedPass<func::FuncOp>(createTapeMatvecKernels(matvec));
     TapeVectorizeOptions vectorize;
     vectorize.contractionM = tile.rows;

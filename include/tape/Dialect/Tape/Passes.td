@@ -634,13 +634,18 @@ def TapeMatvecKernels
     ```
 
     becomes a loop over 4-row blocks around a loop over 125 runs of 8
-    columns, 4 `vector.fma` each, then 4 `vector.reduction <add>`.
+    columns, 4 `vector.fma` each, then 4 `vector.reduction <add>`. With
+    `parallel`, the loop over blocks of output rows (both forms) is an
+    `scf.parallel`: each block writes its own rows of C.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"8",
            "Elements per vector">,
     Option<"rows", "rows", "int64_t", /*default=*/"4",
            "Rows per block in the dot-product form">,
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Loop over blocks of output rows with scf.parallel (threads, "
+           "once convert-scf-to-openmp runs)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",

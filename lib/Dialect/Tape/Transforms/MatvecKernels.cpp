@@ -68,6 +68,24 @@ struct TapeMatvecKernelsPass
         b, loc, v, SmallVector<ReassociationIndices>{{0, 1}});
   }
 
+  /// The loop over independent blocks of output rows: scf.parallel (one
+  /// share per thread once convert-scf-to-openmp runs) with `parallel`,
+  /// else scf.for. `body` builds no terminator.
+  void outerLoop(OpBuilder &b, Location loc, Value lb, Value ub, Value step,
+                 function_ref<void(OpBuilder &, Value)> body) const {
+    if (parallel) {
+      scf::ParallelOp::create(
+          b, loc, ValueRange{lb}, ValueRange{ub}, ValueRange{step},
+          [&](OpBuilder &ob, Location, ValueRange ivs) { body(ob, ivs[0]); });
+      return;
+    }
+    scf::ForOp::create(b, loc, lb, ub, step, ValueRange{},
+                       [&](OpBuilder &ob, Location l, Value iv, ValueRange) {
+                         body(ob, iv);
+                         scf::YieldOp::create(ob, l);
+                       });
+  }
+
   void rewrite(OpBuilder &b, linalg::MatmulOp op, bool transA) {
     Location loc = op.getLoc();
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -107,9 +125,8 @@ struct TapeMatvecKernelsPass
           break;
         }
       bool fullK = k % lanes == 0;
-      scf::ForOp::create(
-          b, loc, idx(0), idx(m), idx(block), ValueRange{},
-          [&](OpBuilder &ob, Location, Value m0, ValueRange) {
+      outerLoop(
+          b, loc, idx(0), idx(m), idx(block), [&](OpBuilder &ob, Value m0) {
             SmallVector<Value> init(block, zeros);
             auto inner = scf::ForOp::create(
                 ob, loc, idx(0), idx(k), idx(lanes), init,
@@ -131,7 +148,6 @@ struct TapeMatvecKernelsPass
               memref::StoreOp::create(
                   ob, loc, arith::AddFOp::create(ob, loc, old, sum), c, row);
             }
-            scf::YieldOp::create(ob, loc);
           });
       return;
     }
@@ -140,9 +156,8 @@ struct TapeMatvecKernelsPass
     constexpr int64_t kVectors = 4;
     int64_t width = kVectors * lanes;
     bool fullM = m % width == 0;
-    scf::ForOp::create(
-        b, loc, idx(0), idx(m), idx(width), ValueRange{},
-        [&](OpBuilder &ob, Location, Value m0, ValueRange) {
+    outerLoop(
+        b, loc, idx(0), idx(m), idx(width), [&](OpBuilder &ob, Value m0) {
           SmallVector<Value> cols, init;
           for (int64_t u = 0; u < kVectors; ++u) {
             cols.push_back(arith::AddIOp::create(ob, loc, m0, idx(u * lanes)));
@@ -163,7 +178,6 @@ struct TapeMatvecKernelsPass
             vector::TransferWriteOp::create(ob, loc, inner.getResult(u), c,
                                             ValueRange{cols[u]},
                                             ArrayRef<bool>{fullM});
-          scf::YieldOp::create(ob, loc);
         });
   }
 };

@@ -1,4 +1,5 @@
 // RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-matvec-kernels{lanes=8 rows=4}))' | FileCheck %s
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-matvec-kernels{lanes=8 rows=4 parallel=true}))' | FileCheck --check-prefix=PAR %s
 // Numbers: matmul-exec.test runs these kernels against numpy.
 
 // Dot products: 4 rows per block, an 8-lane accumulator each over K (the
@@ -45,3 +46,14 @@ func.func @kept(%x: memref<64x64xf32>, %y: memref<64x2xf32>, %s: memref<64x1xf32
   linalg.matmul ins(%x, %v : memref<64x64xf32>, memref<64x1xf32>) outs(%s : memref<64x1xf32, strided<[2, 1]>>)
   return
 }
+
+// With parallel=true, both forms loop over blocks of output rows with
+// scf.parallel; the inner loops stay sequential.
+// PAR-LABEL: func.func @dot
+// PAR: scf.parallel
+// PAR: scf.for
+// PAR: vector.fma
+// PAR-LABEL: func.func @axpy
+// PAR: scf.parallel
+// PAR: scf.for
+// PAR: vector.fma
