@@ -498,7 +498,7 @@ def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
     - for each `mc`-row block of A, that block is packed into `mr`-high
       panels;
     - an `mr x nr` register tile starts at zero while the matching tile of
-      C is prefetched, takes `kc` rank-1 updates (`vector.fma` of an
+      C and the next one down are prefetched, takes `kc` rank-1 updates (`vector.fma` of an
       element of the A panel broadcast from memory and a row of the B
       panel, all contiguous loads), and is then added to C (masked at the
       edges). When a zero fill of C comes just before the matmul, the fill

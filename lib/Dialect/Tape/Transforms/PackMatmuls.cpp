@@ -14,7 +14,7 @@
 // Panels are zero-padded to full tiles, so the inner loop never branches;
 // only the C tile's read and write are masked at the edges. The register
 // tile starts at zero and is added to C after the slice: the C tile is
-// prefetched when the kernel starts, so its (often cache-missing) read is
+// prefetched (with the next tile down) when the kernel starts, so its read is
 // off the FMA chain. A zero fill of C just before the matmul is dropped,
 // and the first slice writes its tile without reading C.
 //
@@ -323,12 +323,12 @@ struct TapePackMatmulsPass
                                             ValueRange{row, col0}, pad, minor,
                                             ArrayRef<bool>{fullCols});
     };
-    // Fetch the C tile while the FMAs run (rows past the matrix are
-    // clamped to its last row: the prefetch must stay in bounds).
-    for (int64_t i = 0; i < mr; ++i) {
-      Value row = x.add(row0, x.c(i));
-      if (!fullRows)
-        row = x.min(row, x.c(numRows - 1));
+    // Fetch this C tile and the next one down while the FMAs run: with a
+    // shallow depth the kernel is too short to hide a miss on its own tile
+    // (rows past the matrix are clamped to its last row: a prefetch must
+    // stay in bounds).
+    for (int64_t i = 0; i < 2 * mr; ++i) {
+      Value row = x.min(x.add(row0, x.c(i)), x.c(numRows - 1));
       memref::PrefetchOp::create(b, loc, c, ValueRange{row, col0},
                                  /*isWrite=*/true, /*localityHint=*/3,
                                  /*isDataCache=*/true);

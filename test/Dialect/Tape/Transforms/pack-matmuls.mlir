@@ -16,10 +16,11 @@
 // CHECK: arith.select
 // CHECK: vector.from_elements {{.*}} : vector<6xf32>
 // CHECK: vector.store %{{.+}}, %[[AP]]
-// The register tile, one vector per row: the C tile is prefetched (rows
-// clamped to the matrix), 6 FMAs per depth step from zero, then each row
-// (rows past 64 skipped) adds C and is written.
-// CHECK-COUNT-6: memref.prefetch %{{.+}}, write, locality<3>, data : memref<64x256xf32>
+// The register tile, one vector per row: this C tile and the next one down
+// are prefetched (rows clamped to the matrix), 6 FMAs per depth step from
+// zero, then each row (rows past 64 skipped) adds C and is written.
+// CHECK-COUNT-12: memref.prefetch %{{.+}}, write, locality<3>, data : memref<64x256xf32>
+// CHECK-NOT: memref.prefetch
 // CHECK: scf.for
 // CHECK: vector.load %[[BP]]{{.*}} : memref<16x196x16xf32>, vector<16xf32>
 // CHECK: memref.load %[[AP]]
