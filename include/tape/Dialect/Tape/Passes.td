@@ -511,7 +511,8 @@ def TapePackMatmuls : Pass<"tape-pack-matmuls", "::mlir::func::FuncOp"> {
     its largest matmul, so `tape-allocate-workspace` places them in the
     workspace. With `parallel`, the loop over column panels is an
     `scf.parallel` (threads share the packed A block; each writes its own
-    columns of C). Transposed operands are transposed while packing. Smaller or
+    columns of C), and so are the packing loops over panels of a block of
+    at least 32768 elements (smaller ones do not pay for a fork and join). Transposed operands are transposed while packing. Smaller or
     narrower matmuls are left to `tape-vectorize`.
 
     With `fuse-updates`, a matmul whose result is a fresh, zero-filled

@@ -222,13 +222,35 @@ struct TapePackMatmulsPass
     Type f32 = b.getF32Type();
     auto rowType = VectorType::get({nr}, f32);
 
+    // With `parallel`, a loop of independent iterations (panels packed or
+    // computed) spread over threads; packing only when a block is large
+    // enough to pay for the fork and join.
+    auto panels = [&](Value count, bool spread, auto body) {
+      if (!parallel || !spread) {
+        forLoop(b, loc, zero, count, one, body);
+        return;
+      }
+      scf::ParallelOp::create(
+          b, loc, ValueRange{zero}, ValueRange{count}, ValueRange{one},
+          [&](OpBuilder &nested, Location, ValueRange ivs) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nested.getInsertionBlock(),
+                                nested.getInsertionPoint());
+            body(ivs[0]);
+          });
+    };
+    constexpr int64_t kMinParallelPack = 32768; // elements (128 KiB)
+    bool spreadB =
+        std::min<int64_t>(nc, roundUp(mm.n, nr)) * kc >= kMinParallelPack;
+    bool spreadA = mc * kc >= kMinParallelPack;
+
     forLoop(b, loc, zero, x.c(mm.n), x.c(nc), [&](Value jc) {
       Value ncHere = x.min(x.c(nc), x.sub(x.c(mm.n), jc));
       Value colPanels = x.ceilDiv(ncHere, nr);
       forLoop(b, loc, zero, x.c(mm.k), x.c(kc), [&](Value pc) {
         Value kcHere = x.min(x.c(kc), x.sub(x.c(mm.k), pc));
         // Pack B: Bp[jp, p, :] = B[pc + p, jc + jp*nr : +nr].
-        forLoop(b, loc, zero, colPanels, one, [&](Value jp) {
+        panels(colPanels, spreadB, [&](Value jp) {
           Value col0 = x.add(jc, x.mul(jp, nr));
           forLoop(b, loc, zero, kcHere, one, [&](Value p) {
             Value k = x.add(pc, p);
@@ -248,7 +270,7 @@ struct TapePackMatmulsPass
           Value mcHere = x.min(x.c(mc), x.sub(x.c(mm.m), ic));
           Value rowPanels = x.ceilDiv(mcHere, mr);
           // Pack A: Ap[ip, p, :] = A[ic + ip*mr : +mr, pc + p].
-          forLoop(b, loc, zero, rowPanels, one, [&](Value ip) {
+          panels(rowPanels, spreadA, [&](Value ip) {
             Value row0 = x.add(ic, x.mul(ip, mr));
             forLoop(b, loc, zero, kcHere, one, [&](Value p) {
               Value k = x.add(pc, p);
@@ -270,18 +292,7 @@ struct TapePackMatmulsPass
                           fullRows, fullCols, rowType, alpha, firstSlice);
             });
           };
-          if (!parallel) {
-            forLoop(b, loc, zero, colPanels, one, panel);
-            return;
-          }
-          scf::ParallelOp::create(
-              b, loc, ValueRange{zero}, ValueRange{colPanels}, ValueRange{one},
-              [&](OpBuilder &nested, Location, ValueRange ivs) {
-                OpBuilder::InsertionGuard guard(b);
-                b.setInsertionPoint(nested.getInsertionBlock(),
-                                    nested.getInsertionPoint());
-                panel(ivs[0]);
-              });
+          panels(colPanels, /*spread=*/true, panel);
         });
       });
     });

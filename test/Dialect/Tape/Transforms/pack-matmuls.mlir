@@ -199,9 +199,16 @@ func.func @not_axpy(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %w: memref<64x
   return
 }
 
-// With parallel=true, the loop over column panels is an scf.parallel
-// (packing stays sequential) around the row-panel loop and the kernel.
+// With parallel=true, packing a block of B (256 columns x 196 deep: large
+// enough) and the loop over column panels of the kernel are scf.parallel;
+// packing the 64-row A block (64 x 196) stays sequential.
 // PAR-LABEL: func.func @forward
+// PAR: scf.parallel
+// PAR-NEXT: arith.constant 16
+// PAR: vector.store {{.*}} : memref<16x196x16xf32>, vector<16xf32>
+// PAR: scf.for
+// PAR-NOT: scf.parallel
+// PAR: vector.store {{.*}} : memref<11x196x6xf32>, vector<6xf32>
 // PAR: scf.parallel
 // PAR-NEXT: scf.for
 // PAR-COUNT-6: vector.fma
