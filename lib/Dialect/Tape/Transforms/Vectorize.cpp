@@ -75,13 +75,25 @@ struct TapeVectorizePass
     rewriter.setInsertionPoint(op);
     FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
         rewriter, cast<TilingInterface>(op.getOperation()), options);
-    if (failed(tiled) || tiled->tiledOps.size() != 1 ||
-        tiled->loops.size() != 1)
+    if (failed(tiled))
       return op;
+    auto loop = tiled->loops.size() == 1
+                    ? dyn_cast<scf::ForOp>(tiled->loops.front().getOperation())
+                    : scf::ForOp();
+    if (!loop || tiled->tiledOps.size() != 1 ||
+        tiled->tiledOps.front()->getParentOp() != loop) {
+      // Not the one loop around one tile expected: undo (on buffers, doing
+      // an in-place update twice would be wrong) and keep the op whole.
+      for (LoopLikeOpInterface l : tiled->loops)
+        if (!l->getParentOfType<LoopLikeOpInterface>() ||
+            !llvm::is_contained(tiled->loops,
+                                l->getParentOfType<LoopLikeOpInterface>()))
+          rewriter.eraseOp(l);
+      return op;
+    }
     rewriter.eraseOp(op);
     // On buffers the loop carries nothing: its iterations are independent
     // (every one writes its own block), so it may run in parallel.
-    auto loop = cast<scf::ForOp>(tiled->loops.front().getOperation());
     rewriter.setInsertionPoint(loop);
     Operation *tiledOp = tiled->tiledOps.front();
     Operation *inParallel = nullptr;
