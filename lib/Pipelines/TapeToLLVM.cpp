@@ -63,6 +63,10 @@ void mlir::tape::buildTapeToTensorPipeline(OpPassManager &pm,
   // 1. apply_gradients -> reads/arith/assigns; momentum and Adam slots
   //    become ordinary variables, so the state layout includes them.
   pm.addPass(createTapeMaterializeOptimizers());
+  // Calls inside recording regions are inlined and variable reads hoisted
+  // out of loops and branches, so that verification and AD see the ops
+  // the tape records.
+  pm.addPass(createTapePrepareRecordings());
   // 2. The hazards are diagnosed on the tape-level IR, where the tapes and
   //    the gradient requests still say what the user meant.
   if (options.verifyAssignments) {

@@ -52,7 +52,28 @@ def TapeDifferentiate : Pass<"tape-differentiate", "::mlir::ModuleOp"> {
     "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::affine::AffineDialect",
   ];
+}
+
+def TapePrepareRecordings : Pass<"tape-prepare-recordings", "::mlir::ModuleOp"> {
+  let summary = "Puts recording regions in the form reverse-mode AD expects";
+  let description = [{
+    Runs before `tape-verify-assignments` and `tape-differentiate` (which
+    also runs it first, so that it is sound on its own):
+
+    * calls (`func.call`, `tape.call`) inside a recording region are
+      inlined, repeatedly, up to 64 levels: the tape records the ops a call
+      runs, as TensorFlow's tape records the ops a Python function runs, so
+      a variable read in a callee is a read on the tape. A callee with
+      several blocks is an error; a callee without a body stays a call,
+      and `tape-differentiate` names it if it is on a gradient path;
+    * a variable read inside a loop, a branch or a linalg body moves in
+      front of the top-level op of the region that contains it, when
+      nothing in that op assigns the variable: it reads the same value
+      there, once, and the backward code uses the value the forward pass
+      read.
+  }];
 }
 
 def TapeVerifyAssignments : Pass<"tape-verify-assignments", "::mlir::ModuleOp"> {

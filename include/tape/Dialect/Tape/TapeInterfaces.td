@@ -41,6 +41,14 @@ def Tape_DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
            "::llvm::ArrayRef<::mlir::Value>":$resultAdjoints,
            "::llvm::SmallVectorImpl<::mlir::Value> &":$operandAdjoints)
     >,
+    InterfaceMethod<[{
+        Whether `buildAdjoints` covers this op. A rule may cover only some
+        forms of an op (the matmul rule: maps without broadcasts); for the
+        others `tape-differentiate` uses its own handling of the op where it
+        has one (every linalg structured op goes through its generic form).
+      }],
+      "bool", "hasAdjointRule", (ins), "", "return true;"
+    >,
   ];
 }
 

@@ -7,6 +7,7 @@
 
 #include "RuleSupport.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -142,6 +143,95 @@ LogicalResult concatRule(OpBuilder &b, Operation *op, ValueRange x, ValueRange,
   return success();
 }
 
+
+/// The slice of `t` at batch position `batch` (leading dimensions), rank
+/// reduced to `tail`.
+Value batchSlice(OpBuilder &b, Location loc, Value t, ValueRange batch,
+                 RankedTensorType tail) {
+  auto type = cast<RankedTensorType>(t.getType());
+  SmallVector<OpFoldResult> offsets(batch.begin(), batch.end()),
+      sizes(batch.size(), b.getIndexAttr(1)),
+      strides(type.getRank(), b.getIndexAttr(1));
+  for (int64_t d = batch.size(); d < type.getRank(); ++d) {
+    offsets.push_back(b.getIndexAttr(0));
+    sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+  }
+  return tensor::ExtractSliceOp::create(b, loc, tail, t, offsets, sizes,
+                                        strides);
+}
+
+// y[p] = x[idx(p)] (whole slices along the gather dimensions): dx is a
+// scatter-accumulate, dx[idx(p)] += dy[p] for every batch position p in
+// order, so that rows gathered twice add up. A loop nest over the batch
+// dimensions updates the slice in place.
+LogicalResult gatherRule(OpBuilder &b, Operation *op, ValueRange x, ValueRange,
+                         ArrayRef<Value> dz, SmallVectorImpl<Value> &out) {
+  auto gather = cast<tensor::GatherOp>(op);
+  Location loc = op->getLoc();
+  auto sourceType = cast<RankedTensorType>(x[0].getType());
+  auto indicesType = cast<RankedTensorType>(x[1].getType());
+  auto resultType = cast<RankedTensorType>(dz[0].getType());
+  if (!sourceType.hasStaticShape() || !indicesType.hasStaticShape())
+    return op->emitOpError("gradient rule needs static shapes");
+  int64_t batchRank = indicesType.getRank() - 1;
+  ArrayRef<int64_t> dims = gather.getGatherDims();
+  auto tail = RankedTensorType::get(resultType.getShape().drop_front(batchRank),
+                                    resultType.getElementType());
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t d = 0; d < batchRank; ++d) {
+    lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+    ubs.push_back(
+        arith::ConstantIndexOp::create(b, loc, indicesType.getDimSize(d)));
+    steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+  }
+  Value zeros = createFloatConstant(b, loc, sourceType, 0.0);
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, ValueRange{zeros},
+      [&](OpBuilder &nb, Location nloc, ValueRange ivs,
+          ValueRange acc) -> scf::ValueVector {
+        SmallVector<OpFoldResult> offsets(sourceType.getRank(),
+                                          nb.getIndexAttr(0));
+        SmallVector<OpFoldResult> sizes, strides(sourceType.getRank(),
+                                                 nb.getIndexAttr(1));
+        for (int64_t size : sourceType.getShape())
+          sizes.push_back(nb.getIndexAttr(size));
+        for (auto [k, dim] : llvm::enumerate(dims)) {
+          SmallVector<Value> at(ivs.begin(), ivs.end());
+          at.push_back(arith::ConstantIndexOp::create(nb, nloc, k));
+          Value i = tensor::ExtractOp::create(nb, nloc, x[1], at);
+          if (!i.getType().isIndex())
+            i = arith::IndexCastOp::create(nb, nloc, nb.getIndexType(), i);
+          offsets[dim] = i;
+          sizes[dim] = nb.getIndexAttr(1);
+        }
+        Value old = tensor::ExtractSliceOp::create(nb, nloc, tail, acc[0],
+                                                   offsets, sizes, strides);
+        Value sum = add(nb, nloc, old, batchSlice(nb, nloc, dz[0], ivs, tail));
+        return {tensor::InsertSliceOp::create(nb, nloc, sum, acc[0], offsets,
+                                              sizes, strides)};
+      });
+  out.append({nest.results[0], Value()});
+  return success();
+}
+
+// out = dest with the slices at idx(p) replaced by source[p] (unique
+// indices): dsource[p] = dout[idx(p)] (a gather), ddest = dout with those
+// slices zeroed (a scatter of zeros).
+LogicalResult scatterRule(OpBuilder &b, Operation *op, ValueRange x,
+                          ValueRange, ArrayRef<Value> dz,
+                          SmallVectorImpl<Value> &out) {
+  auto scatter = cast<tensor::ScatterOp>(op);
+  Location loc = op->getLoc();
+  auto dims = b.getDenseI64ArrayAttr(scatter.getScatterDims());
+  Value dsource = tensor::GatherOp::create(b, loc, x[0].getType(), dz[0],
+                                           x[2], dims, b.getUnitAttr());
+  Value zeros = createFloatConstant(b, loc, x[0].getType(), 0.0);
+  Value ddest = tensor::ScatterOp::create(b, loc, dz[0].getType(), zeros,
+                                          dz[0], x[2], dims, b.getUnitAttr());
+  out.append({dsource, ddest, Value()});
+  return success();
+}
+
 LogicalResult emptyRule(OpBuilder &, Operation *op, ValueRange, ValueRange,
                         ArrayRef<Value>, SmallVectorImpl<Value> &out) {
   padWithNulls(op, out);
@@ -161,5 +251,7 @@ void mlir::tape::rules::registerTensorRules(DialectRegistry &registry) {
     attachRule<tensor::FromElementsOp, fromElementsRule>(ctx);
     attachRule<tensor::ConcatOp, concatRule>(ctx);
     attachRule<tensor::EmptyOp, emptyRule>(ctx);
+    attachRule<tensor::GatherOp, gatherRule>(ctx);
+    attachRule<tensor::ScatterOp, scatterRule>(ctx);
   });
 }

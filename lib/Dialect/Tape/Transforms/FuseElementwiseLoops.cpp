@@ -28,7 +28,9 @@ using namespace mlir;
 
 /// An elementwise generic on whole, statically shaped buffers: all loops
 /// parallel, every map an identity, every operand a function argument or an
-/// allocation (a view could partly overlap another operand).
+/// allocation (a view could partly overlap another operand), and a body
+/// that touches no memory itself (a load from a captured buffer could read
+/// an element the other loop has not written yet).
 static bool isElementwiseOnWholeBuffers(Operation *op) {
   auto generic = dyn_cast<linalg::GenericOp>(op);
   if (!generic || !generic.hasPureBufferSemantics() ||
@@ -36,6 +38,15 @@ static bool isElementwiseOnWholeBuffers(Operation *op) {
       generic.getNumParallelLoops() != generic.getNumLoops() ||
       !llvm::all_of(generic.getIndexingMapsArray(),
                     [](AffineMap m) { return m.isIdentity(); }))
+    return false;
+  bool bodyTouchesMemory =
+      generic.getRegion()
+          .walk([](Operation *nested) {
+            return isMemoryEffectFree(nested) ? WalkResult::advance()
+                                              : WalkResult::interrupt();
+          })
+          .wasInterrupted();
+  if (bodyTouchesMemory)
     return false;
   return llvm::all_of(generic->getOperands(), [](Value v) {
     auto type = dyn_cast<MemRefType>(v.getType());

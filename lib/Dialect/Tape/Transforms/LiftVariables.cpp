@@ -3,7 +3,8 @@
 // After differentiation and optimizer materialisation, turns the module's
 // variables into explicit state: every function takes the current value of
 // every variable as leading tensor arguments and returns the final values
-// first. Assigned variables are returned through materialize_in_destination
+// first. Loops and branches that assign variables carry them as
+// loop-carried values and results. Assigned variables are returned through materialize_in_destination
 // into their argument, so one-shot bufferization updates them in place and
 // drop-equivalent-buffer-results removes those results.
 //
@@ -12,7 +13,10 @@
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeOps.h"
 
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::tape {
 #define GEN_PASS_DEF_TAPELIFTVARIABLES
@@ -121,21 +125,31 @@ private:
     }
 
     SmallVector<Value> current(body.getArguments().take_front(n));
-    for (Operation &op : llvm::make_early_inc_range(body)) {
-      // Reads nested in loops and branches see the value at that point;
-      // assignments there would need the state threaded through the region.
+    if (failed(liftBlock(body, current, body.getArguments().take_front(n))))
+      return failure();
+    fn.walk([](HandleOp handle) {
+      if (handle->use_empty())
+        handle->erase();
+    });
+    return success();
+  }
+
+  /// Lifts the ops of `block` in order; `current` holds each variable's
+  /// value at the point reached. Loops and branches that assign variables
+  /// carry the state through their results (threadState); elsewhere a read
+  /// nested in a region sees the value at the region's op.
+  LogicalResult liftBlock(Block &block, SmallVectorImpl<Value> &current,
+                          ValueRange stateArgs) {
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (op.getNumRegions() && assignsState(&op)) {
+        if (failed(threadState(&op, current)))
+          return failure();
+        continue;
+      }
       LogicalResult nested = success();
       op.walk([&](Operation *inner) {
         if (inner == &op)
           return WalkResult::advance();
-        if (isa<AssignOp, AssignAddOp, AssignSubOp, ApplyGradientsOp>(inner) ||
-            (isa<CallOp, func::CallOp>(inner) && callsLifted(inner))) {
-          nested = inner->emitOpError(
-              "assigns variables inside a loop or branch, which "
-              "tape-lift-variables does not support yet; move the "
-              "assignment out of the region");
-          return WalkResult::interrupt();
-        }
         if (auto read = dyn_cast<ReadOp>(inner)) {
           FailureOr<unsigned> i = variableIndex(read, read.getResource());
           if (failed(i)) {
@@ -148,15 +162,182 @@ private:
         }
         return WalkResult::advance();
       });
-      if (failed(nested))
-        return failure();
-      if (failed(liftOp(&op, current, body.getArguments().take_front(n))))
+      if (failed(nested) || failed(liftOp(&op, current, stateArgs)))
         return failure();
     }
-    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
-      if (isa<HandleOp>(op) && op.use_empty())
-        op.erase();
     return success();
+  }
+
+  /// True if `op` assigns a variable (or calls a function that may).
+  bool assignsState(Operation *op) {
+    return op
+        ->walk([&](Operation *inner) {
+          return isa<AssignOp, AssignAddOp, AssignSubOp, ApplyGradientsOp>(
+                     inner) ||
+                         ((isa<CallOp, func::CallOp>(inner)) &&
+                          callsLifted(inner))
+                     ? WalkResult::interrupt()
+                     : WalkResult::advance();
+        })
+        .wasInterrupted();
+  }
+
+  /// The variables `op` may assign, in state order.
+  FailureOr<SmallVector<unsigned>> assignedVariables(Operation *op) {
+    llvm::SmallSetVector<unsigned, 8> assigned;
+    LogicalResult status = success();
+    op->walk([&](Operation *inner) {
+      if (isa<AssignOp, AssignAddOp, AssignSubOp>(inner)) {
+        FailureOr<unsigned> i = variableIndex(inner, inner->getOperand(0));
+        if (failed(i))
+          status = failure();
+        else
+          assigned.insert(*i);
+      } else if (isa<CallOp, func::CallOp>(inner) && callsLifted(inner)) {
+        for (unsigned i = 0; i < variables.size(); ++i)
+          assigned.insert(i);
+      }
+    });
+    if (failed(status))
+      return failure();
+    SmallVector<unsigned> sorted(assigned.begin(), assigned.end());
+    llvm::sort(sorted);
+    return sorted;
+  }
+
+  /// Carries the variables a loop or branch assigns through it: scf.for
+  /// and scf.while get one more loop-carried value per variable, scf.if
+  /// one more result; inside, the state flows like any other value.
+  LogicalResult threadState(Operation *op, SmallVectorImpl<Value> &current) {
+    FailureOr<SmallVector<unsigned>> assigned = assignedVariables(op);
+    if (failed(assigned))
+      return failure();
+    SmallVector<Value> inits;
+    SmallVector<Type> types;
+    for (unsigned i : *assigned) {
+      inits.push_back(current[i]);
+      types.push_back(stateTypes[i]);
+    }
+    auto liftInside = [&](Block &block, ValueRange state) {
+      SmallVector<Value> inner(current.begin(), current.end());
+      for (auto [i, v] : llvm::zip(*assigned, state))
+        inner[i] = v;
+      if (failed(liftBlock(block, inner, {})))
+        return FailureOr<SmallVector<Value>>(failure());
+      SmallVector<Value> out;
+      for (unsigned i : *assigned)
+        out.push_back(inner[i]);
+      return FailureOr<SmallVector<Value>>(out);
+    };
+    IRRewriter rewriter(op->getContext());
+    rewriter.setInsertionPoint(op);
+    Location loc = op->getLoc();
+    // A loop carries a private copy of the state it assigns: one-shot
+    // bufferization cannot update a function argument in place through a
+    // loop whose iterations yield new buffers (it reports a RaW conflict
+    // instead of copying), so the copy is explicit; the final value is
+    // materialized back into the state argument as usual.
+    auto privateCopies = [&]() {
+      SmallVector<Value> copies;
+      for (Value v : inits)
+        copies.push_back(bufferization::AllocTensorOp::create(
+            rewriter, loc, cast<RankedTensorType>(v.getType()), ValueRange{},
+            v));
+      return copies;
+    };
+
+    if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      inits = privateCopies();
+      LogicalResult status = success();
+      unsigned numOld = forOp.getNumResults();
+      // The callback runs while the body is still the old loop's; it is
+      // merged into the new loop afterwards.
+      Block *body = forOp.getBody();
+      auto newLoop =
+          cast<LoopLikeOpInterface>(op).replaceWithAdditionalYields(
+              rewriter, inits, /*replaceInitOperandUsesInLoop=*/false,
+              [&](OpBuilder &, Location, ArrayRef<BlockArgument> args) {
+                FailureOr<SmallVector<Value>> out = liftInside(
+                    *body, ValueRange(SmallVector<Value>(args.begin(),
+                                                         args.end())));
+                if (failed(out)) {
+                  status = failure();
+                  return SmallVector<Value>(args.begin(), args.end());
+                }
+                return *out;
+              });
+      if (failed(newLoop) || failed(status))
+        return failure();
+      for (auto [k, i] : llvm::enumerate(*assigned))
+        current[i] = (*newLoop)->getResult(numOld + k);
+      return success();
+    }
+
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      SmallVector<Type> resultTypes(ifOp.getResultTypes());
+      unsigned numOld = resultTypes.size();
+      llvm::append_range(resultTypes, types);
+      auto newIf = scf::IfOp::create(rewriter, loc, resultTypes,
+                                     ifOp.getCondition(),
+                                     /*withElseRegion=*/false);
+      newIf.getThenRegion().takeBody(ifOp.getThenRegion());
+      if (!ifOp.getElseRegion().empty()) {
+        newIf.getElseRegion().takeBody(ifOp.getElseRegion());
+      } else {
+        Block *block = rewriter.createBlock(&newIf.getElseRegion());
+        rewriter.setInsertionPointToEnd(block);
+        scf::YieldOp::create(rewriter, loc);
+      }
+      for (Region *region : {&newIf.getThenRegion(), &newIf.getElseRegion()}) {
+        Block &block = region->front();
+        FailureOr<SmallVector<Value>> out = liftInside(block, inits);
+        if (failed(out))
+          return failure();
+        auto yield = cast<scf::YieldOp>(block.getTerminator());
+        yield.getResultsMutable().append(*out);
+      }
+      ifOp.replaceAllUsesWith(newIf.getResults().take_front(numOld));
+      ifOp.erase();
+      for (auto [k, i] : llvm::enumerate(*assigned))
+        current[i] = newIf.getResult(numOld + k);
+      return success();
+    }
+
+    if (auto whileOp = dyn_cast<scf::WhileOp>(op)) {
+      inits = privateCopies();
+      SmallVector<Value> newInits(whileOp.getInits());
+      llvm::append_range(newInits, inits);
+      SmallVector<Type> resultTypes(whileOp.getResultTypes());
+      unsigned numOld = resultTypes.size();
+      llvm::append_range(resultTypes, types);
+      auto newWhile =
+          scf::WhileOp::create(rewriter, loc, resultTypes, newInits);
+      newWhile.getBefore().takeBody(whileOp.getBefore());
+      newWhile.getAfter().takeBody(whileOp.getAfter());
+      for (Region *region : {&newWhile.getBefore(), &newWhile.getAfter()}) {
+        Block &block = region->front();
+        SmallVector<Value> args;
+        for (Type t : types)
+          args.push_back(block.addArgument(t, loc));
+        FailureOr<SmallVector<Value>> out = liftInside(block, args);
+        if (failed(out))
+          return failure();
+        Operation *term = block.getTerminator();
+        if (auto cond = dyn_cast<scf::ConditionOp>(term))
+          cond.getArgsMutable().append(*out);
+        else
+          cast<scf::YieldOp>(term).getResultsMutable().append(*out);
+      }
+      whileOp.replaceAllUsesWith(newWhile.getResults().take_front(numOld));
+      whileOp.erase();
+      for (auto [k, i] : llvm::enumerate(*assigned))
+        current[i] = newWhile.getResult(numOld + k);
+      return success();
+    }
+
+    return op->emitOpError("assigns variables inside this region, which "
+                           "tape-lift-variables supports in scf.for, scf.if "
+                           "and scf.while only");
   }
 
   bool callsLifted(Operation *op) {

@@ -75,7 +75,16 @@ DenseSet<Value> derivedFrom(ArrayRef<Value> seeds) {
         push(r);
       if (user->hasTrait<OpTrait::IsTerminator>()) {
         Operation *parent = user->getParentOp();
-        if (parent && !isa<FunctionOpInterface>(parent))
+        if (!parent || isa<FunctionOpInterface>(parent))
+          continue;
+        // A yielded value flows to its own result (after a record's tape
+        // token); other terminators, to every result.
+        unsigned index = use.getOperandNumber();
+        if (auto record = dyn_cast<RecordOp>(parent))
+          push(record.getTargets()[index]);
+        else if (parent->getNumResults() == user->getNumOperands())
+          push(parent->getResult(index));
+        else
           for (Value r : parent->getResults())
             push(r);
       }

@@ -44,12 +44,63 @@ func.func @host() -> tensor<f32> {
 
 // -----
 
+// Assignments in a branch: the state is one more result of the scf.if;
+// the branch without the assignment yields the state unchanged.
+// CHECK-LABEL: func.func @in_branch
+// CHECK-SAME: (%[[W:.*]]: tensor<f32>, %[[D:.*]]: tensor<f32>, %[[C:.*]]: i1)
+// CHECK: %[[R:.*]] = scf.if %[[C]] -> (tensor<f32>) {
+// CHECK:   scf.yield %[[D]]
+// CHECK: } else {
+// CHECK:   scf.yield %[[W]]
+// CHECK: bufferization.materialize_in_destination %[[R]] in %[[W]]
 tape.variable @w : tensor<f32> = dense<1.0>
-tape.step @in_loop(%d: tensor<f32>, %c: i1) {
+tape.step @in_branch(%d: tensor<f32>, %c: i1) {
   %w = tape.handle @w : !tape.resource<tensor<f32>>
   scf.if %c {
-    // expected-error @+1 {{'tape.assign' op assigns variables inside a loop or branch, which tape-lift-variables does not support yet; move the assignment out of the region}}
     tape.assign %w, %d : !tape.resource<tensor<f32>>
   }
+  tape.return
+}
+
+// -----
+
+// Assignments in a loop: the loop carries a private copy of the state
+// (one-shot bufferization cannot update an argument in place through a
+// loop whose iterations yield new buffers); reads inside see the carried
+// value.
+// CHECK-LABEL: func.func @in_loop
+// CHECK-SAME: (%[[W:.*]]: tensor<f32>, %[[D:.*]]: tensor<f32>)
+// CHECK: %[[COPY:.*]] = bufferization.alloc_tensor() copy(%[[W]])
+// CHECK: %[[R:.*]] = scf.for {{.*}} iter_args(%[[S:.*]] = %[[COPY]]) -> (tensor<f32>) {
+// CHECK:   %[[N:.*]] = arith.addf %[[S]], %[[D]]
+// CHECK:   scf.yield %[[N]]
+// CHECK: bufferization.materialize_in_destination %[[R]] in %[[W]]
+tape.variable @w : tensor<f32> = dense<1.0>
+tape.step @in_loop(%d: tensor<f32>) {
+  %w = tape.handle @w : !tape.resource<tensor<f32>>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  scf.for %i = %c0 to %c3 step %c1 {
+    tape.assign_add %w, %d : !tape.resource<tensor<f32>>
+  }
+  tape.return
+}
+
+// -----
+
+// Elsewhere (here a linalg body), assignments are not supported.
+tape.variable @w : tensor<f32> = dense<1.0>
+tape.step @in_body(%d: tensor<2xf32>) {
+  %w = tape.handle @w : !tape.resource<tensor<f32>>
+  %e = tensor.empty() : tensor<2xf32>
+  // expected-error @+1 {{'linalg.generic' op assigns variables inside this region, which tape-lift-variables supports in scf.for, scf.if and scf.while only}}
+  %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%d : tensor<2xf32>) outs(%e : tensor<2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = tensor.from_elements %a : tensor<f32>
+    tape.assign %w, %t : !tape.resource<tensor<f32>>
+    linalg.yield %a : f32
+  } -> tensor<2xf32>
   tape.return
 }

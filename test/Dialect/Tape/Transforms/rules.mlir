@@ -1,6 +1,6 @@
 // One function per differentiation rule: the derived IR of each.
 // Numbers are checked by executing these rules in gradcheck.test.
-// RUN: tape-opt %s --tape-differentiate --split-input-file | FileCheck %s
+// RUN: tape-opt %s --tape-differentiate --split-input-file --mlir-print-local-scope | FileCheck %s
 
 // CHECK-LABEL: func.func @addf
 // CHECK-SAME: (%[[A:.*]]: tensor<4xf32>, %[[B:.*]]: tensor<4xf32>)
@@ -359,30 +359,14 @@ func.func @absf(%a: tensor<4xf32>) -> (tensor<4xf32>) {
 
 // -----
 
-// CHECK-LABEL: func.func @transpose
-// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>)
-// CHECK: %[[G:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x2xf32>) outs(%{{.*}} : tensor<2x3xf32>) permutation = [1, 0]
-// CHECK: return %[[G]]
-func.func @transpose(%a: tensor<2x3xf32>) -> (tensor<2x3xf32>) {
-  %t, %y = tape.record {
-    tape.watch %a : tensor<2x3xf32>
-    %e = tensor.empty() : tensor<3x2xf32>
-    %r = linalg.transpose ins(%a : tensor<2x3xf32>) outs(%e : tensor<3x2xf32>) permutation = [1, 0]
-    tape.yield %r : tensor<3x2xf32>
-  } : tensor<3x2xf32>
-  %g = tape.gradient %t (%y : tensor<3x2xf32>) wrt (%a : tensor<2x3xf32>)
-  return %g : tensor<2x3xf32>
-}
-
-// -----
-
+// batch_matmul: the adjoints are batch matmuls reading the transposed
+// operand through indexing maps (no copy).
 // CHECK-LABEL: func.func @batch_matmul
 // CHECK-SAME: (%[[A:.*]]: tensor<2x2x3xf32>, %[[B:.*]]: tensor<2x3x4xf32>, %[[I:.*]]: tensor<2x2x4xf32>)
-// CHECK: %[[BT:.*]] = linalg.transpose ins(%[[B]] : tensor<2x3x4xf32>) {{.*}} permutation = [0, 2, 1]
-// CHECK: %[[GA:.*]] = linalg.batch_matmul ins(%{{.*}}, %[[BT]]
-// CHECK: %[[AT:.*]] = linalg.transpose ins(%[[A]] : tensor<2x2x3xf32>) {{.*}} permutation = [0, 2, 1]
-// CHECK: %[[GB:.*]] = linalg.batch_matmul ins(%[[AT]], %{{.*}}
-// CHECK: return %[[GA]], %[[GB]]
+// CHECK: %[[GA:.*]] = linalg.batch_matmul indexing_maps = [{{.*}}, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>, {{.*}}] ins(%[[D:.*]], %[[B]] : tensor<2x2x4xf32>, tensor<2x3x4xf32>)
+// CHECK: %[[GB:.*]] = linalg.batch_matmul indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d3, d1)>, {{.*}}] ins(%[[A]], %[[D]] : tensor<2x2x3xf32>, tensor<2x2x4xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: return %[[GA]], %[[GB]], %[[D]]
 func.func @batch_matmul(%a: tensor<2x2x3xf32>, %b: tensor<2x3x4xf32>, %i: tensor<2x2x4xf32>) -> (tensor<2x2x3xf32>, tensor<2x3x4xf32>, tensor<2x2x4xf32>) {
   %t, %y = tape.record {
     tape.watch %a : tensor<2x2x3xf32>
@@ -397,70 +381,48 @@ func.func @batch_matmul(%a: tensor<2x2x3xf32>, %b: tensor<2x3x4xf32>, %i: tensor
 
 // -----
 
-// CHECK-LABEL: func.func @reduce_sum
-// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[I:.*]]: tensor<2xf32>)
-// CHECK: %[[D:.*]] = arith.constant dense<1.000000e+00> : tensor<2xf32>
-// CHECK: %[[G:.*]] = linalg.broadcast ins(%[[D]] : tensor<2xf32>) outs(%{{.*}} : tensor<2x3xf32>) dimensions = [1]
-// CHECK: return %[[G]]
-func.func @reduce_sum(%a: tensor<2x3xf32>, %i: tensor<2xf32>) -> (tensor<2x3xf32>, tensor<2xf32>) {
+// A matmul whose B is read transposed (user indexing maps): dA reads B
+// untransposed, dB comes out in B's own (transposed) layout.
+// CHECK-LABEL: func.func @matmul_transposed_b
+// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<4x3xf32>
+// CHECK: %[[GA:.*]] = linalg.matmul ins(%[[D:.*]], %[[B]] : tensor<2x4xf32>, tensor<4x3xf32>)
+// CHECK: %[[GB:.*]] = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%[[D]], %[[A]] : tensor<2x4xf32>, tensor<2x3xf32>)
+// CHECK: return %[[GA]], %[[GB]]
+func.func @matmul_transposed_b(%a: tensor<2x3xf32>, %b: tensor<4x3xf32>, %i: tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<4x3xf32>) {
   %t, %y = tape.record {
     tape.watch %a : tensor<2x3xf32>
-    tape.watch %i : tensor<2xf32>
-    %r = linalg.reduce ins(%a : tensor<2x3xf32>) outs(%i : tensor<2xf32>) dimensions = [1]
-      (%x: f32, %acc: f32) {
-        %s = arith.addf %x, %acc : f32
-        linalg.yield %s : f32
-      }
-    tape.yield %r : tensor<2xf32>
-  } : tensor<2xf32>
-  %g:2 = tape.gradient %t (%y : tensor<2xf32>) wrt (%a, %i : tensor<2x3xf32>, tensor<2xf32>)
-  return %g#0, %g#1 : tensor<2x3xf32>, tensor<2xf32>
+    tape.watch %b : tensor<4x3xf32>
+    %r = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>]
+        ins(%a, %b : tensor<2x3xf32>, tensor<4x3xf32>) outs(%i : tensor<2x4xf32>) -> tensor<2x4xf32>
+    tape.yield %r : tensor<2x4xf32>
+  } : tensor<2x4xf32>
+  %g:2 = tape.gradient %t (%y : tensor<2x4xf32>) wrt (%a, %b : tensor<2x3xf32>, tensor<4x3xf32>)
+  return %g#0, %g#1 : tensor<2x3xf32>, tensor<4x3xf32>
 }
 
 // -----
 
-// CHECK-LABEL: func.func @reduce_max
-// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[I:.*]]: tensor<2xf32>)
-// CHECK: %[[M:.*]] = linalg.reduce
-// CHECK: %[[MB:.*]] = linalg.broadcast ins(%[[M]]
-// CHECK: %[[HIT:.*]] = arith.cmpf oeq, %[[A]], %[[MB]]
-// CHECK: %[[MASK:.*]] = arith.uitofp %[[HIT]]
-// CHECK: linalg.reduce ins(%[[MASK]]
-// CHECK: %[[SHARE:.*]] = arith.divf
-// CHECK: %[[G:.*]] = arith.mulf %[[MASK]]
+// softmax: dx = y * (dy - sum(dy * y)) along the dimension.
+// CHECK-LABEL: func.func @softmax
+// CHECK: %[[Y:.*]] = linalg.softmax dimension(1)
+// CHECK: %[[D:.*]] = arith.mulf %cst_{{.*}}, %{{.*}} : tensor<2x3xf32>
+// CHECK: %[[P:.*]] = arith.mulf %[[D]], %[[Y]] : tensor<2x3xf32>
+// CHECK: %[[S:.*]] = linalg.reduce ins(%[[P]]
+// CHECK: %[[SB:.*]] = linalg.broadcast ins(%[[S]]
+// CHECK: %[[DIFF:.*]] = arith.subf %[[D]], %[[SB]]
+// CHECK: %[[G:.*]] = arith.mulf %[[Y]], %[[DIFF]]
 // CHECK: return %[[G]]
-func.func @reduce_max(%a: tensor<2x3xf32>, %i: tensor<2xf32>) -> (tensor<2x3xf32>, tensor<2xf32>) {
+func.func @softmax(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %t, %y = tape.record {
     tape.watch %a : tensor<2x3xf32>
-    tape.watch %i : tensor<2xf32>
-    %r = linalg.reduce ins(%a : tensor<2x3xf32>) outs(%i : tensor<2xf32>) dimensions = [1]
-      (%x: f32, %acc: f32) {
-        %s = arith.maximumf %x, %acc : f32
-        linalg.yield %s : f32
-      }
-    tape.yield %r : tensor<2xf32>
-  } : tensor<2xf32>
-  %g:2 = tape.gradient %t (%y : tensor<2xf32>) wrt (%a, %i : tensor<2x3xf32>, tensor<2xf32>)
-  return %g#0, %g#1 : tensor<2x3xf32>, tensor<2xf32>
-}
-
-// -----
-
-// CHECK-LABEL: func.func @fill
-// CHECK-SAME: (%[[A:.*]]: tensor<f32>, %[[E:.*]]: tensor<3xf32>)
-// CHECK: %[[S:.*]] = linalg.reduce
-// CHECK: %[[GS:.*]] = tensor.extract %[[S]][] : tensor<f32>
-// CHECK: %[[G:.*]] = tensor.insert %[[GS]] into %{{.*}}[] : tensor<f32>
-// CHECK: return %[[G]]
-func.func @fill(%a: tensor<f32>, %e: tensor<3xf32>) -> tensor<f32> {
-  %t, %y = tape.record {
-    tape.watch %a : tensor<f32>
-    %s = tensor.extract %a[] : tensor<f32>
-    %r = linalg.fill ins(%s : f32) outs(%e : tensor<3xf32>) -> tensor<3xf32>
-    tape.yield %r : tensor<3xf32>
-  } : tensor<3xf32>
-  %g = tape.gradient %t (%y : tensor<3xf32>) wrt (%a : tensor<f32>)
-  return %g : tensor<f32>
+    %e = tensor.empty() : tensor<2x3xf32>
+    %r = linalg.softmax dimension(1) ins(%a : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) -> tensor<2x3xf32>
+    %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+    %m = arith.mulf %r, %w : tensor<2x3xf32>
+    tape.yield %m : tensor<2x3xf32>
+  } : tensor<2x3xf32>
+  %g = tape.gradient %t (%y : tensor<2x3xf32>) wrt (%a : tensor<2x3xf32>)
+  return %g : tensor<2x3xf32>
 }
 
 // -----

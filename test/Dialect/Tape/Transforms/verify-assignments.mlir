@@ -160,11 +160,13 @@ tape.step @never_read(%x: tensor<f32>) {
 // -----
 
 // Paths cut by a non-differentiable op, by stop_gradient and by a call to
-// host code (the `.numpy()` escape).
+// host code that returns no float (the `.numpy()` escape). (A call that
+// returns floats is on the path: tape-differentiate inlines it, or fails
+// when it has no body.)
 tape.variable @a : tensor<f32> = dense<1.0>
 tape.variable @b : tensor<f32> = dense<1.0>
 tape.variable @c : tensor<f32> = dense<1.0>
-func.func private @to_host(tensor<f32>) -> tensor<f32>
+func.func private @to_host(tensor<f32>) -> tensor<i32>
 tape.step @cuts() -> tensor<f32> {
   %ha = tape.handle @a : !tape.resource<tensor<f32>>
   %hb = tape.handle @b : !tape.resource<tensor<f32>>
@@ -179,9 +181,10 @@ tape.step @cuts() -> tensor<f32> {
     // expected-note @+1 {{the path is cut here by tape.stop_gradient}}
     %bs = tape.stop_gradient %bv : tensor<f32>
     // expected-note @+1 {{the path leaves the differentiable code through this 'func.call' (like `.numpy()`): the tape cannot see through it}}
-    %ch = func.call @to_host(%cv) : (tensor<f32>) -> tensor<f32>
+    %ch = func.call @to_host(%cv) : (tensor<f32>) -> tensor<i32>
+    %chf = arith.sitofp %ch : tensor<i32> to tensor<f32>
     %s = arith.addf %af, %bs : tensor<f32>
-    %l = arith.addf %s, %ch : tensor<f32>
+    %l = arith.addf %s, %chf : tensor<f32>
     tape.yield %l : tensor<f32>
   } : tensor<f32>
   // expected-warning @+3 {{disconnected gradient: source #0 (@a)}}
@@ -243,4 +246,26 @@ tape.step @mixed(%x: tensor<f32>) -> tensor<f32> {
   } : tensor<f32>
   %g = tape.gradient %t (%loss : tensor<f32>) wrt (%h : !tape.resource<tensor<f32>>)
   tape.return %g : tensor<f32>
+}
+
+// -----
+
+// Nested tapes over a variable: the outer tape yields the inner gradient
+// and the value; the second derivative is not a lost update (each yielded
+// value flows to its own result of the record, not to all of them).
+tape.variable @w : tensor<f32> = dense<2.0>
+tape.step @second_order() -> (tensor<f32>, tensor<f32>) {
+  %w = tape.handle @w : !tape.resource<tensor<f32>>
+  %t, %d1, %f = tape.record {
+    %it, %iy = tape.record {
+      %wv = tape.read %w : !tape.resource<tensor<f32>>
+      %sq = arith.mulf %wv, %wv : tensor<f32>
+      %cube = arith.mulf %sq, %wv : tensor<f32>
+      tape.yield %cube : tensor<f32>
+    } : tensor<f32>
+    %g1 = tape.gradient %it (%iy : tensor<f32>) wrt (%w : !tape.resource<tensor<f32>>)
+    tape.yield %g1, %iy : tensor<f32>, tensor<f32>
+  } : tensor<f32>, tensor<f32>
+  %g2 = tape.gradient %t (%d1 : tensor<f32>) wrt (%w : !tape.resource<tensor<f32>>)
+  tape.return %d1, %g2 : tensor<f32>, tensor<f32>
 }
