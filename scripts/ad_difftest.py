@@ -152,7 +152,7 @@ class Program:
         `scope`: values of the working shape usable here."""
         rng = self.rng
         T = self.T()
-        leaf_p = 0.25 + 0.15 * depth
+        leaf_p = 0.15 + 0.15 * depth
         if depth >= self.max_depth or rng.random() < leaf_p:
             k = rng.random()
             if k < 0.55:
@@ -173,16 +173,19 @@ class Program:
         x = self.expr(out, depth + 1, scope)
         op = self.rng.choice(["tanh", "sin", "cos", "exp_tanh", "neg", "sq",
                               "log1psq", "sqrt1psq", "sigmoid", "erf",
-                              "atan", "cbrt1p"])
+                              "atan", "cbrt1p", "asinh", "sinh_tanh",
+                              "expm1_tanh"])
         r = self.fresh()
-        if op in ("tanh", "sin", "cos", "erf", "atan"):
+        if op in ("tanh", "sin", "cos", "erf", "atan", "asinh"):
             out.append(f"{r} = math.{op} {x} : {T}")
             self.used_ops.add(f"math.{op}")
-        elif op == "exp_tanh":
+        elif op in ("exp_tanh", "sinh_tanh", "expm1_tanh"):
+            fn = {"exp_tanh": "exp", "sinh_tanh": "sinh",
+                  "expm1_tanh": "expm1"}[op]
             t = self.fresh()
             out.append(f"{t} = math.tanh {x} : {T}")
-            out.append(f"{r} = math.exp {t} : {T}")
-            self.used_ops.update({"math.tanh", "math.exp"})
+            out.append(f"{r} = math.{fn} {t} : {T}")
+            self.used_ops.update({"math.tanh", f"math.{fn}"})
         elif op == "neg":
             out.append(f"{r} = arith.negf {x} : {T}")
         elif op == "sq":

@@ -310,6 +310,235 @@ CASES = {
         %out = tape.gradient %it (%iy : tensor<3xf64>) wrt (%a : tensor<3xf64>)"""),
 }
 
+
+def _unary(name, op, domain="any", shape=(3,)):
+    t = ttype(list(shape))
+    return ([("a", list(shape), domain)], list(shape),
+            f"%out = {op} %a : {t}")
+
+
+# Every math op with a rule (the domains keep each inside its smooth part).
+for _name, _op, _dom in [
+        ("erf", "math.erf", "any"), ("erfc", "math.erfc", "any"),
+        ("exp2", "math.exp2", "any"), ("expm1", "math.expm1", "any"),
+        ("log2", "math.log2", "pos"), ("log10", "math.log10", "pos"),
+        ("tan", "math.tan", "small"), ("atan", "math.atan", "any"),
+        ("sinh", "math.sinh", "any"), ("cosh", "math.cosh", "any"),
+        ("cbrt", "math.cbrt", "pos"), ("asin", "math.asin", "small"),
+        ("acos", "math.acos", "small"), ("asinh", "math.asinh", "any"),
+        ("acosh", "math.acosh", "big"), ("atanh", "math.atanh", "small")]:
+    CASES[_name] = _unary(_name, _op, _dom)
+
+CASES.update({
+    "atan2": ([("a", [3], "any"), ("b", [3], "pos")], [3],
+              "%out = math.atan2 %a, %b : tensor<3xf64>"),
+    "fma": ([("a", [3], "any"), ("b", [3], "any"), ("c", [3], "any")], [3],
+            "%out = math.fma %a, %b, %c : tensor<3xf64>"),
+    "copysign": ([("a", [3], "any"), ("b", [3], "any")], [3],
+                 "%out = math.copysign %a, %b : tensor<3xf64>"),
+    "fpowi": ([("a", [3], "pos")], [3], """
+        %n = arith.constant dense<3> : tensor<3xi32>
+        %out = math.fpowi %a, %n : tensor<3xf64>, tensor<3xi32>"""),
+    # Upstream's clampf is maxf(minf(x, lo), hi): with random operands
+    # each of the three wins somewhere.
+    "clampf": ([("a", [6], "any"), ("lo", [6], "any"), ("hi", [6], "any")],
+               [6], "%out = math.clampf %a to [%lo, %hi] : tensor<6xf64>"),
+    # The cut ops: zero contribution (and a recorded cut), here next to a
+    # term that does depend on %a.
+    "floor_ceil_round_trunc": ([("a", [3], "any")], [3], """
+        %f = math.floor %a : tensor<3xf64>
+        %c = math.ceil %a : tensor<3xf64>
+        %r = math.round %a : tensor<3xf64>
+        %t = math.trunc %a : tensor<3xf64>
+        %s1 = arith.addf %f, %c : tensor<3xf64>
+        %s2 = arith.addf %r, %t : tensor<3xf64>
+        %s3 = arith.addf %s1, %s2 : tensor<3xf64>
+        %out = arith.addf %s3, %a : tensor<3xf64>"""),
+    # Convolutions, pooling and contractions through their generic form.
+    "conv_1d_nwc_wcf_strided": ([("x", [1, 7, 2], "any"), ("w", [3, 2, 2], "any")], [1, 3, 2], """
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<1x3x2xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<1x3x2xf64>) -> tensor<1x3x2xf64>
+        %out = linalg.conv_1d_nwc_wcf {dilations = dense<1> : tensor<1xi64>, strides = dense<2> : tensor<1xi64>} ins(%x, %w : tensor<1x7x2xf64>, tensor<3x2x2xf64>) outs(%i : tensor<1x3x2xf64>) -> tensor<1x3x2xf64>"""),
+    "conv_2d_nhwc_hwcf_strided_dilated": ([("x", [1, 5, 5, 2], "any"), ("w", [2, 2, 2, 2], "any")], [1, 2, 2, 2], """
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<1x2x2x2xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<1x2x2x2xf64>) -> tensor<1x2x2x2xf64>
+        %out = linalg.conv_2d_nhwc_hwcf {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %w : tensor<1x5x5x2xf64>, tensor<2x2x2x2xf64>) outs(%i : tensor<1x2x2x2xf64>) -> tensor<1x2x2x2xf64>"""),
+    "conv_2d_nchw_fchw": ([("x", [1, 2, 4, 4], "any"), ("w", [2, 2, 3, 3], "any"), ("b", [1, 2, 2, 2], "any")], [1, 2, 2, 2], """
+        %out = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x2x4x4xf64>, tensor<2x2x3x3xf64>) outs(%b : tensor<1x2x2x2xf64>) -> tensor<1x2x2x2xf64>"""),
+    "conv_3d_ndhwc_dhwcf": ([("x", [1, 3, 3, 3, 1], "any"), ("w", [2, 2, 2, 1, 2], "any")], [1, 2, 2, 2, 2], """
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<1x2x2x2x2xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<1x2x2x2x2xf64>) -> tensor<1x2x2x2x2xf64>
+        %out = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : tensor<3xi64>, strides = dense<1> : tensor<3xi64>} ins(%x, %w : tensor<1x3x3x3x1xf64>, tensor<2x2x2x1x2xf64>) outs(%i : tensor<1x2x2x2x2xf64>) -> tensor<1x2x2x2x2xf64>"""),
+    "depthwise_conv_2d_nhwc_hwc": ([("x", [1, 4, 4, 2], "any"), ("w", [2, 2, 2], "any"), ("b", [1, 3, 3, 2], "any")], [1, 3, 3, 2], """
+        %out = linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x4x4x2xf64>, tensor<2x2x2xf64>) outs(%b : tensor<1x3x3x2xf64>) -> tensor<1x3x3x2xf64>"""),
+    "pooling_nhwc_max": ([("x", [1, 4, 4, 2], "any")], [1, 2, 2, 2], """
+        %z = arith.constant 0xFFF0000000000000 : f64
+        %e = tensor.empty() : tensor<1x2x2x2xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<1x2x2x2xf64>) -> tensor<1x2x2x2xf64>
+        %k = tensor.empty() : tensor<2x2xf64>
+        %out = linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %k : tensor<1x4x4x2xf64>, tensor<2x2xf64>) outs(%i : tensor<1x2x2x2xf64>) -> tensor<1x2x2x2xf64>"""),
+    "pooling_nchw_sum": ([("x", [1, 2, 4, 4], "any")], [1, 2, 3, 3], """
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<1x2x3x3xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<1x2x3x3xf64>) -> tensor<1x2x3x3xf64>
+        %k = tensor.empty() : tensor<2x2xf64>
+        %p = linalg.pooling_nchw_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %k : tensor<1x2x4x4xf64>, tensor<2x2xf64>) outs(%i : tensor<1x2x3x3xf64>) -> tensor<1x2x3x3xf64>
+        %out = arith.mulf %p, %p : tensor<1x2x3x3xf64>"""),
+    "matvec": ([("a", [2, 3], "any"), ("x", [3], "any"), ("y", [2], "any")], [2], """
+        %out = linalg.matvec ins(%a, %x : tensor<2x3xf64>, tensor<3xf64>) outs(%y : tensor<2xf64>) -> tensor<2xf64>"""),
+    "vecmat": ([("x", [2], "any"), ("a", [2, 3], "any"), ("y", [3], "any")], [3], """
+        %out = linalg.vecmat ins(%x, %a : tensor<2xf64>, tensor<2x3xf64>) outs(%y : tensor<3xf64>) -> tensor<3xf64>"""),
+    "dot": ([("a", [3], "any"), ("b", [3], "any"), ("c", [], "any")], [], """
+        %d = linalg.dot ins(%a, %b : tensor<3xf64>, tensor<3xf64>) outs(%c : tensor<f64>) -> tensor<f64>
+        %out = arith.mulf %d, %d : tensor<f64>"""),
+    "matmul_transposed_a": ([("a", [3, 2], "any"), ("b", [3, 4], "any"), ("c", [2, 4], "any")], [2, 4], """
+        %m = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %b : tensor<3x2xf64>, tensor<3x4xf64>) outs(%c : tensor<2x4xf64>) -> tensor<2x4xf64>
+        %out = math.tanh %m : tensor<2x4xf64>"""),
+    "matmul_transposed_b": ([("a", [2, 3], "any"), ("b", [4, 3], "any"), ("c", [2, 4], "any")], [2, 4], """
+        %m = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %b : tensor<2x3xf64>, tensor<4x3xf64>) outs(%c : tensor<2x4xf64>) -> tensor<2x4xf64>
+        %out = math.tanh %m : tensor<2x4xf64>"""),
+    "matmul_broadcast_b": ([("a", [2, 3], "any"), ("b", [3], "any"), ("c", [2, 4], "any")], [2, 4], """
+        %m = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %b : tensor<2x3xf64>, tensor<3xf64>) outs(%c : tensor<2x4xf64>) -> tensor<2x4xf64>
+        %out = math.tanh %m : tensor<2x4xf64>"""),
+    "batch_matmul_transposed_b": ([("a", [2, 2, 3], "any"), ("b", [2, 4, 3], "any"), ("c", [2, 2, 4], "any")], [2, 2, 4], """
+        %m = linalg.batch_matmul indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>] ins(%a, %b : tensor<2x2x3xf64>, tensor<2x4x3xf64>) outs(%c : tensor<2x2x4xf64>) -> tensor<2x2x4xf64>
+        %out = math.tanh %m : tensor<2x2x4xf64>"""),
+    "batch_reduce_matmul": ([("a", [2, 2, 3], "any"), ("b", [2, 3, 2], "any"), ("c", [2, 2], "any")], [2, 2], """
+        %m = linalg.batch_reduce_matmul ins(%a, %b : tensor<2x2x3xf64>, tensor<2x3x2xf64>) outs(%c : tensor<2x2xf64>) -> tensor<2x2xf64>
+        %out = math.sin %m : tensor<2x2xf64>"""),
+    "contract": ([("a", [2, 3], "any"), ("b", [4, 3], "any"), ("c", [4, 2], "any")], [4, 2], """
+        %m = linalg.contract indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (n, m)>] ins(%a, %b : tensor<2x3xf64>, tensor<4x3xf64>) outs(%c : tensor<4x2xf64>) -> tensor<4x2xf64>
+        %out = math.sin %m : tensor<4x2xf64>"""),
+    "softmax": ([("a", [2, 3], "any")], [2, 3], """
+        %e = tensor.empty() : tensor<2x3xf64>
+        %s = linalg.softmax dimension(1) ins(%a : tensor<2x3xf64>) outs(%e : tensor<2x3xf64>) -> tensor<2x3xf64>
+        %w = arith.constant dense<[[1.0, -2.0, 3.0], [0.5, 5.0, -1.0]]> : tensor<2x3xf64>
+        %out = arith.mulf %s, %w : tensor<2x3xf64>"""),
+    "named_elementwise": ([("a", [3], "any"), ("b", [3], "any")], [3], """
+        %e = tensor.empty() : tensor<3xf64>
+        %x = linalg.elementwise kind=#linalg.elementwise_kind<exp> ins(%a : tensor<3xf64>) outs(%e : tensor<3xf64>) -> tensor<3xf64>
+        %y = linalg.exp ins(%b : tensor<3xf64>) outs(%e : tensor<3xf64>) -> tensor<3xf64>
+        %p = linalg.mul ins(%x, %y : tensor<3xf64>, tensor<3xf64>) outs(%e : tensor<3xf64>) -> tensor<3xf64>
+        %q = linalg.add ins(%p, %a : tensor<3xf64>, tensor<3xf64>) outs(%e : tensor<3xf64>) -> tensor<3xf64>
+        %out = linalg.div ins(%q, %y : tensor<3xf64>, tensor<3xf64>) outs(%e : tensor<3xf64>) -> tensor<3xf64>"""),
+    "map_copy_transpose": ([("a", [2, 3], "any")], [3, 2], """
+        %e = tensor.empty() : tensor<2x3xf64>
+        %m = linalg.map { math.tanh } ins(%a : tensor<2x3xf64>) outs(%e : tensor<2x3xf64>)
+        %c = linalg.copy ins(%m : tensor<2x3xf64>) outs(%e : tensor<2x3xf64>) -> tensor<2x3xf64>
+        %e2 = tensor.empty() : tensor<3x2xf64>
+        %t = linalg.transpose ins(%c : tensor<2x3xf64>) outs(%e2 : tensor<3x2xf64>) permutation = [1, 0]
+        %out = arith.mulf %t, %t : tensor<3x2xf64>"""),
+    # linalg.generic: a sum and a max reduction in one op (two outputs), a
+    # body using linalg.index, a captured scalar and a captured tensor read
+    # at a computed index (scatter-accumulated).
+    "generic_reductions": ([("a", [2, 3], "any"), ("s", [], "any")], [2], """
+        %z = arith.constant 0.0 : f64
+        %ninf = arith.constant 0xFFF0000000000000 : f64
+        %e = tensor.empty() : tensor<2xf64>
+        %i0 = linalg.fill ins(%z : f64) outs(%e : tensor<2xf64>) -> tensor<2xf64>
+        %i1 = linalg.fill ins(%ninf : f64) outs(%e : tensor<2xf64>) -> tensor<2xf64>
+        %sc = tensor.extract %s[] : tensor<f64>
+        %r:2 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]}
+            ins(%a : tensor<2x3xf64>) outs(%i0, %i1 : tensor<2xf64>, tensor<2xf64>) {
+          ^bb0(%x: f64, %acc: f64, %m: f64):
+            %j = linalg.index 1 : index
+            %j64 = arith.index_cast %j : index to i64
+            %jf = arith.sitofp %j64 : i64 to f64
+            %w = arith.mulf %x, %jf : f64
+            %ws = arith.mulf %w, %sc : f64
+            %sum = arith.addf %acc, %ws : f64
+            %t = math.sin %x : f64
+            %mx = arith.maximumf %m, %t : f64
+            linalg.yield %sum, %mx : f64, f64
+        } -> (tensor<2xf64>, tensor<2xf64>)
+        %out = arith.mulf %r#0, %r#1 : tensor<2xf64>"""),
+    "generic_captured_tensor": ([("a", [3], "any"), ("t", [4], "any")], [3], """
+        %e = tensor.empty() : tensor<3xf64>
+        %c1 = arith.constant 1 : index
+        %out = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+            ins(%a : tensor<3xf64>) outs(%e : tensor<3xf64>) {
+          ^bb0(%x: f64, %o: f64):
+            %i = linalg.index 0 : index
+            %k = arith.addi %i, %c1 : index
+            %v = tensor.extract %t[%k] : tensor<4xf64>
+            %w = tensor.extract %t[%c1] : tensor<4xf64>
+            %p = arith.mulf %x, %v : f64
+            %q = arith.mulf %p, %w : f64
+            linalg.yield %q : f64
+        } -> tensor<3xf64>"""),
+    # Data movement at run-time indices.
+    "gather": ([("t", [4, 3], "any")], [3, 1, 3], """
+        %idx = arith.constant dense<[[2], [0], [2]]> : tensor<3x1xindex>
+        %g = tensor.gather %t[%idx] gather_dims([0]) : (tensor<4x3xf64>, tensor<3x1xindex>) -> tensor<3x1x3xf64>
+        %out = math.sin %g : tensor<3x1x3xf64>"""),
+    "scatter": ([("s", [2, 1, 3], "any"), ("d", [4, 3], "any")], [4, 3], """
+        %idx = arith.constant dense<[[3], [1]]> : tensor<2x1xi32>
+        %r = tensor.scatter %s into %d[%idx] scatter_dims([0]) unique : (tensor<2x1x3xf64>, tensor<4x3xf64>, tensor<2x1xi32>) -> tensor<4x3xf64>
+        %out = math.sin %r : tensor<4x3xf64>"""),
+    "pad": ([("a", [2, 2], "any"), ("v", [], "any")], [3, 5], """
+        %pv = tensor.extract %v[] : tensor<f64>
+        %p = tensor.pad %a low[1, 2] high[0, 1] {
+        ^bb0(%i: index, %j: index):
+          tensor.yield %pv : f64
+        } : tensor<2x2xf64> to tensor<3x5xf64>
+        %out = math.sin %p : tensor<3x5xf64>"""),
+    "extract_runtime_index": ([("a", [4], "any"), ("b", [], "any")], [], """
+        %k = arith.constant dense<2> : tensor<i64>
+        %ki = tensor.extract %k[] : tensor<i64>
+        %kx = arith.index_cast %ki : i64 to index
+        %x = tensor.extract %a[%kx] : tensor<4xf64>
+        %y = tensor.extract %b[] : tensor<f64>
+        %p = arith.mulf %x, %y : f64
+        %out = tensor.from_elements %p : tensor<f64>"""),
+    # Control flow: nested loops, a while loop, a loop whose trip count is a
+    # run-time value.
+    "scf_for_nested": ([("a", [2], "any"), ("b", [2], "any")], [2], """
+        %c0 = arith.constant 0 : index
+        %c1 = arith.constant 1 : index
+        %c2 = arith.constant 2 : index
+        %c3 = arith.constant 3 : index
+        %out = scf.for %i = %c0 to %c3 step %c1 iter_args(%acc = %a) -> (tensor<2xf64>) {
+          %in = scf.for %j = %c0 to %c2 step %c1 iter_args(%x = %acc) -> (tensor<2xf64>) {
+            %s = math.sin %x : tensor<2xf64>
+            %m = arith.mulf %s, %b : tensor<2xf64>
+            scf.yield %m : tensor<2xf64>
+          }
+          %t = math.tanh %in : tensor<2xf64>
+          %n = arith.addf %t, %acc : tensor<2xf64>
+          scf.yield %n : tensor<2xf64>
+        }"""),
+    "scf_while": ([("a", [2], "any"), ("b", [2], "any")], [2], """
+        %c0 = arith.constant 0 : index
+        %c1 = arith.constant 1 : index
+        %c3 = arith.constant 3 : index
+        %r:2 = scf.while (%k = %c0, %x = %a) : (index, tensor<2xf64>) -> (index, tensor<2xf64>) {
+          %go = arith.cmpi slt, %k, %c3 : index
+          %h = math.sin %x : tensor<2xf64>
+          scf.condition(%go) %k, %h : index, tensor<2xf64>
+        } do {
+        ^bb0(%k2: index, %y: tensor<2xf64>):
+          %m = arith.mulf %y, %b : tensor<2xf64>
+          %t = math.tanh %m : tensor<2xf64>
+          %kn = arith.addi %k2, %c1 : index
+          scf.yield %kn, %t : index, tensor<2xf64>
+        }
+        %out = arith.mulf %r#1, %a : tensor<2xf64>"""),
+    "scf_for_runtime_trips": ([("a", [2], "any")], [2], """
+        %n64 = arith.constant dense<3> : tensor<i64>
+        %n = tensor.extract %n64[] : tensor<i64>
+        %nx = arith.index_cast %n : i64 to index
+        %c0 = arith.constant 0 : index
+        %c1 = arith.constant 1 : index
+        %out = scf.for %i = %c0 to %nx step %c1 iter_args(%x = %a) -> (tensor<2xf64>) {
+          %s = math.sin %x : tensor<2xf64>
+          %m = arith.mulf %s, %a : tensor<2xf64>
+          scf.yield %m : tensor<2xf64>
+        }"""),
+})
+
 # The seed's first program, with its variables watched as tensors: at
 # w = 1, b = 0 (x = 2, y = 3) the gradients are exactly dL/dw = -4, dL/db = -2.
 SEED = ([("w", [], "one"), ("b", [], "zero")], [], """
@@ -324,6 +553,7 @@ CASES["seed_neuron"] = SEED
 
 def sample(domain, rng):
     return {"pos": lambda: rng.uniform(0.5, 2.0),
+            "small": lambda: rng.uniform(-0.8, 0.8),
             "neg": lambda: rng.uniform(-2.0, -0.5),
             "big": lambda: rng.uniform(5.0, 6.0), "one": lambda: 1.0,
             "zero": lambda: 0.0}.get(domain, lambda: rng.gauss(0.0, 1.0))()

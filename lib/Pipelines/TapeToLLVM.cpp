@@ -179,7 +179,7 @@ void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
                   "convert-vector-to-scf{full-unroll=true},"
                   "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
                   "finalize-memref-to-llvm,"
-                  "math-expand-ops{ops=rsqrt},convert-math-to-llvm,"
+                  "math-expand-ops{ops=rsqrt,clampf,fpowi},convert-math-to-llvm,"
                   "convert-math-to-libm,convert-arith-to-llvm,"
                   "convert-vector-to-llvm{vector-contract-lowering="
                   "outerproduct},"

@@ -271,18 +271,23 @@ LogicalResult fpowiRule(OpBuilder &b, Operation *op, ValueRange x, ValueRange,
   return success();
 }
 
-// z = clamp(x, lo, hi): the adjoint goes to whichever operand z equals,
-// x when it is inside [lo, hi] (the bounds win only outside).
+// math.clampf is defined upstream as z = maxf(minf(x, lo), hi) (sic: the
+// operand named min is the upper bound), and lowered exactly so; the
+// adjoint follows that composition with the min/max rules' tie choice (the
+// left operand wins): m = min(x, lo) takes x when x <= lo, z takes m when
+// m >= hi.
 LogicalResult clampRule(OpBuilder &b, Operation *op, ValueRange x, ValueRange,
                         ArrayRef<Value> dz, SmallVectorImpl<Value> &out) {
   Location loc = op->getLoc();
-  Value below = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x[0], x[1]);
-  Value above = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x[0], x[2]);
-  Value outside = arith::OrIOp::create(b, loc, below, above);
+  Value xWins =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, x[0], x[1]);
+  Value m = arith::MinimumFOp::create(b, loc, x[0], x[1]);
+  Value mWins = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, m, x[2]);
+  Value toM = selectOrZero(b, loc, mWins, dz[0]);
   Value zero = constantLike(b, loc, dz[0], 0.0);
-  out.append({arith::SelectOp::create(b, loc, outside, zero, dz[0]),
-              selectOrZero(b, loc, below, dz[0]),
-              selectOrZero(b, loc, above, dz[0])});
+  out.append({selectOrZero(b, loc, xWins, toM),
+              arith::SelectOp::create(b, loc, xWins, zero, toM),
+              arith::SelectOp::create(b, loc, mWins, zero, dz[0])});
   return success();
 }
 

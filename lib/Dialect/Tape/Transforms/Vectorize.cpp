@@ -35,6 +35,41 @@ static int64_t largestDivisor(int64_t size, int64_t limit) {
   return 1;
 }
 
+/// True if, for every output of `op`, the value the body yields varies
+/// along the reduction dimensions (reads an input those dimensions index, or
+/// their linalg.index). Upstream vectorization folds a reduction of a value
+/// that is uniform along them (a body that ignores its inputs after a fill
+/// was folded into it) into one addition per vector instead of one per
+/// element, so such ops stay scalar loops.
+static bool reducesVaryingValues(linalg::LinalgOp op) {
+  if (op.getNumReductionLoops() == 0)
+    return true;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  auto isReduction = [&](unsigned d) {
+    return iterators[d] == utils::IteratorType::reduction;
+  };
+  Block *body = op.getBlock();
+  DenseSet<Value> varying;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (llvm::any_of(llvm::seq<unsigned>(0, map.getNumDims()), [&](unsigned d) {
+          return isReduction(d) && map.isFunctionOfDim(d);
+        }))
+      varying.insert(body->getArgument(input->getOperandNumber()));
+  }
+  for (Operation &nested : *body) {
+    bool varies = llvm::any_of(nested.getOperands(), [&](Value v) {
+      return varying.contains(v);
+    });
+    if (auto index = dyn_cast<linalg::IndexOp>(nested))
+      varies = isReduction(index.getDim());
+    if (varies)
+      varying.insert(nested.result_begin(), nested.result_end());
+  }
+  return llvm::all_of(body->getTerminator()->getOperands(),
+                      [&](Value v) { return varying.contains(v); });
+}
+
 namespace {
 
 struct TapeVectorizePass
@@ -114,6 +149,8 @@ struct TapeVectorizePass
   }
 
   LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
+    if (!reducesVaryingValues(op))
+      return failure();
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     SmallVector<int64_t> tiles(ranges.size(), 1);
     if (linalg::isaContractionOpInterface(op) &&

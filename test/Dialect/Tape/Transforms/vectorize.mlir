@@ -44,3 +44,21 @@ func.func @dynamic(%a: memref<?xf32>) {
   }
   return
 }
+
+// A reduction of a value that does not vary along the reduced dimension
+// (a fill folded into the body) stays a scalar loop: upstream vectorization
+// would add it once per vector instead of once per element. (Found by
+// scripts/ad_difftest.py.) Executed in vectorize-exec.test.
+// CHECK-LABEL: func.func @uniform_reduction
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+func.func @uniform_reduction(%x: memref<2x2xf64>, %s: f64, %out: memref<2xf64>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<2x2xf64>) outs(%out : memref<2xf64>) {
+  ^bb0(%in: f64, %acc: f64):
+    %v = math.sin %s : f64
+    %r = arith.addf %acc, %v : f64
+    linalg.yield %r : f64
+  }
+  return
+}
