@@ -7,7 +7,9 @@ foreach(entry
     "Passes.td;-gen-pass-doc;Passes.md"
     "TapeInterfaces.td;-gen-op-interface-docs;OpInterfaces.md"
     "TapeInterfaces.td;-gen-attr-interface-docs;AttrInterfaces.md"
-    "../../../tape/Conversion/Passes.td;-gen-pass-doc;ConversionPasses.md")
+    "../../Conversion/Passes.td;-gen-pass-doc;ConversionPasses.md"
+    "../../Codegen/CPU/Passes.td;-gen-pass-doc;CPUPasses.md"
+    "../../ABI/Passes.td;-gen-pass-doc;ABIPasses.md")
   list(GET entry 0 file)
   list(GET entry 1 gen)
   separate_arguments(gen)

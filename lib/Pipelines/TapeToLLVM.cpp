@@ -1,44 +1,55 @@
 //===- TapeToLLVM.cpp - The tape-to-llvm pipeline -------------------------===//
+//
+// One straight list of stages; each stage names what it hands on, and the
+// two hand-overs the rest of the compiler relies on are verified by a pass
+// (tape-verify-tensor-contract, tape-abi-verify). docs/Architecture.md
+// draws the same list.
+//
+//===----------------------------------------------------------------------===//
 
 #include "tape/Pipelines/Pipelines.h"
 
+#include "tape/ABI/Passes.h"
+#include "tape/Codegen/CPU/Passes.h"
+#include "tape/Conversion/Passes.h"
 #include "tape/Dialect/Tape/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/InitAllPasses.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/Support/ErrorHandling.h"
 #include "llvm/TargetParser/Host.h"
-#include "llvm/Support/raw_ostream.h"
 
-#include <mutex>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::tape;
 
-/// Appends upstream passes given in textual form (their C++ constructors
-/// differ from release to release; the pass names are the stable API).
-/// Textual pipelines need the passes in the registry, so an embedder that
-/// never registered them still gets a working pipeline.
-static void addPipeline(OpPassManager &pm, const std::string &text) {
-  static std::once_flag registered;
-  std::call_once(registered, [] { registerAllPasses(); });
-  std::string error;
-  llvm::raw_string_ostream os(error);
-  if (failed(parsePassPipeline(text, pm, os)))
-    llvm::report_fatal_error(llvm::Twine("tape-to-llvm: bad pipeline '") +
-                             text + "': " + error);
-}
-
-int64_t mlir::tape::hostVectorBits() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  if (features.lookup("avx512f"))
+int ::tape::vectorBitsForFeatures(bool (*hasFeature)(const char *, void *),
+                                  void *ctx) {
+  if (hasFeature("avx512f", ctx))
     return 512;
-  if (features.lookup("avx"))
+  if (hasFeature("avx", ctx))
     return 256;
   return 128;
+}
+
+int ::tape::hostVectorBits() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return vectorBitsForFeatures(
+      [](const char *name, void *ctx) {
+        return static_cast<llvm::StringMap<bool> *>(ctx)->lookup(name);
+      },
+      &features);
 }
 
 namespace {
@@ -48,159 +59,230 @@ namespace {
 struct RegisterTile {
   int64_t rows, columns, lanes;
   explicit RegisterTile(int64_t vectorBits) {
-    if (vectorBits != 128 && vectorBits != 256 && vectorBits != 512)
-      llvm::report_fatal_error("tape-to-llvm: vector-bits must be 0, 128, "
-                               "256 or 512");
     lanes = vectorBits / 32;
-    columns = 2 * lanes;                  // two vectors per row
-    rows = vectorBits == 512 ? 8 : 6;     // 16 or 12 accumulators
+    columns = 2 * lanes;              // two vectors per row
+    rows = vectorBits == 512 ? 8 : 6; // 16 or 12 accumulators
   }
+};
+
+/// Stands in for a pipeline whose options are out of range: fails with
+/// the reason, so that tape-opt reports it instead of aborting.
+struct OptionErrorPass
+    : public PassWrapper<OptionErrorPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(OptionErrorPass)
+  explicit OptionErrorPass(std::string message) : message(std::move(message)) {}
+  StringRef getArgument() const override { return "tape-option-error"; }
+  void runOnOperation() override {
+    getOperation().emitError(message);
+    signalPassFailure();
+  }
+  std::string message;
 };
 } // namespace
 
-void mlir::tape::buildTapeToTensorPipeline(OpPassManager &pm,
-                                           const TapeToLLVMOptions &options) {
-  // 1. apply_gradients -> reads/arith/assigns; momentum and Adam slots
-  //    become ordinary variables, so the state layout includes them.
+void mlir::tape::buildTapeToTensorPipeline(
+    OpPassManager &pm, const ::tape::CompileOptions &options) {
+  // --- Tape stage: tape dialect in, tape dialect without optimizers and
+  //     tapes out.
+  // apply_gradients -> reads, arithmetic and assignments; optimizer slots
+  // become ordinary variables, so the state layout includes them.
   pm.addPass(createTapeMaterializeOptimizers());
-  // Calls inside recording regions are inlined and variable reads hoisted
-  // out of loops and branches, so that verification and AD see the ops
-  // the tape records.
+  // Calls in recording regions inlined, variable reads hoisted out of
+  // loops and branches, while loops counted: what the tape records.
   pm.addPass(createTapePrepareRecordings());
-  // 2. The hazards are diagnosed on the tape-level IR, where the tapes and
-  //    the gradient requests still say what the user meant.
+  // Hazards are diagnosed on tape-level IR, where tapes and gradient
+  // requests still say what the user meant.
   if (options.verifyAssignments) {
     TapeVerifyAssignmentsOptions verify;
     verify.strict = options.strict;
     pm.addPass(createTapeVerifyAssignments(verify));
   }
-  // 3. Reverse-mode AD: no tape is left afterwards.
+  // Reverse-mode AD: no tape is left.
   pm.addPass(createTapeDifferentiate());
-  // 4. Variables become state passed to every function.
-  pm.addPass(createTapeLiftVariables());
+
+  // --- Tensor stage: variables become state arguments of plain tensor
+  //     functions. Contract: no tape op, the state layout, every function
+  //     lifted with one block.
+  pm.addPass(createConvertTapeToFunc());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addPass(createVerifyTensorContract());
 }
 
-void mlir::tape::buildTapeToLLVMPipeline(OpPassManager &pm,
-                                         const TapeToLLVMOptions &options) {
-  buildTapeToTensorPipeline(pm, options);
-  // 5. Tensor math to linalg, and elementwise fusion (forward, backward and
-  //    optimizer updates fuse into neighbouring loops). The backward
-  //    matmuls read transposed operands through their indexing maps.
-  if (options.foldTransposes)
-    pm.addNestedPass<func::FuncOp>(createTapeFoldTransposes());
-  // Checking numerics keeps every op apart, so that the first non-finite
-  // value is pinned on one op.
-  addPipeline(pm, options.checkNumerics
-                      ? "func.func(convert-elementwise-to-linalg),"
-                        "canonicalize,cse"
-                      : "func.func(convert-elementwise-to-linalg,"
-                        "linalg-fuse-elementwise-ops),canonicalize,cse");
+LogicalResult mlir::tape::buildTapeToLLVMPipeline(
+    OpPassManager &pm, const ::tape::CompileOptions &options) {
+  int vectorBits = ::tape::targetVectorBits(options);
+  if (vectorBits != 128 && vectorBits != 256 && vectorBits != 512) {
+    pm.addPass(std::make_unique<OptionErrorPass>(
+        "tape-to-llvm: vector-bits must be 0, 128, 256 or 512"));
+    return failure();
+  }
+  int threads = options.threads > 0
+                    ? options.threads
+                    : std::max(1u, std::thread::hardware_concurrency());
+  RegisterTile tile(vectorBits);
 
+  buildTapeToTensorPipeline(pm, options);
+
+  // --- Codegen on tensors: tensor math to linalg, elementwise fusion
+  //     (forward, backward and optimizer updates fuse into neighbouring
+  //     loops), aggregate ops and gathers to loops linalg can tile. Checking
+  //     numerics keeps every op apart, so that the first non-finite value
+  //     is pinned on one op.
+  OpPassManager &tensorFns = pm.nest<func::FuncOp>();
+  tensorFns.addPass(cpu::createDecomposeAggregates());
+  tensorFns.addPass(createConvertElementwiseToLinalgPass());
+  if (!options.checkNumerics)
+    tensorFns.addPass(createLinalgElementwiseOpFusionPass());
+  tensorFns.addPass(cpu::createLowerGatherScatter());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   // CSE merged equal fills (the zero inits of same-shaped matmuls): give
   // each user its own again, or bufferization copies the shared one.
-  pm.addNestedPass<func::FuncOp>(createTapeCloneSharedFills());
+  pm.addNestedPass<func::FuncOp>(cpu::createCloneSharedFills());
 
-  // 6. One-shot bufferization across function boundaries; updates of a
-  //    variable land in its own buffer.
-  addPipeline(pm, "eliminate-empty-tensors,"
-                  "one-shot-bufferize{bufferize-function-boundaries "
-                  "function-boundary-type-conversion=identity-layout-map "
-                  "allow-return-allocs-from-loops}");
-  TapeUpdateStateInPlaceOptions inPlace;
+  // --- Bufferization across function boundaries; updates of a variable
+  //     land in its own buffer, and the state results are dropped.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.allowReturnAllocsFromLoops = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  abi::UpdateStateInPlaceOptions inPlace;
   inPlace.reportCopies = options.reportCopies;
-  pm.addPass(createTapeUpdateStateInPlace(inPlace));
+  pm.addPass(abi::createUpdateStateInPlace(inPlace));
   if (options.checkNumerics)
-    pm.addPass(createTapeCheckNumerics());
-  // 7. Results become caller-provided out-parameters; fixed-size
-  //    temporaries move into a workspace the caller provides (no heap
-  //    allocation per step); what is left is freed.
-  addPipeline(pm, "canonicalize,"
-                  "buffer-results-to-out-params{modify-public-functions "
-                  "hoist-static-allocs}");
-  // Large matmuls: a BLAS call where asked for, else a packed,
-  //    cache-blocked kernel (its pack buffers go into the workspace).
+    pm.addPass(abi::createCheckNumerics());
+  // Results become caller-provided out-parameters.
+  pm.addPass(createCanonicalizerPass());
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+
+  // --- Kernels on buffers: large matmuls call BLAS where asked for, else
+  //     packed, cache-blocked kernels (their pack buffers go into the
+  //     workspace); neighbouring elementwise loops (an optimizer's per-slot
+  //     updates) become one pass over memory.
   if (options.blas) {
-    TapeLowerMatmulToBlasOptions blas;
+    cpu::LowerMatmulToBlasOptions blas;
     blas.minFlops = options.blasMinFlops;
     blas.fuseUpdates = options.fuseUpdates;
-    pm.addPass(createTapeLowerMatmulToBlas(blas));
+    pm.addPass(cpu::createLowerMatmulToBlas(blas));
   }
-  RegisterTile tile(options.vectorBits ? options.vectorBits
-                                       : hostVectorBits());
   if (options.vectorize && options.packMatmuls) {
-    TapePackMatmulsOptions pack;
+    cpu::PackMatmulsOptions pack;
     pack.mr = tile.rows;
     pack.nr = tile.columns;
     pack.mc = 42 * tile.rows; // A block ~128-256 KiB: in L2 beside B's
-    pack.parallel = options.threads > 1;
+    pack.parallel = threads > 1;
     pack.fuseUpdates = options.fuseUpdates;
-    pm.addNestedPass<func::FuncOp>(createTapePackMatmuls(pack));
+    pm.addNestedPass<func::FuncOp>(cpu::createPackMatmuls(pack));
   }
-  // Neighbouring elementwise loops (an optimizer's per-slot updates) become
-  // one pass over memory; after the kernels above took the SGD updates
-  // they fold into matmuls.
-  pm.addNestedPass<func::FuncOp>(createTapeFuseElementwiseLoops());
-  pm.addPass(createTapeAllocateWorkspace());
-  // Deallocation may add a private helper on dynamically shaped memrefs,
-  // which the bare-pointer ABI below cannot express: inline it away.
-  addPipeline(pm, "buffer-deallocation-pipeline,inline,symbol-dce,"
-                  "canonicalize");
-  // Copies between strided views would call a runtime library; make them
-  // loops like every other linalg op.
-  pm.addPass(createTapeExpandStridedCopies());
-  // 8. Register tiles and vectors (on buffers), accumulators in
-  //    registers, loops, then LLVM with a bare-pointer C ABI.
+  pm.addNestedPass<func::FuncOp>(cpu::createFuseElementwiseLoops());
+
+  // --- ABI: fixed-size temporaries move into a workspace the caller
+  //     provides (no heap allocation per step); what is left is freed.
+  //     Deallocation may add a private helper on dynamically shaped
+  //     memrefs, which the bare-pointer ABI cannot express: inline it.
+  pm.addPass(abi::createAllocateWorkspace());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createInlinerPass());
+  pm.addPass(createSymbolDCEPass());
+  pm.addPass(createCanonicalizerPass());
+  // Copies between strided views would call a runtime library.
+  pm.addPass(cpu::createExpandStridedCopies());
+
+  // --- Register tiles and vectors (on buffers), accumulators in
+  //     registers; parallel loops become OpenMP worksharing loops.
   if (options.vectorize) {
-    TapeMatvecKernelsOptions matvec;
+    cpu::MatvecKernelsOptions matvec;
     matvec.lanes = tile.lanes;
-    matvec.parallel = options.threads > 1;
-    pm.addNestedPass<func::FuncOp>(createTapeMatvecKernels(matvec));
-    TapeVectorizeOptions vectorize;
+    matvec.parallel = threads > 1;
+    pm.addNestedPass<func::FuncOp>(cpu::createMatvecKernels(matvec));
+    cpu::VectorizeOptions vectorize;
     vectorize.contractionM = tile.rows;
     vectorize.contractionN = tile.columns;
     vectorize.vectorWidth = tile.lanes;
-    vectorize.threads = options.threads;
-    pm.addNestedPass<func::FuncOp>(createTapeVectorize(vectorize));
-    addPipeline(pm, "canonicalize,cse");
-    pm.addNestedPass<func::FuncOp>(createTapeHoistVectorTransfers());
+    vectorize.threads = threads;
+    pm.addNestedPass<func::FuncOp>(cpu::createVectorize(vectorize));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    pm.addNestedPass<func::FuncOp>(cpu::createHoistVectorTransfers());
   }
-  // Parallel loops (the packed kernels' column panels) become OpenMP
-  // worksharing loops.
-  if (options.threads > 1)
-    addPipeline(pm, "convert-scf-to-openmp{num-threads=" +
-                        std::to_string(options.threads) +
-                        "},canonicalize"); // inlines the empty alloca_scope
-  addPipeline(pm, "func.func(convert-linalg-to-loops),"
-                  "func.func(lower-vector-multi-reduction),"
-                  // Fully unrolled: no stack buffers for n-d transfers
-                  // (allocas inside loops would grow the stack).
-                  "convert-vector-to-scf{full-unroll=true},"
-                  "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-                  "finalize-memref-to-llvm,"
-                  "math-expand-ops{ops=rsqrt,clampf,fpowi},convert-math-to-llvm,"
-                  "convert-math-to-libm,convert-arith-to-llvm,"
-                  "convert-vector-to-llvm{vector-contract-lowering="
-                  "outerproduct},"
-                  // Masked transfers make their masks with arith ops.
-                  "convert-arith-to-llvm,"
-                  "convert-index-to-llvm,convert-cf-to-llvm,"
-                  "convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
-                  "convert-ub-to-llvm,convert-openmp-to-llvm,"
-                  "reconcile-unrealized-casts");
+  if (threads > 1) {
+    ConvertSCFToOpenMPPassOptions openmp;
+    openmp.numThreads = threads;
+    pm.addPass(createConvertSCFToOpenMPPass(openmp));
+    pm.addPass(createCanonicalizerPass()); // the empty alloca_scope
+  }
+
+  // --- LLVM: loops, vectors fully unrolled to one dimension (no stack
+  //     buffers for n-d transfers, so no allocas inside loops), then every
+  //     dialect to LLVM with the bare-pointer C ABI. Contract: the ABI.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  VectorTransferToSCFOptions toSCF;
+  toSCF.enableFullUnroll(true);
+  pm.addPass(createConvertVectorToSCFPass(toSCF));
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  math::MathExpandOpsPassOptions expand;
+  expand.opMnemonics = {"rsqrt", "clampf", "fpowi"};
+  pm.addPass(math::createMathExpandOpsPass(expand));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  ConvertVectorToLLVMPassOptions toLLVM;
+  toLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  pm.addPass(createConvertVectorToLLVMPass(toLLVM));
+  pm.addPass(createArithToLLVMConversionPass()); // masks are arith ops
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcToLLVM;
+  funcToLLVM.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcToLLVM));
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(abi::createVerifyABI());
+  return success();
+}
+
+::tape::CompileOptions TapeToLLVMOptions::toCompileOptions() const {
+  ::tape::CompileOptions o;
+  o.strict = strict;
+  o.verifyAssignments = verifyAssignments;
+  o.vectorize = vectorize;
+  o.packMatmuls = packMatmuls;
+  o.fuseUpdates = fuseUpdates;
+  o.vectorBits = vectorBits;
+  o.checkNumerics = checkNumerics;
+  o.threads = threads;
+  o.blas = blas;
+  o.blasMinFlops = blasMinFlops;
+  o.reportCopies = reportCopies;
+  return o;
 }
 
 void mlir::tape::registerTapePipelines() {
   PassPipelineRegistration<TapeToLLVMOptions>(
       "tape-to-llvm",
       "Compiles train steps in the tape dialect to the LLVM dialect: "
-      "optimizers, verification, AD, state lifting, linalg, bufferization "
-      "with in-place state, loops, LLVM",
-      buildTapeToLLVMPipeline);
+      "optimizers, verification, AD, state, linalg, bufferization with "
+      "in-place state, kernels, the step ABI, LLVM",
+      [](OpPassManager &pm, const TapeToLLVMOptions &options) {
+        (void)buildTapeToLLVMPipeline(pm, options.toCompileOptions());
+      });
   PassPipelineRegistration<TapeToLLVMOptions>(
       "tape-to-tensor",
       "The first stages of tape-to-llvm: optimizers, verification, AD and "
-      "state lifting, ending in plain tensor functions",
-      buildTapeToTensorPipeline);
+      "state, ending in plain tensor functions",
+      [](OpPassManager &pm, const TapeToLLVMOptions &options) {
+        buildTapeToTensorPipeline(pm, options.toCompileOptions());
+      });
 }

@@ -3,6 +3,8 @@
 #include "tape/InitTape.h"
 
 #include "mlir/IR/DialectRegistry.h"
+#include "tape/ABI/Passes.h"
+#include "tape/Codegen/CPU/Passes.h"
 #include "tape/Conversion/Passes.h"
 #include "tape/Dialect/Tape/DifferentiationRules.h"
 #include "tape/Dialect/Tape/Passes.h"
@@ -17,5 +19,7 @@ void mlir::tape::registerTapeDialects(DialectRegistry &registry) {
 void mlir::tape::registerTapePasses() {
   registerTapeTransformsPasses();
   registerTapeConversionPasses();
+  cpu::registerTapeCPUPasses();
+  abi::registerTapeABIPasses();
   registerTapePipelines();
 }

@@ -1,7 +1,7 @@
 //===- Model.cpp - Compile a module and run its steps ---------------------===//
 
 #include "tape/Runtime/Model.h"
-#include "tape/Runtime/Compiler.h"
+#include "tape/Compiler/Compiler.h"
 
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -22,21 +22,6 @@
 #include <thread>
 
 using namespace tape;
-
-std::string Diagnostic::str() const {
-  const char *kind = severity == Severity::Error     ? "error"
-                     : severity == Severity::Warning ? "warning"
-                     : severity == Severity::Note    ? "note"
-                                                     : "remark";
-  return (location.empty() ? "" : location + ": ") + kind + ": " + message;
-}
-
-std::string Status::str() const {
-  std::string s = message;
-  for (const Diagnostic &d : diagnostics)
-    s += "\n" + d.str();
-  return s;
-}
 
 struct Model::Impl {
   std::unique_ptr<mlir::ExecutionEngine> engine;

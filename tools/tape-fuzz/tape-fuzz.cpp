@@ -19,7 +19,7 @@
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/InitTape.h"
 #include "tape/Pipelines/Pipelines.h"
-#include "tape/Runtime/Compiler.h"
+#include "tape/Compiler/Compiler.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -270,8 +270,7 @@ void fuzzChunk(const std::string &chunk) {
     pm.addPass(mlir::tape::createTapeVerifyAssignments());
   });
   runPasses(*module, "tape-to-llvm", [](OpPassManager &pm) {
-    mlir::tape::TapeToLLVMOptions options;
-    mlir::tape::buildTapeToLLVMPipeline(pm, options);
+    (void)mlir::tape::buildTapeToLLVMPipeline(pm, ::tape::CompileOptions());
   });
 }
 

@@ -9,7 +9,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tape/Compiler/Flags.h"
 #include "tape/Runtime/Checkpoint.h"
+#include "tape/Runtime/Dataset.h"
 #include "tape/Runtime/Model.h"
 #include "tape/Runtime/Npy.h"
 
@@ -20,8 +22,6 @@
 
 #include <charconv>
 #include <chrono>
-#include <cstring>
-#include <random>
 #include <algorithm>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -92,10 +92,6 @@ static cl::opt<uint64_t>
 static cl::opt<std::string> resume("resume",
                                    cl::desc("Checkpoint to resume from"),
                                    cl::cat(category));
-static cl::opt<bool> strict("strict",
-                            cl::desc("Treat host-side updates and "
-                                     "disconnected gradients as errors"),
-                            cl::cat(category));
 static cl::opt<unsigned>
     precision("precision",
               cl::desc("Significant digits of printed values (default 6, as "
@@ -108,45 +104,10 @@ static cl::opt<bool>
                    "allocations of the compiled code (first call, later "
                    "calls) and the peak memory"),
           cl::cat(category));
-static cl::opt<bool> noVectorize("no-vectorize",
-                                 cl::desc("Compile linalg ops to plain loops "
-                                          "(for comparisons)"),
-                                 cl::cat(category));
-static cl::opt<bool> blas("blas",
-                          cl::desc("Large f32 matmuls call cblas_sgemm "
-                                   "(OpenBLAS, loaded at run time)"),
-                          cl::cat(category));
-static cl::opt<int> threads("num-threads",
-                            cl::desc("Threads the compiled step may use "
-                                     "(default 1; 0: one per core)"),
-                            cl::init(1), cl::cat(category));
-static cl::opt<int> vectorBits(
-    "vector-bits",
-    cl::desc("Size register tiles for this vector width (128, 256, 512) "
-             "instead of the host's (for testing other targets' tiling)"),
-    cl::init(0), cl::cat(category));
-static cl::opt<bool> checkNumerics(
-    "check-numerics",
-    cl::desc("Fail at the first NaN or infinity a step computes, naming the "
-             "op and its source location (slower: no fusion, a check per "
-             "op)"),
-    cl::cat(category));
-static cl::opt<bool> noFoldTransposes(
-    "no-fold-transposes",
-    cl::desc("Materialize transposed matmul operands (for comparisons)"),
-    cl::cat(category), cl::Hidden);
-static cl::opt<bool> noPack("no-pack",
-                            cl::desc("No packed matmul kernels (for "
-                                     "comparisons)"),
-                            cl::cat(category), cl::Hidden);
-static cl::opt<bool> noFuseUpdates(
-    "no-fuse-updates",
-    cl::desc("Keep SGD updates apart from the gradient matmuls (for "
-             "comparisons)"),
-    cl::cat(category), cl::Hidden);
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
+static CompileFlags compileFlags(category);
 
 static int fail(const std::string &message) {
   llvm::errs() << "tape-run: " << message << "\n";
@@ -190,14 +151,165 @@ static std::string label(std::string name) {
   return name;
 }
 
-/// One input of the entry: a constant tensor, or a dataset cut into
-/// batches along its first dimension.
-struct InputSource {
-  Tensor data;
-  Tensor batch;
-  int64_t batches = 1;
-  bool dataset = false;
-};
+/// The function to run: named, or the only host function, or (with no
+/// host function) the only step.
+static const FunctionSpec *chooseEntry(const Model &model, Status &status) {
+  if (!entry.empty()) {
+    if (const FunctionSpec *fn = model.findFunction(entry))
+      return fn;
+    status = Status::error("no public function @" + entry + " in " +
+                           inputFile);
+    return nullptr;
+  }
+  std::vector<const FunctionSpec *> hosts, stepFns;
+  for (const FunctionSpec &f : model.functions())
+    (f.isStep ? stepFns : hosts).push_back(&f);
+  if (hosts.size() == 1)
+    return hosts.front();
+  if (hosts.empty() && stepFns.size() == 1)
+    return stepFns.front();
+  status = Status::error("cannot choose the function to run; name it with "
+                         "--entry");
+  return nullptr;
+}
+
+/// --init and --resume.
+static Status initializeState(State &state) {
+  for (const std::string &spec : initVars) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos)
+      return Status::error("--init expects name=file.npy, got '" + spec + "'");
+    Tensor value;
+    if (Status s = readNpy(spec.substr(eq + 1), value); !s)
+      return s;
+    if (Status s = state.set(spec.substr(0, eq), value); !s)
+      return s;
+  }
+  if (!resume.empty())
+    return loadCheckpoint(resume, state);
+  return Status::success();
+}
+
+/// The --input files as the entry's inputs.
+static Status readInputs(const FunctionSpec &fn, StepInputs &out) {
+  if (inputs.size() != fn.inputs.size()) {
+    std::string want;
+    for (const TensorSpec &s : fn.inputs)
+      want += " " + s.str();
+    return Status::error("@" + fn.name + " takes " +
+                         std::to_string(fn.inputs.size()) + " inputs (" +
+                         (want.empty() ? " none" : want) + " ), got " +
+                         std::to_string(inputs.size()) + " --input files");
+  }
+  std::vector<std::pair<std::string, Tensor>> sources;
+  for (const std::string &file : inputs) {
+    Tensor t;
+    if (Status s = readNpy(file, t); !s)
+      return s;
+    sources.push_back({file, std::move(t)});
+  }
+  return StepInputs::create(fn, std::move(sources), shuffleSeed, out);
+}
+
+/// The variables --print-vars names (default: every scalar trainable one).
+static Status chooseReported(const Model &model, std::vector<int> &out) {
+  if (printVars.empty()) {
+    for (size_t i = 0; i < model.variables().size(); ++i) {
+      const VariableSpec &v = model.variables()[i];
+      if (v.trainable && v.spec.numElements() == 1)
+        out.push_back(int(i));
+    }
+    return Status::success();
+  }
+  if (printVars == "none")
+    return Status::success();
+  llvm::SmallVector<llvm::StringRef> names;
+  llvm::StringRef(printVars).split(names, ',');
+  for (llvm::StringRef name : names) {
+    int i = model.findVariable(name.trim().str());
+    if (i < 0)
+      return Status::error("--print-vars: no variable '" + name.trim().str() +
+                           "' in the model");
+    out.push_back(i);
+  }
+  return Status::success();
+}
+
+/// The line printed after a step: the loss (a scalar first output) and
+/// the reported variables.
+static std::string stepLine(const Model &model, const State &state,
+                            const std::vector<Tensor> &outputs,
+                            const std::vector<int> &reported, uint64_t k) {
+  std::string line;
+  if (!outputs.empty() && outputs[0].spec().numElements() == 1)
+    line = "Loss: " + format(outputs[0], 0);
+  for (int i : reported) {
+    const Tensor &v = state.variable(i);
+    if (!line.empty())
+      line += ", ";
+    line += label(model.variables()[i].name) + ": ";
+    line += v.spec().numElements() == 1 ? format(v, 0) : v.spec().str();
+  }
+  return line.empty() ? "step " + std::to_string(k + 1) : line;
+}
+
+static void printOutputValues(const std::vector<Tensor> &outputs) {
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    llvm::outs() << "output #" << o << " " << outputs[o].spec().str() << ":";
+    for (int64_t j = 0; j < outputs[o].spec().numElements(); ++j)
+      llvm::outs() << " " << format(outputs[o], j);
+    llvm::outs() << "\n";
+  }
+}
+
+/// --report-stats.
+static void printStats(const std::vector<double> &callTimes,
+                       uint64_t firstAllocs, uint64_t laterAllocs) {
+  std::vector<double> sorted = callTimes;
+  std::sort(sorted.begin(), sorted.end());
+  struct rusage usage;
+  ::getrusage(RUSAGE_SELF, &usage);
+  llvm::errs() << "calls: " << callTimes.size() << ", median "
+               << llvm::format("%.3f", sorted[sorted.size() / 2] * 1e6)
+               << " us/call, min "
+               << llvm::format("%.3f", sorted.front() * 1e6) << " us\n"
+               << "heap allocations by compiled code: " << firstAllocs
+               << " in the first call, " << laterAllocs << " in the "
+               << (callTimes.size() - 1) << " later calls\n"
+               << "peak resident memory: "
+               << llvm::format("%.1f", usage.ru_maxrss / 1024.0) << " MiB\n";
+}
+
+/// --dump-vars and --save-vars.
+static Status reportVariables(const Model &model, const State &state) {
+  if (dumpVars)
+    for (size_t i = 0; i < state.size(); ++i) {
+      const Tensor &v = state.variable(i);
+      llvm::outs() << model.variables()[i].name << " " << v.spec().str()
+                   << ":";
+      int64_t n = v.spec().numElements();
+      for (int64_t j = 0; j < std::min<int64_t>(n, 8); ++j)
+        llvm::outs() << " " << format(v, j);
+      if (n > 8)
+        llvm::outs() << " ...";
+      llvm::outs() << "\n";
+    }
+  if (saveVars.empty())
+    return Status::success();
+  if (llvm::StringRef(saveVars).ends_with(".npz")) {
+    std::vector<std::pair<std::string, const Tensor *>> entries;
+    for (size_t i = 0; i < state.size(); ++i)
+      entries.push_back({model.variables()[i].name, &state.variable(i)});
+    return writeNpz(saveVars, entries);
+  }
+  for (size_t i = 0; i < state.size(); ++i)
+    if (Status s = writeNpy(saveVars + "/" + model.variables()[i].name +
+                                ".npy",
+                            state.variable(i));
+        !s)
+      return s;
+  return Status::success();
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -208,132 +320,35 @@ int main(int argc, char **argv) {
       "  tape-run examples/seed/1_assign_sub.mlir --steps 3\n");
 
   CompileOptions options;
-  options.strict = strict;
-  options.vectorize = !noVectorize;
-  options.blas = blas;
-  options.foldTransposes = !noFoldTransposes;
-  options.packMatmuls = !noPack;
-  options.fuseUpdates = !noFuseUpdates;
-  if (threads < 0)
-    return fail("--num-threads must be 0 (one per core) or more");
-  options.threads = threads;
-  if (vectorBits != 0 && vectorBits != 128 && vectorBits != 256 &&
-      vectorBits != 512)
-    return fail("--vector-bits must be 128, 256 or 512");
-  options.vectorBits = vectorBits;
-  options.checkNumerics = checkNumerics;
+  if (Status s = compileFlags.apply(options); !s)
+    return fail(s);
   std::unique_ptr<Model> model;
-  Status status = Model::compileFile(inputFile, options, model);
-  if (!status)
-    return fail(status);
+  if (Status s = Model::compileFile(inputFile, options, model); !s)
+    return fail(s);
   for (const Diagnostic &d : model->warnings())
     llvm::errs() << d.str() << "\n";
-
-  // The entry: named, or the host function that calls a step, or the step.
-  const FunctionSpec *fn = nullptr;
-  if (!entry.empty()) {
-    fn = model->findFunction(entry);
-    if (!fn)
-      return fail("no public function @" + entry + " in " + inputFile);
-  } else {
-    std::vector<const FunctionSpec *> hosts, stepFns;
-    for (const FunctionSpec &f : model->functions())
-      (f.isStep ? stepFns : hosts).push_back(&f);
-    if (hosts.size() == 1)
-      fn = hosts.front();
-    else if (hosts.empty() && stepFns.size() == 1)
-      fn = stepFns.front();
-    else
-      return fail("cannot choose the function to run; name it with --entry");
-  }
-
+  Status status = Status::success();
+  const FunctionSpec *fn = chooseEntry(*model, status);
+  if (!fn)
+    return fail(status);
   State state(*model);
-  for (const std::string &spec : initVars) {
-    size_t eq = spec.find('=');
-    if (eq == std::string::npos)
-      return fail("--init expects name=file.npy, got '" + spec + "'");
-    Tensor value;
-    if (Status s = readNpy(spec.substr(eq + 1), value); !s)
-      return fail(s);
-    if (Status s = state.set(spec.substr(0, eq), value); !s)
-      return fail(s);
-  }
-  if (!resume.empty())
-    if (Status s = loadCheckpoint(resume, state); !s)
-      return fail(s);
-
-  // Inputs.
-  if (inputs.size() != fn->inputs.size()) {
-    std::string want;
-    for (const TensorSpec &s : fn->inputs)
-      want += " " + s.str();
-    return fail("@" + fn->name + " takes " + std::to_string(fn->inputs.size()) +
-                " inputs (" + (want.empty() ? " none" : want) + " ), got " +
-                std::to_string(inputs.size()) + " --input files");
-  }
-  std::vector<InputSource> sources(inputs.size());
-  int64_t datasetRows = -1;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    InputSource &src = sources[i];
-    if (Status s = readNpy(inputs[i], src.data); !s)
-      return fail(s);
-    const TensorSpec &want = fn->inputs[i];
-    const TensorSpec &got = src.data.spec();
-    if (got == want) {
-      src.batch = Tensor(want);
-      std::memcpy(src.batch.data(), src.data.data(), want.numBytes());
-      continue;
-    }
-    bool sameTail = got.dtype == want.dtype && !want.shape.empty() &&
-                    got.shape.size() == want.shape.size() &&
-                    std::equal(got.shape.begin() + 1, got.shape.end(),
-                               want.shape.begin() + 1) &&
-                    want.shape[0] > 0 && got.shape[0] % want.shape[0] == 0 &&
-                    got.shape[0] > 0;
-    if (!sameTail)
-      return fail(inputs[i] + ": input #" + std::to_string(i) + " of @" +
-                  fn->name + " must be " + want.str() +
-                  " (or a dataset of such batches along the first dimension), "
-                  "got " + got.str());
-    if (datasetRows >= 0 && datasetRows != got.shape[0])
-      return fail(inputs[i] + ": dataset files must have the same number of "
-                  "rows; got " + std::to_string(got.shape[0]) + " and " +
-                  std::to_string(datasetRows));
-    datasetRows = got.shape[0];
-    src.dataset = true;
-    src.batches = got.shape[0] / want.shape[0];
-    src.batch = Tensor(want);
-  }
-
+  if (Status s = initializeState(state); !s)
+    return fail(s);
+  StepInputs stepInputs;
+  if (Status s = readInputs(*fn, stepInputs); !s)
+    return fail(s);
+  std::vector<int> reported;
+  if (Status s = chooseReported(*model, reported); !s)
+    return fail(s);
   std::vector<Tensor> outputs;
   for (const TensorSpec &s : fn->outputs)
     outputs.emplace_back(s);
+  std::vector<Tensor *> out;
+  for (Tensor &t : outputs)
+    out.push_back(&t);
 
-  // What to print after each step.
-  std::vector<int> printed;
-  if (printVars.empty()) {
-    for (size_t i = 0; i < model->variables().size(); ++i) {
-      const VariableSpec &v = model->variables()[i];
-      if (v.trainable && v.spec.numElements() == 1)
-        printed.push_back(int(i));
-    }
-  } else if (printVars != "none") {
-    llvm::SmallVector<llvm::StringRef> names;
-    llvm::StringRef(printVars).split(names, ',');
-    for (llvm::StringRef name : names) {
-      int i = model->findVariable(name.trim().str());
-      if (i < 0)
-        return fail("--print-vars: no variable '" + name.trim().str() +
-                    "' in the model");
-      printed.push_back(i);
-    }
-  }
   bool scalarLoss = !outputs.empty() && outputs[0].spec().numElements() == 1;
   bool progress = !noProgress && ::isatty(STDERR_FILENO) && steps > 1;
-
-  // Rows of the current epoch, in the order they are used.
-  std::vector<int64_t> order;
-  int64_t epoch = -1;
   auto start = std::chrono::steady_clock::now();
   auto lastProgress = start;
   uint64_t first = state.stepCount;
@@ -342,38 +357,7 @@ int main(int argc, char **argv) {
   std::vector<double> callTimes;
   uint64_t firstAllocs = 0, laterAllocs = 0;
   for (uint64_t k = first; k < first + steps; ++k) {
-    for (InputSource &src : sources) {
-      if (!src.dataset)
-        continue;
-      int64_t rows = src.batch.spec().shape[0];
-      int64_t e = int64_t(k) / src.batches;
-      if (e != epoch) {
-        epoch = e;
-        order.resize(datasetRows);
-        for (int64_t r = 0; r < datasetRows; ++r)
-          order[r] = r;
-        if (shuffleSeed >= 0) {
-          // Fisher-Yates with a fixed generator: the same permutation on
-          // every platform and on resume.
-          std::mt19937_64 gen(uint64_t(shuffleSeed) * 1000003u + uint64_t(e));
-          for (int64_t r = datasetRows - 1; r > 0; --r)
-            std::swap(order[r], order[gen() % uint64_t(r + 1)]);
-        }
-      }
-      size_t rowBytes = src.batch.spec().numBytes() / rows;
-      int64_t b = int64_t(k) % src.batches;
-      for (int64_t r = 0; r < rows; ++r)
-        std::memcpy(static_cast<char *>(src.batch.data()) + r * rowBytes,
-                    static_cast<const char *>(src.data.data()) +
-                        order[b * rows + r] * rowBytes,
-                    rowBytes);
-    }
-    std::vector<const Tensor *> in;
-    for (InputSource &src : sources)
-      in.push_back(&src.batch);
-    std::vector<Tensor *> out;
-    for (Tensor &t : outputs)
-      out.push_back(&t);
+    std::vector<const Tensor *> in = stepInputs.forStep(k);
     uint64_t allocsBefore = compiledCodeHeapAllocations();
     auto callStart = std::chrono::steady_clock::now();
     if (Status s = model->call(fn->name, state, in, out); !s)
@@ -387,32 +371,11 @@ int main(int argc, char **argv) {
       ++state.stepCount;
 
     if (printOutputs)
-      for (size_t o = 0; o < outputs.size(); ++o) {
-        llvm::outs() << "output #" << o << " " << outputs[o].spec().str()
-                     << ":";
-        for (int64_t j = 0; j < outputs[o].spec().numElements(); ++j)
-          llvm::outs() << " " << format(outputs[o], j);
-        llvm::outs() << "\n";
-      }
+      printOutputValues(outputs);
     if (!quiet && !printOutputs) {
-      std::string line;
-      if (scalarLoss)
-        line = "Loss: " + format(outputs[0], 0);
-      for (int i : printed) {
-        const Tensor &v = state.variable(i);
-        if (!line.empty())
-          line += ", ";
-        line += label(model->variables()[i].name) + ": ";
-        if (v.spec().numElements() == 1)
-          line += format(v, 0);
-        else
-          line += v.spec().str();
-      }
-      if (line.empty())
-        line = "step " + std::to_string(k + 1);
       if (progress)
         llvm::errs() << "\r\033[K";
-      llvm::outs() << line << "\n";
+      llvm::outs() << stepLine(*model, state, outputs, reported, k) << "\n";
       llvm::outs().flush();
     }
     if (!checkpoint.empty() && checkpointEvery &&
@@ -436,49 +399,9 @@ int main(int argc, char **argv) {
   if (!checkpoint.empty())
     if (Status s = saveCheckpoint(checkpoint, state); !s)
       return fail(s);
-  if (stats && !callTimes.empty()) {
-    std::vector<double> sorted = callTimes;
-    std::sort(sorted.begin(), sorted.end());
-    struct rusage usage;
-    ::getrusage(RUSAGE_SELF, &usage);
-    llvm::errs() << "calls: " << callTimes.size() << ", median "
-                 << llvm::format("%.3f", sorted[sorted.size() / 2] * 1e6)
-                 << " us/call, min "
-                 << llvm::format("%.3f", sorted.front() * 1e6) << " us\n"
-                 << "heap allocations by compiled code: " << firstAllocs
-                 << " in the first call, " << laterAllocs << " in the "
-                 << (callTimes.size() - 1) << " later calls\n"
-                 << "peak resident memory: "
-                 << llvm::format("%.1f", usage.ru_maxrss / 1024.0)
-                 << " MiB\n";
-  }
-  if (dumpVars)
-    for (size_t i = 0; i < state.size(); ++i) {
-      const Tensor &v = state.variable(i);
-      llvm::outs() << model->variables()[i].name << " " << v.spec().str()
-                   << ":";
-      int64_t n = v.spec().numElements();
-      for (int64_t j = 0; j < std::min<int64_t>(n, 8); ++j)
-        llvm::outs() << " " << format(v, j);
-      if (n > 8)
-        llvm::outs() << " ...";
-      llvm::outs() << "\n";
-    }
-  if (!saveVars.empty()) {
-    if (llvm::StringRef(saveVars).ends_with(".npz")) {
-      std::vector<std::pair<std::string, const Tensor *>> entries;
-      for (size_t i = 0; i < state.size(); ++i)
-        entries.push_back({model->variables()[i].name, &state.variable(i)});
-      if (Status s = writeNpz(saveVars, entries); !s)
-        return fail(s);
-    } else {
-      for (size_t i = 0; i < state.size(); ++i)
-        if (Status s = writeNpy(saveVars + "/" + model->variables()[i].name +
-                                    ".npy",
-                                state.variable(i));
-            !s)
-          return fail(s);
-    }
-  }
+  if (stats && !callTimes.empty())
+    printStats(callTimes, firstAllocs, laterAllocs);
+  if (Status s = reportVariables(*model, state); !s)
+    return fail(s);
   return 0;
 }

@@ -66,4 +66,71 @@ def ConvertMLProgramToTape
   let dependentDialects = ["::mlir::tape::TapeDialect"];
 }
 
+def VerifyTensorContract
+    : Pass<"tape-verify-tensor-contract", "::mlir::ModuleOp"> {
+  let summary = "Checks what the tensor stage hands to code generation";
+  let description = [{
+    The contract at the end of the tensor stage of `tape-to-llvm` (after
+    `convert-tape-to-func`), which code generation and the ABI passes rely
+    on; each violation is a located error:
+
+    * no op of the tape dialect is left;
+    * the module carries the state layout `tape.state`: one dictionary per
+      variable with `name`, `type`, `trainable` and `initial_value`;
+    * every function with a body is lifted (`tape.lifted = [inputs,
+      outputs]`), has one block, takes the state types first and returns
+      them first, and has as many further inputs and results as
+      `tape.lifted` says.
+  }];
+}
+
+def ConvertTapeToFunc : Pass<"convert-tape-to-func", "::mlir::ModuleOp"> {
+  let summary = "Turns variables into state passed to every function and "
+                "steps into functions";
+  let description = [{
+    Runs after `tape-differentiate` and `tape-materialize-optimizers`. Every
+    function (steps and host functions) gets one leading tensor argument per
+    module variable, in declaration order, and returns their final values
+    first: reads become the current value, assignments new values, and
+    `tape.call` a `func.call` that passes the state along. A variable that
+    a function assigns is returned through
+    `bufferization.materialize_in_destination` into its argument, so that
+    one-shot bufferization with function boundaries updates it in place and
+    `drop-equivalent-buffer-results` removes the result: the compiled ABI is
+    `(state buffers..., inputs..., outputs...)`, with no globals, so two
+    instances of one model coexist in a process.
+
+    `tape.step` becomes `func.func` with a `tape.step` unit attribute; the
+    variables become the module attribute `tape.state`, an array of
+    `{name, type, trainable}` dictionaries that gives the state layout.
+
+    Assignments must be in the function's body block, not inside loops or
+    branches (reads may be anywhere).
+
+    Example:
+
+    ```mlir
+    tape.variable @w : tensor<f32> = dense<1.0>
+    tape.step @s(%d: tensor<f32>) {
+      %h = tape.handle @w : !tape.resource<tensor<f32>>
+      tape.assign_sub %h, %d : !tape.resource<tensor<f32>>
+      tape.return
+    }
+    ```
+
+    becomes
+
+    ```mlir
+    func.func @s(%w: tensor<f32>, %d: tensor<f32>) -> tensor<f32> attributes {tape.step} {
+      %0 = arith.subf %w, %d : tensor<f32>
+      %1 = bufferization.materialize_in_destination %0 in %w : (tensor<f32>, tensor<f32>) -> tensor<f32>
+      return %1 : tensor<f32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // TAPE_CONVERSION_PASSES_TD

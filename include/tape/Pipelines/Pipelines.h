@@ -1,7 +1,23 @@
 //===- Pipelines.h - The tape-to-llvm pipeline ------------------*- C++ -*-===//
+//
+// From the tape dialect to the LLVM dialect, one straight list of stages
+// (lib/Pipelines/TapeToLLVM.cpp and docs/Architecture.md):
+//
+//   tape stage    optimizers -> recording regions -> verification -> AD
+//   tensor stage  convert-tape-to-func; contract: tape-verify-tensor-contract
+//   codegen       linalg on tensors -> bufferization -> kernels on buffers
+//   ABI           state in place, workspace; contract: tape-abi-verify
+//   LLVM          loops, vectors, OpenMP and everything else to LLVM
+//
+// The result's public functions have the bare-pointer ABI
+// `void f(state..., inputs..., outputs..., workspace)`.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef TAPE_PIPELINES_PIPELINES_H
 #define TAPE_PIPELINES_PIPELINES_H
+
+#include "tape/Pipelines/Options.h"
 
 #include "mlir/Pass/PassOptions.h"
 
@@ -9,6 +25,8 @@ namespace mlir {
 class OpPassManager;
 namespace tape {
 
+/// The options of the registered `tape-to-llvm` and `tape-to-tensor`
+/// pipelines (tape-opt): the command-line face of tape::CompileOptions.
 struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
   PassOptions::Option<bool> strict{
       *this, "strict",
@@ -21,25 +39,18 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<bool> vectorize{
       *this, "vectorize",
-      llvm::cl::desc("Tile and vectorize linalg ops (tape-vectorize); off "
-                     "gives plain loops"),
-      llvm::cl::init(true)};
-  PassOptions::Option<bool> foldTransposes{
-      *this, "fold-transposes",
-      llvm::cl::desc("Read transposed matmul operands through indexing maps "
-                     "(tape-fold-transposes; off only to measure it)"),
+      llvm::cl::desc("Tile and vectorize linalg ops (tape-cpu-vectorize); "
+                     "off gives plain loops"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> packMatmuls{
       *this, "pack-matmuls",
       llvm::cl::desc("Packed, cache-blocked kernels for large matmuls "
-                     "(tape-pack-matmuls; off only to measure it)"),
+                     "(tape-cpu-pack-matmuls; off only to measure it)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> fuseUpdates{
       *this, "fuse-updates",
       llvm::cl::desc("Gradient matmuls that feed a plain SGD update "
-                     "accumulate into the weight (the fuse-updates option "
-                     "of tape-pack-matmuls and tape-lower-matmul-to-blas; "
-                     "off only to measure it)"),
+                     "accumulate into the weight (off only to measure it)"),
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> vectorBits{
       *this, "vector-bits",
@@ -49,17 +60,18 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
   PassOptions::Option<bool> checkNumerics{
       *this, "check-numerics",
       llvm::cl::desc("Check every computed value for NaN and infinity "
-                     "(tape-check-numerics; turns elementwise fusion off)"),
+                     "(tape-abi-check-numerics; turns elementwise fusion "
+                     "off)"),
       llvm::cl::init(false)};
   PassOptions::Option<int64_t> threads{
       *this, "threads",
-      llvm::cl::desc("Threads for the packed matmul kernels (OpenMP; the "
-                     "program links libomp when above 1)"),
+      llvm::cl::desc("Threads for the kernels (OpenMP; the program links "
+                     "libomp when above 1)"),
       llvm::cl::init(1)};
   PassOptions::Option<bool> blas{
       *this, "blas",
       llvm::cl::desc("Large f32 matmuls call cblas_sgemm "
-                     "(tape-lower-matmul-to-blas); the program must be "
+                     "(tape-cpu-lower-matmul-to-blas); the program must be "
                      "linked with a CBLAS library such as OpenBLAS"),
       llvm::cl::init(false)};
   PassOptions::Option<int64_t> blasMinFlops{
@@ -71,25 +83,22 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       *this, "report-copies",
       llvm::cl::desc("Remark on variables copied instead of updated in place"),
       llvm::cl::init(false)};
+
+  /// The same options as the one struct the rest of the compiler uses.
+  ::tape::CompileOptions toCompileOptions() const;
 };
 
-/// Tape dialect to LLVM dialect, every stage an ordinary pass:
-/// optimizers -> AD -> verification -> state lifting -> linalg ->
-/// bufferization with in-place state -> loops -> LLVM (bare-pointer ABI:
-/// `void f(state buffers..., inputs..., outputs..., workspace)`).
-void buildTapeToLLVMPipeline(OpPassManager &pm,
-                             const TapeToLLVMOptions &options);
+/// Tape dialect to LLVM dialect: every stage above. Fails (after emitting
+/// an error) for options out of range.
+LogicalResult buildTapeToLLVMPipeline(OpPassManager &pm,
+                                      const ::tape::CompileOptions &options);
 
-/// The stages up to and including tape-lift-variables: what turns a train
-/// step into ordinary tensor functions.
+/// The tape and tensor stages: what turns a train step into ordinary
+/// tensor functions that take and return the state.
 void buildTapeToTensorPipeline(OpPassManager &pm,
-                               const TapeToLLVMOptions &options);
+                               const ::tape::CompileOptions &options);
 
-/// The vector register width of the host CPU in bits: 512 with AVX-512,
-/// 256 with AVX, else 128.
-int64_t hostVectorBits();
-
-/// Registers `tape-to-llvm` (and `tape-to-tensor`) with the pass registry.
+/// Registers `tape-to-llvm` and `tape-to-tensor` with the pass registry.
 void registerTapePipelines();
 
 } // namespace tape

@@ -10,6 +10,8 @@
 #ifndef TAPE_RUNTIME_MODEL_H
 #define TAPE_RUNTIME_MODEL_H
 
+#include "tape/Pipelines/Options.h"
+#include "tape/Runtime/Status.h"
 #include "tape/Runtime/Tensor.h"
 
 #include <memory>
@@ -17,74 +19,6 @@
 #include <vector>
 
 namespace tape {
-
-/// One diagnostic from the compiler.
-struct Diagnostic {
-  enum class Severity { Error, Warning, Note, Remark };
-  Severity severity;
-  std::string location; // "file:line:col", or "" when unknown
-  std::string message;
-  /// "file:line:col: error: message".
-  std::string str() const;
-};
-
-/// The outcome of an API call: success, or a message plus the compiler's
-/// diagnostics.
-struct Status {
-  bool ok = true;
-  std::string message;
-  std::vector<Diagnostic> diagnostics;
-
-  static Status success() { return {}; }
-  static Status error(std::string message,
-                      std::vector<Diagnostic> diagnostics = {}) {
-    return {false, std::move(message), std::move(diagnostics)};
-  }
-  explicit operator bool() const { return ok; }
-  /// The message and every diagnostic, one per line.
-  std::string str() const;
-};
-
-struct VariableSpec {
-  std::string name;
-  TensorSpec spec;
-  bool trainable = true;
-};
-
-struct FunctionSpec {
-  std::string name;
-  bool isStep = false; // a tape.step, or a host function
-  std::vector<TensorSpec> inputs;
-  std::vector<TensorSpec> outputs;
-  /// Bytes of scratch memory the compiled function uses for its fixed-size
-  /// temporaries (provided by the State, so a call allocates nothing).
-  int64_t workspaceBytes = 0;
-};
-
-struct CompileOptions {
-  /// Host-side updates and disconnected gradients become errors.
-  bool strict = false;
-  /// Source name used in diagnostics.
-  std::string sourceName = "<module>";
-  /// Tile and vectorize linalg ops (off: plain loops, for comparisons).
-  bool vectorize = true;
-  /// For measurements: turn single optimizations off.
-  bool foldTransposes = true;
-  bool packMatmuls = true;
-  bool fuseUpdates = true;
-  /// Large f32 matmuls call cblas_sgemm from a CBLAS library loaded into
-  /// the process (OpenBLAS by default; $TAPE_BLAS_LIBRARY names another).
-  bool blas = false;
-  /// Check every computed value for NaN/Inf: a call that produces one
-  /// fails with an error naming the first op that did (and its location).
-  bool checkNumerics = false;
-  /// Vector register width of the target in bits (128, 256, 512); 0: the
-  /// host's.
-  int vectorBits = 0;
-  /// Threads the compiled code may use (BLAS calls included); 0: as many
-  /// as the machine has cores.
-  int threads = 1;
-};
 
 class State;
 
@@ -131,11 +65,6 @@ private:
   struct Impl;
   std::unique_ptr<Impl> impl;
   friend class State;
-
-/// Heap allocations (malloc/aligned_alloc/calloc calls) made by compiled
-/// code in this process so far: the JIT routes the compiled code's calls
-/// through counters. A step that allocates nothing leaves it unchanged.
-uint64_t compiledCodeHeapAllocations();
 };
 
 /// The variables of one instance of a model. Two States of one Model are

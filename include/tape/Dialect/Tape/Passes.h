@@ -1,19 +1,15 @@
 //===- Passes.h - Passes of the tape dialect --------------------*- C++ -*-===//
+//
+// The passes that transform tape ops: optimizers, recording regions, the
+// verifier of assignments and reverse-mode AD. Lowering out of the dialect
+// is in tape/Conversion, code generation in tape/Codegen, the step ABI in
+// tape/ABI.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef TAPE_DIALECT_TAPE_PASSES_H
 #define TAPE_DIALECT_TAPE_PASSES_H
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

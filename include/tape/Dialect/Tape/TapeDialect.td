@@ -39,7 +39,29 @@ def Tape_Dialect : Dialect {
     Forward math is written in upstream dialects (arith, math, linalg,
     tensor); the differentiation rules attach to them as external models of
     `DifferentiableOpInterface`.
+
+    Once a module leaves the dialect (`convert-tape-to-func`), these
+    attributes carry what the step ABI needs down the pipeline:
+
+    * `tape.state` (module): the state layout, one
+      `{name, type, trainable, initial_value}` dictionary per variable in
+      argument order;
+    * `tape.step` (function): the function was a `tape.step`;
+    * `tape.lifted` (function): the function takes the state first; the
+      value is the number of inputs and outputs of its own signature
+      (`[inputs, outputs]`), which the ABI verifier checks against;
+    * `tape.workspace_bytes` (function): the size of the workspace the
+      caller passes last (`tape-abi-allocate-workspace`);
+    * `tape.numerics_sites` (module): with `tape-abi-check-numerics`, what
+      each checked site is, for the runtime's messages.
   }];
+  let discardableAttrs = (ins
+    "::mlir::ArrayAttr":$state,
+    "::mlir::UnitAttr":$step,
+    "::mlir::DenseI64ArrayAttr":$lifted,
+    "::mlir::IntegerAttr":$workspace_bytes,
+    "::mlir::ArrayAttr":$numerics_sites
+  );
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 0;

@@ -6,18 +6,19 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AssignmentReport.h"
+#include "VariableWrites.h"
+
 #include "tape/Dialect/Tape/Analysis/GradientActivity.h"
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/MapVector.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 namespace mlir::tape {
 #define GEN_PASS_DEF_TAPEVERIFYASSIGNMENTS
@@ -28,31 +29,6 @@ using namespace mlir;
 using namespace mlir::tape;
 
 namespace {
-
-/// The variable a resource refers to, or null.
-StringAttr variableOf(Value resource) {
-  if (FlatSymbolRefAttr sym = getVariableSymbol(resource))
-    return sym.getAttr();
-  return {};
-}
-
-/// An op that writes a variable: its resource and, for value-carrying
-/// writes, the value written.
-struct Write {
-  Operation *op;
-  Value resource;
-  Value value;
-};
-
-std::optional<Write> asWrite(Operation *op) {
-  if (auto a = dyn_cast<AssignOp>(op))
-    return Write{op, a.getResource(), a.getValue()};
-  if (auto a = dyn_cast<AssignAddOp>(op))
-    return Write{op, a.getResource(), a.getValue()};
-  if (auto a = dyn_cast<AssignSubOp>(op))
-    return Write{op, a.getResource(), a.getValue()};
-  return std::nullopt;
-}
 
 /// Values computed from `seeds` inside their function, following SSA uses
 /// out of nested regions through their terminators. A tape.gradient is not
@@ -93,35 +69,6 @@ DenseSet<Value> derivedFrom(ArrayRef<Value> seeds) {
   return seen;
 }
 
-std::string locString(Location loc) {
-  if (auto file = dyn_cast<FileLineColLoc>(loc))
-    return (file.getFilename().getValue() + ":" + Twine(file.getLine()) +
-            ":" + Twine(file.getColumn()))
-        .str();
-  if (auto named = dyn_cast<NameLoc>(loc))
-    return locString(named.getChildLoc());
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    if (!fused.getLocations().empty())
-      return locString(fused.getLocations().front());
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  loc.print(os);
-  return s;
-}
-
-/// What the report says about one variable in one step.
-struct VariableUse {
-  SmallVector<std::pair<Location, bool>> reads; // (where, inside a tape)
-  struct WriteRecord {
-    Location loc;
-    StringRef op;
-    bool host;
-    StringRef function;
-  };
-  SmallVector<WriteRecord> writes;
-  SmallVector<std::pair<Location, bool>> gradients; // (where, connected)
-};
-
 struct TapeVerifyAssignmentsPass
     : public tape::impl::TapeVerifyAssignmentsBase<TapeVerifyAssignmentsPass> {
   using Base::Base;
@@ -151,8 +98,9 @@ struct TapeVerifyAssignmentsPass
       if (lintHyperparameters)
         lintConstants(fn);
     }
-    if (!report.empty())
-      writeReport(module);
+    if (!report.empty() &&
+        failed(writeAssignmentReport(module, report, reportFile)))
+      failedAny = true;
     if (failedAny)
       signalPassFailure();
   }
@@ -494,141 +442,6 @@ private:
           return;
         }
     });
-  }
-
-  /// 6. Per step, per variable: reads, writes (step or host), gradients.
-  void writeReport(ModuleOp module) {
-    struct StepReport {
-      StringAttr name;
-      llvm::MapVector<StringAttr, VariableUse> variables;
-    };
-    SmallVector<StepReport> steps;
-    for (StepOp step : module.getOps<StepOp>()) {
-      StepReport r{step.getSymNameAttr(), {}};
-      step.walk([&](Operation *op) {
-        if (auto read = dyn_cast<ReadOp>(op)) {
-          if (StringAttr var = variableOf(read.getResource()))
-            r.variables[var].reads.push_back(
-                {op->getLoc(), bool(op->getParentOfType<RecordOp>())});
-        } else if (std::optional<Write> w = asWrite(op)) {
-          if (StringAttr var = variableOf(w->resource))
-            r.variables[var].writes.push_back(
-                {op->getLoc(), op->getName().getStringRef(), false,
-                 step.getSymName()});
-        } else if (auto apply = dyn_cast<ApplyGradientsOp>(op)) {
-          for (Value v : apply.getVariables())
-            if (StringAttr var = variableOf(v))
-              r.variables[var].writes.push_back(
-                  {op->getLoc(), op->getName().getStringRef(), false,
-                   step.getSymName()});
-        } else if (auto g = dyn_cast<GradientOp>(op)) {
-          SmallVector<SourceConnection> c = analyzeGradientSources(g);
-          for (auto [i, s] : llvm::enumerate(g.getSources()))
-            if (StringAttr var = variableOf(s))
-              r.variables[var].gradients.push_back(
-                  {op->getLoc(), c[i].connected});
-        }
-      });
-      // Host writes: host functions that call this step and write a
-      // variable the step uses.
-      for (auto fn : module.getOps<func::FuncOp>()) {
-        bool calls = false;
-        fn.walk([&](CallOp call) {
-          calls |= call.getCallee() == step.getSymName();
-        });
-        if (!calls)
-          continue;
-        fn.walk([&](Operation *op) {
-          if (std::optional<Write> w = asWrite(op))
-            if (StringAttr var = variableOf(w->resource))
-              if (r.variables.count(var))
-                r.variables[var].writes.push_back(
-                    {op->getLoc(), op->getName().getStringRef(), true,
-                     fn.getSymName()});
-        });
-      }
-      steps.push_back(std::move(r));
-    }
-
-    std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> file =
-        openOutputFile(reportFile, &error);
-    if (!file) {
-      module.emitError("tape-verify-assignments: cannot write the report: ")
-          << error;
-      failedAny = true;
-      return;
-    }
-    llvm::raw_ostream &os = file->os();
-    if (report == "json") {
-      llvm::json::Array stepArray;
-      for (StepReport &s : steps) {
-        llvm::json::Array vars;
-        for (auto &[var, use] : s.variables) {
-          llvm::json::Array reads, writes, grads;
-          for (auto [loc, inTape] : use.reads)
-            reads.push_back(llvm::json::Object{{"loc", locString(loc)},
-                                               {"in_tape", inTape}});
-          for (auto &w : use.writes)
-            writes.push_back(llvm::json::Object{
-                {"loc", locString(w.loc)},
-                {"op", w.op.str()},
-                {"where", w.host ? "host" : "step"},
-                {"function", w.function.str()}});
-          for (auto [loc, connected] : use.gradients)
-            grads.push_back(llvm::json::Object{{"loc", locString(loc)},
-                                               {"connected", connected}});
-          auto v = symbols->lookup<VariableOp>(var);
-          std::string type;
-          llvm::raw_string_ostream ts(type);
-          if (v)
-            ts << v.getValueType();
-          vars.push_back(llvm::json::Object{
-              {"name", var.getValue().str()},
-              {"type", type},
-              {"trainable", v ? v.getTrainable() : false},
-              {"reads", std::move(reads)},
-              {"writes", std::move(writes)},
-              {"gradients", std::move(grads)}});
-        }
-        stepArray.push_back(llvm::json::Object{
-            {"step", s.name.getValue().str()}, {"variables", std::move(vars)}});
-      }
-      os << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
-                                       {"steps", std::move(stepArray)}}))
-         << "\n";
-    } else {
-      for (StepReport &s : steps) {
-        os << "step @" << s.name.getValue() << "\n";
-        for (auto &[var, use] : s.variables) {
-          auto v = symbols->lookup<VariableOp>(var);
-          os << "  variable @" << var.getValue();
-          if (v)
-            os << " : " << v.getValueType()
-               << (v.getTrainable() ? ", trainable" : ", not trainable");
-          os << "\n    read:";
-          if (use.reads.empty())
-            os << " never";
-          for (auto [loc, inTape] : use.reads)
-            os << "\n      " << (inTape ? "in tape " : "outside tapes ")
-               << "at " << locString(loc);
-          os << "\n    written:";
-          if (use.writes.empty())
-            os << " never";
-          for (auto &w : use.writes)
-            os << "\n      " << (w.host ? "in host code @" : "in the step @")
-               << w.function << " by " << w.op << " at " << locString(w.loc);
-          os << "\n    gradient:";
-          if (use.gradients.empty())
-            os << " not requested";
-          for (auto [loc, connected] : use.gradients)
-            os << "\n      " << (connected ? "connected" : "DISCONNECTED")
-               << " (tape.gradient at " << locString(loc) << ")";
-          os << "\n";
-        }
-      }
-    }
-    file->keep();
   }
 
   std::optional<SymbolTable> symbols;

@@ -1,0 +1,42 @@
+//===- Compiler.h - From tape IR text to the LLVM dialect -------*- C++ -*-===//
+//
+// The front half shared by the JIT (Model) and the AOT compiler
+// (tape-compile): parse, verify, run tape-to-llvm, and describe the result
+// (state layout with initial values, function signatures, warnings).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAPE_COMPILER_COMPILER_H
+#define TAPE_COMPILER_COMPILER_H
+
+#include "tape/Pipelines/Options.h"
+#include "tape/Runtime/Status.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace tape {
+
+struct LoweredModule {
+  std::unique_ptr<mlir::MLIRContext> context;
+  /// In the LLVM dialect; every public function has the bare-pointer ABI
+  /// `void f(state buffers..., inputs..., outputs...)`.
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::vector<VariableSpec> variables;
+  std::vector<Tensor> initial;
+  std::vector<FunctionSpec> functions;
+  std::vector<Diagnostic> warnings;
+  /// With checkNumerics: what each checked site is ("'math.log' at f:3:5").
+  std::vector<std::string> numericsSites;
+};
+
+Status lowerToLLVM(const std::string &source, const CompileOptions &options,
+                   LoweredModule &out);
+
+/// Registers the dialects and LLVM translations the compiler needs.
+void registerCompilerDialects(mlir::DialectRegistry &registry);
+
+} // namespace tape
+
+#endif // TAPE_COMPILER_COMPILER_H

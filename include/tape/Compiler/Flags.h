@@ -1,0 +1,38 @@
+//===- Flags.h - The compile options as command-line flags ------*- C++ -*-===//
+//
+// One definition of the flags that set tape::CompileOptions, shared by
+// tape-run and tape-compile, so that both spell, document and range-check
+// them the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAPE_COMPILER_FLAGS_H
+#define TAPE_COMPILER_FLAGS_H
+
+#include "tape/Pipelines/Options.h"
+#include "tape/Runtime/Status.h"
+
+#include "llvm/Support/CommandLine.h"
+
+namespace tape {
+
+class CompileFlags {
+public:
+  /// Registers the flags in `category`; construct before parsing the
+  /// command line (at namespace scope in a tool).
+  explicit CompileFlags(llvm::cl::OptionCategory &category);
+
+  /// Writes what the flags say into `options`; fails, naming the flag, for
+  /// a value out of range.
+  Status apply(CompileOptions &options) const;
+
+private:
+  llvm::cl::opt<bool> strict, noVectorize, noPack, noFuseUpdates, blas,
+      checkNumerics, reportCopies;
+  llvm::cl::opt<int> threads, vectorBits;
+  llvm::cl::opt<int64_t> blasMinFlops;
+};
+
+} // namespace tape
+
+#endif // TAPE_COMPILER_FLAGS_H

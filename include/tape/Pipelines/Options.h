@@ -1,0 +1,69 @@
+//===- Options.h - Every option of the compiler, in one place ---*- C++ -*-===//
+//
+// The one options struct of the compiler. It is mapped once to each place
+// that exposes options: the registered `tape-to-llvm` pipeline
+// (TapeToLLVMOptions in Pipelines.h), the tools' command-line flags
+// (CompileFlags in tape/Compiler/Flags.h) and the C API's
+// TapeCompileOptions (tape-c/Tape.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAPE_PIPELINES_OPTIONS_H
+#define TAPE_PIPELINES_OPTIONS_H
+
+#include <cstdint>
+#include <string>
+
+namespace tape {
+
+struct CompileOptions {
+  /// Source name used in diagnostics.
+  std::string sourceName = "<module>";
+  /// Host-side updates and disconnected gradients become errors.
+  bool strict = false;
+  /// Run tape-verify-assignments (only tests that look at later stages of
+  /// invalid programs turn it off).
+  bool verifyAssignments = true;
+  /// Tile and vectorize linalg ops (off: plain loops, for comparisons).
+  bool vectorize = true;
+  /// Packed, cache-blocked kernels for large matmuls (off only to measure
+  /// them).
+  bool packMatmuls = true;
+  /// Gradient matmuls that feed a plain SGD update accumulate into the
+  /// weight (off only to measure it).
+  bool fuseUpdates = true;
+  /// Large f32 matmuls call cblas_sgemm from a CBLAS library loaded into
+  /// the process (OpenBLAS by default; $TAPE_BLAS_LIBRARY names another).
+  bool blas = false;
+  /// With blas: the smallest matmul (2 M N K flops) that calls BLAS.
+  int64_t blasMinFlops = 1000000;
+  /// Check every computed value for NaN/Inf: a call that produces one
+  /// fails with an error naming the first op that did (and its location).
+  bool checkNumerics = false;
+  /// Vector register width of the target in bits (128, 256, 512); 0: the
+  /// host's.
+  int vectorBits = 0;
+  /// Threads the compiled code may use (BLAS calls included); 0: as many
+  /// as the machine has cores.
+  int threads = 1;
+  /// Remark on variables copied instead of updated in place.
+  bool reportCopies = false;
+};
+
+/// The width of the vector registers, in bits, of a CPU with the given
+/// features (LLVM's names: "avx512f", "avx"): 512 with AVX-512, 256 with
+/// AVX, else 128. Register tiles are sized from it.
+int vectorBitsForFeatures(bool (*hasFeature)(const char *name, void *ctx),
+                          void *ctx);
+
+/// vectorBitsForFeatures of the host CPU.
+int hostVectorBits();
+
+/// `options.vectorBits`, or the host's when it is 0.
+inline int targetVectorBits(const CompileOptions &options) {
+  return options.vectorBits ? options.vectorBits : hostVectorBits();
+}
+
+} // namespace tape
+
+#endif // TAPE_PIPELINES_OPTIONS_H

@@ -1,0 +1,51 @@
+//===- Dataset.h - The inputs of a function over a run of steps -*- C++ -*-===//
+//
+// Each input of a function is either a constant tensor (its file has the
+// input's shape) or a dataset: a tensor with N times the input's rows, cut
+// into batches along the first dimension. All datasets of a run share one
+// order of their rows per epoch (shuffled with a seed, or in order), so
+// that the rows of paired inputs (images and labels) stay together.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAPE_RUNTIME_DATASET_H
+#define TAPE_RUNTIME_DATASET_H
+
+#include "tape/Runtime/Status.h"
+
+#include <string>
+#include <vector>
+
+namespace tape {
+
+class StepInputs {
+public:
+  /// One named source per input of `fn` (the name is used in messages).
+  /// `shuffleSeed` < 0 keeps the rows in order. Fails, naming the source,
+  /// for a tensor that is neither the input nor a dataset of it, or for
+  /// datasets of different lengths.
+  static Status create(const FunctionSpec &fn,
+                       std::vector<std::pair<std::string, Tensor>> sources,
+                       int64_t shuffleSeed, StepInputs &out);
+
+  /// The inputs of step `k` (counted over the whole run, resumed steps
+  /// included: step k of epoch k / batches). Valid until the next call.
+  std::vector<const Tensor *> forStep(uint64_t k);
+
+private:
+  struct Source {
+    Tensor data;
+    Tensor batch;
+    bool dataset = false;
+  };
+  std::vector<Source> inputs;
+  int64_t rows = -1;   // rows of every dataset, -1 without one
+  int64_t batches = 1; // batches per epoch
+  int64_t shuffleSeed = -1;
+  int64_t epoch = -1;
+  std::vector<int64_t> order; // the rows of the current epoch, in use order
+};
+
+} // namespace tape
+
+#endif // TAPE_RUNTIME_DATASET_H

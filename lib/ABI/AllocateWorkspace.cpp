@@ -1,0 +1,220 @@
+//===- AllocateWorkspace.cpp - Temporaries into a caller's workspace ------===//
+//
+// Fixed-size temporaries of a step become views into one workspace buffer
+// that the caller provides, so steps do no heap allocation. Temporaries
+// whose lifetimes do not overlap share bytes: a lifetime runs from the
+// alloc to the last top-level op that uses it or any view of it (a use
+// inside a loop or branch keeps it alive for the whole loop or branch).
+// Offsets are first-fit in program order. Callees get the bytes after the
+// caller's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/ABI/Passes.h"
+#include "tape/Dialect/Tape/TapeDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+namespace mlir::tape::abi {
+#define GEN_PASS_DEF_ALLOCATEWORKSPACE
+#include "tape/ABI/Passes.h.inc"
+} // namespace mlir::tape::abi
+
+using namespace mlir;
+using namespace mlir::tape;
+
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+int64_t alignUp(int64_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+
+struct TapeAllocateWorkspacePass
+    : public mlir::tape::abi::impl::AllocateWorkspaceBase<TapeAllocateWorkspacePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> functions;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr(TapeDialect::LiftedAttrHelper::getNameStr()) &&
+          !fn.isExternal())
+        functions.push_back(fn);
+    DenseMap<StringAttr, func::FuncOp> byName;
+    for (func::FuncOp fn : functions)
+      byName[fn.getSymNameAttr()] = fn;
+
+    // Callees first: a caller's workspace holds its callees'.
+    DenseMap<func::FuncOp, int64_t> size;
+    DenseSet<func::FuncOp> visiting;
+    std::function<LogicalResult(func::FuncOp)> visit =
+        [&](func::FuncOp fn) -> LogicalResult {
+      if (size.count(fn))
+        return success();
+      if (!visiting.insert(fn).second)
+        return fn.emitOpError("is recursive; tape-abi-allocate-workspace needs "
+                              "an acyclic call graph");
+      WalkResult walk = fn.walk([&](func::CallOp call) {
+        auto it = byName.find(call.getCalleeAttr().getAttr());
+        if (it != byName.end() && failed(visit(it->second)))
+          return WalkResult::interrupt();
+        return WalkResult::advance();
+      });
+      if (walk.wasInterrupted())
+        return failure();
+      size[fn] = rewrite(fn, byName, size);
+      return success();
+    };
+    for (func::FuncOp fn : functions)
+      if (failed(visit(fn)))
+        return signalPassFailure();
+  }
+
+  /// The position (in `body`) of the last op that uses `alloc` or a view
+  /// of it; uses nested in regions count at their top-level ancestor.
+  static int64_t lastUse(memref::AllocOp alloc, Block &body,
+                         const DenseMap<Operation *, int64_t> &position,
+                         int64_t start) {
+    int64_t end = start;
+    SmallVector<Value> worklist{alloc.getResult()};
+    DenseSet<Value> seen;
+    auto alias = [&](Value v) {
+      if (isa<BaseMemRefType>(v.getType()) && seen.insert(v).second)
+        worklist.push_back(v);
+    };
+    while (!worklist.empty()) {
+      Value v = worklist.pop_back_val();
+      for (OpOperand &use : v.getUses()) {
+        Operation *owner = use.getOwner();
+        if (Operation *top = body.findAncestorOpInBlock(*owner))
+          end = std::max(end, position.lookup(top));
+        // Views, casts, loops carrying it, and what a region yields out
+        // alias it too.
+        for (Value r : owner->getResults())
+          alias(r);
+        if (owner->hasTrait<OpTrait::IsTerminator>())
+          if (Operation *parent = owner->getParentOp())
+            for (Value r : parent->getResults())
+              alias(r);
+        for (Region &region : owner->getRegions())
+          for (Block &block : region)
+            for (BlockArgument arg : block.getArguments())
+              alias(arg);
+      }
+    }
+    return end;
+  }
+
+  /// Rewrites `fn` and returns its workspace size in bytes.
+  int64_t rewrite(func::FuncOp fn,
+                  const DenseMap<StringAttr, func::FuncOp> &byName,
+                  const DenseMap<func::FuncOp, int64_t> &size) {
+    Block &body = fn.getBody().front();
+    DenseMap<Operation *, int64_t> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+    struct Slot {
+      memref::AllocOp alloc;
+      int64_t start, end, bytes, offset;
+    };
+    SmallVector<Slot> slots;
+    for (Operation &op : body) {
+      auto alloc = dyn_cast<memref::AllocOp>(op);
+      if (!alloc)
+        continue;
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          type.getMemorySpace() ||
+          !type.getElementType().isIntOrIndexOrFloat())
+        continue;
+      // Memory holds whole bytes per element (an i1 takes one, as LLVM
+      // stores it), and index is 64-bit on our targets.
+      Type element = type.getElementType();
+      int64_t elementBytes =
+          element.isIndex() ? 8
+                            : (element.getIntOrFloatBitWidth() + 7) / 8;
+      int64_t start = position[alloc];
+      slots.push_back({alloc, start, lastUse(alloc, body, position, start),
+                       alignUp(type.getNumElements() * elementBytes), 0});
+    }
+    // First fit: the lowest offset that no temporary alive at the same
+    // time occupies.
+    int64_t offset = 0;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      Slot &slot = slots[i];
+      int64_t at = 0;
+      for (bool moved = true; moved;) {
+        moved = false;
+        for (size_t j = 0; j < i; ++j) {
+          const Slot &other = slots[j];
+          bool together = other.start <= slot.end && slot.start <= other.end;
+          bool overlap = at < other.offset + other.bytes &&
+                         other.offset < at + slot.bytes;
+          if (together && overlap) {
+            at = other.offset + other.bytes;
+            moved = true;
+          }
+        }
+      }
+      slot.offset = at;
+      offset = std::max(offset, at + slot.bytes);
+    }
+    SmallVector<std::pair<memref::AllocOp, int64_t>> allocs;
+    for (const Slot &slot : slots)
+      allocs.push_back({slot.alloc, slot.offset});
+    // Callees use the bytes after this function's own temporaries.
+    int64_t own = offset, callees = 0;
+    SmallVector<func::CallOp> calls;
+    fn.walk([&](func::CallOp call) {
+      auto it = byName.find(call.getCalleeAttr().getAttr());
+      if (it == byName.end())
+        return;
+      calls.push_back(call);
+      callees = std::max(callees, size.lookup(it->second));
+    });
+    int64_t total = std::max<int64_t>(own + callees, kAlignment);
+
+    MLIRContext *ctx = fn.getContext();
+    auto wsType = MemRefType::get({total}, IntegerType::get(ctx, 8));
+    unsigned index = fn.getNumArguments();
+    if (failed(fn.insertArgument(index, wsType, DictionaryAttr::get(ctx),
+                                 fn.getLoc())))
+      return total;
+    Value ws = fn.getArgument(index);
+    OpBuilder b(ctx);
+    for (auto [alloc, at] : allocs) {
+      b.setInsertionPoint(alloc);
+      Value off = arith::ConstantIndexOp::create(b, alloc.getLoc(), at);
+      Value view = memref::ViewOp::create(b, alloc.getLoc(), alloc.getType(),
+                                          ws, off, ValueRange{});
+      // The workspace outlives the call: drop the temporaries' frees.
+      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+        if (isa<memref::DeallocOp>(user))
+          user->erase();
+      alloc.replaceAllUsesWith(view);
+      alloc.erase();
+    }
+    for (func::CallOp call : calls) {
+      func::FuncOp callee = byName.lookup(call.getCalleeAttr().getAttr());
+      int64_t calleeSize = size.lookup(callee);
+      b.setInsertionPoint(call);
+      Value off = arith::ConstantIndexOp::create(b, call.getLoc(), own);
+      auto calleeType = MemRefType::get({calleeSize}, IntegerType::get(ctx, 8));
+      Value view = memref::ViewOp::create(b, call.getLoc(), calleeType, ws,
+                                          off, ValueRange{});
+      SmallVector<Value> operands(call.getOperands());
+      operands.push_back(view);
+      auto newCall = func::CallOp::create(b, call.getLoc(),
+                                          call.getCalleeAttr(),
+                                          call.getResultTypes(), operands);
+      call.replaceAllUsesWith(newCall.getResults());
+      call.erase();
+    }
+    fn->setAttr(TapeDialect::WorkspaceBytesAttrHelper::getNameStr(),
+                IntegerAttr::get(IntegerType::get(ctx, 64), total));
+    return total;
+  }
+};
+
+} // namespace

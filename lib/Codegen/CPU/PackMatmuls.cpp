@@ -1,0 +1,402 @@
+//===- PackMatmuls.cpp - Cache-blocked, packed matmul kernels -------------===//
+//
+// The GotoBLAS loop nest, generated with static block sizes:
+//
+//   for jc (nc columns of B and C)
+//     for pc (kc deep)
+//       pack B[pc:+kc, jc:+nc] into nr-wide panels       (Bp: L2/L3)
+//       for ic (mc rows of A and C)
+//         pack A[ic:+mc, pc:+kc] into mr-high panels     (Ap: L2)
+//         for jr (nr columns), ir (mr rows)
+//           mr x nr tile of C in registers; kc rank-1 updates from one
+//           B panel (L1) and one A panel
+//
+// Panels are zero-padded to full tiles, so the inner loop never branches;
+// only the C tile's read and write are masked at the edges. The register
+// tile starts at zero and is added to C after the slice: the C tile is
+// prefetched (with the next tile down) when the kernel starts, so its read is
+// off the FMA chain. A zero fill of C just before the matmul is dropped,
+// and the first slice writes its tile without reading C.
+//
+// A gradient matmul that only feeds an SGD update (MatmulUpdate.h) instead
+// accumulates each slice's tile, scaled by -lr, into the weight itself.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Codegen/CPU/Passes.h"
+
+#include "MatmulLayout.h"
+#include "MatmulUpdate.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir::tape::cpu {
+#define GEN_PASS_DEF_PACKMATMULS
+#include "tape/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::tape::cpu
+
+using namespace mlir;
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+namespace {
+
+/// A matmul the pass rewrites: C[m, n] += A[m, k] * B[k, n], where A and B
+/// may be stored transposed.
+struct Matmul {
+  linalg::MatmulOp op;
+  int64_t m, n, k;
+  bool transA, transB;
+  /// Set when the product goes straight into a weight's SGD update.
+  std::optional<tape::MatmulUpdate> update;
+  /// The zero fill of C the first slice makes redundant.
+  linalg::FillOp zeroFill;
+};
+
+/// Index arithmetic on a builder, folding nothing (canonicalize does).
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, c(y));
+  }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
+  }
+  /// ceil(x / d) for x >= 0.
+  Value ceilDiv(Value x, int64_t d) {
+    return arith::DivUIOp::create(b, loc, add(x, c(d - 1)), c(d));
+  }
+};
+
+/// scf.for from `lb` to `ub` by `step` with no iteration arguments.
+template <typename Body>
+static void forLoop(OpBuilder &b, Location loc, Value lb, Value ub, Value step,
+                    Body body) {
+  scf::ForOp::create(b, loc, lb, ub, step, ValueRange{},
+                     [&](OpBuilder &nested, Location l, Value iv, ValueRange) {
+                       body(iv);
+                       scf::YieldOp::create(nested, l);
+                     });
+}
+
+struct TapePackMatmulsPass
+    : public mlir::tape::cpu::impl::PackMatmulsBase<TapePackMatmulsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (mr < 1 || nr < 1 || mc < mr || mc % mr || nc < nr || nc % nr ||
+        kc < 1) {
+      getOperation().emitError()
+          << "tape-cpu-pack-matmuls: block sizes must satisfy mr | mc, nr | nc";
+      return signalPassFailure();
+    }
+    SmallVector<Matmul> matmuls;
+    getOperation().walk([&](linalg::MatmulOp op) {
+      if (std::optional<Matmul> m = match(op))
+        matmuls.push_back(*m);
+    });
+    if (matmuls.empty())
+      return;
+
+    // One pair of pack buffers per function, sized for its largest matmul.
+    int64_t aPanels = 1, bPanels = 1, depth = 1;
+    for (const Matmul &m : matmuls) {
+      aPanels = std::max(aPanels, balanced(m.m, mc, mr) / mr);
+      bPanels = std::max(bPanels, std::min<int64_t>(nc, roundUp(m.n, nr)) / nr);
+      depth = std::max(depth, balanced(m.k, kc, 1));
+    }
+    func::FuncOp fn = getOperation();
+    OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+    Type f32 = b.getF32Type();
+    Value packedA = memref::AllocOp::create(
+        b, fn.getLoc(), MemRefType::get({aPanels, depth, mr}, f32));
+    Value packedB = memref::AllocOp::create(
+        b, fn.getLoc(), MemRefType::get({bPanels, depth, nr}, f32));
+    for (Matmul &m : matmuls) {
+      b.setInsertionPoint(m.op);
+      emit(b, m, packedA, packedB);
+      m.op.erase();
+      if (m.zeroFill)
+        m.zeroFill.erase();
+      if (m.update)
+        tape::eraseFusedUpdate(*m.update);
+    }
+  }
+
+  /// The block size, at most `limit` and a multiple of `multiple`, that
+  /// cuts `size` into the fewest blocks of nearly equal size.
+  static int64_t balanced(int64_t size, int64_t limit, int64_t multiple) {
+    int64_t blocks = ceilDiv(size, limit);
+    return std::min(limit, roundUp(ceilDiv(size, blocks), multiple));
+  }
+
+  std::optional<Matmul> match(linalg::MatmulOp op) const {
+    if (!tape::isStaticF32BufferMatmul(op))
+      return std::nullopt;
+    std::optional<tape::MatmulLayout> layout = tape::getMatmulLayout(op);
+    if (!layout)
+      return std::nullopt;
+    Matmul m{op, 0, 0, 0, layout->transA, layout->transB, std::nullopt, {}};
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    m.m = ranges[0];
+    m.n = ranges[1];
+    m.k = ranges[2];
+    // Narrower products would mostly multiply padding; tape-cpu-vectorize's
+    // register tiles handle them.
+    if (m.m < mr || m.n < nr || 2 * m.m * m.n * m.k < minFlops)
+      return std::nullopt;
+    if (fuseUpdates)
+      m.update = tape::matchMatmulUpdate(op);
+    if (!m.update)
+      m.zeroFill = tape::zeroFillBefore(op, op.getDpsInits()[0]);
+    return m;
+  }
+
+  /// Loads `count` elements of a row (or column) of `src` starting at
+  /// (row, col) into a vector, zero where the index passes `bound` (which
+  /// then also clamps the load, so nothing reads out of bounds).
+  Value gather(OpBuilder &b, Location loc, Value src, Value row, Value col,
+               bool alongRows, int64_t count, int64_t bound,
+               bool inBounds) const {
+    IndexMath x{b, loc};
+    Value zero = arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
+                                                APFloat(0.0f));
+    SmallVector<Value> elements;
+    for (int64_t i = 0; i < count; ++i) {
+      Value r = row, c = col;
+      Value &moving = alongRows ? r : c;
+      moving = x.add(moving, x.c(i));
+      if (inBounds) {
+        elements.push_back(memref::LoadOp::create(b, loc, src, {r, c}));
+        continue;
+      }
+      Value valid = x.lt(moving, x.c(bound));
+      moving = x.min(moving, x.c(bound - 1));
+      Value v = memref::LoadOp::create(b, loc, src, {r, c});
+      elements.push_back(arith::SelectOp::create(b, loc, valid, v, zero));
+    }
+    auto type = VectorType::get({count}, b.getF32Type());
+    return vector::FromElementsOp::create(b, loc, type, elements);
+  }
+
+  /// A contiguous run of `count` elements of row `row` from column `col`,
+  /// zero past column `bound`.
+  Value readRow(OpBuilder &b, Location loc, Value src, Value row, Value col,
+                int64_t count, bool inBounds) const {
+    Value zero = arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
+                                                APFloat(0.0f));
+    auto type = VectorType::get({count}, b.getF32Type());
+    AffineMap minor = AffineMap::get(2, 0, {b.getAffineDimExpr(1)},
+                                     b.getContext());
+    return vector::TransferReadOp::create(b, loc, type, src,
+                                          ValueRange{row, col}, zero, minor,
+                                          ArrayRef<bool>{inBounds});
+  }
+
+  void emit(OpBuilder &b, Matmul mm, Value packedA,
+            Value packedB) const {
+    Location loc = mm.op.getLoc();
+    IndexMath x{b, loc};
+    // Slices of equal depth (784 = 4 x 196, not 3 x 256 + 16): a short last
+    // slice would pay the C tile's read and write for few updates.
+    int64_t kc = balanced(mm.k, this->kc, 1);
+    int64_t mc = balanced(mm.m, this->mc, mr);
+    Value a = mm.op.getDpsInputs()[0], bm = mm.op.getDpsInputs()[1];
+    Value c = mm.update ? mm.update->target : mm.op.getDpsInits()[0];
+    std::optional<float> alpha;
+    if (mm.update)
+      alpha = mm.update->alpha;
+    bool fullRows = mm.m % mr == 0, fullCols = mm.n % nr == 0;
+    Value zero = x.c(0), one = x.c(1);
+    Type f32 = b.getF32Type();
+    auto rowType = VectorType::get({nr}, f32);
+
+    // With `parallel`, a loop of independent iterations (panels packed or
+    // computed) spread over threads; packing only when a block is large
+    // enough to pay for the fork and join.
+    auto panels = [&](Value count, bool spread, auto body) {
+      if (!parallel || !spread) {
+        forLoop(b, loc, zero, count, one, body);
+        return;
+      }
+      scf::ParallelOp::create(
+          b, loc, ValueRange{zero}, ValueRange{count}, ValueRange{one},
+          [&](OpBuilder &nested, Location, ValueRange ivs) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nested.getInsertionBlock(),
+                                nested.getInsertionPoint());
+            body(ivs[0]);
+          });
+    };
+    constexpr int64_t kMinParallelPack = 32768; // elements (128 KiB)
+    bool spreadB =
+        std::min<int64_t>(nc, roundUp(mm.n, nr)) * kc >= kMinParallelPack;
+    bool spreadA = mc * kc >= kMinParallelPack;
+
+    forLoop(b, loc, zero, x.c(mm.n), x.c(nc), [&](Value jc) {
+      Value ncHere = x.min(x.c(nc), x.sub(x.c(mm.n), jc));
+      Value colPanels = x.ceilDiv(ncHere, nr);
+      forLoop(b, loc, zero, x.c(mm.k), x.c(kc), [&](Value pc) {
+        Value kcHere = x.min(x.c(kc), x.sub(x.c(mm.k), pc));
+        // Pack B: Bp[jp, p, :] = B[pc + p, jc + jp*nr : +nr].
+        panels(colPanels, spreadB, [&](Value jp) {
+          Value col0 = x.add(jc, x.mul(jp, nr));
+          forLoop(b, loc, zero, kcHere, one, [&](Value p) {
+            Value k = x.add(pc, p);
+            Value v = mm.transB ? gather(b, loc, bm, col0, k, true, nr, mm.n,
+                                         fullCols)
+                                : readRow(b, loc, bm, k, col0, nr, fullCols);
+            vector::StoreOp::create(b, loc, v, packedB,
+                                    ValueRange{jp, p, zero});
+          });
+        });
+        // Without a zero fill to rely on, every slice adds to C.
+        Value firstSlice;
+        if (mm.zeroFill)
+          firstSlice = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             pc, zero);
+        forLoop(b, loc, zero, x.c(mm.m), x.c(mc), [&](Value ic) {
+          Value mcHere = x.min(x.c(mc), x.sub(x.c(mm.m), ic));
+          Value rowPanels = x.ceilDiv(mcHere, mr);
+          // Pack A: Ap[ip, p, :] = A[ic + ip*mr : +mr, pc + p].
+          panels(rowPanels, spreadA, [&](Value ip) {
+            Value row0 = x.add(ic, x.mul(ip, mr));
+            forLoop(b, loc, zero, kcHere, one, [&](Value p) {
+              Value k = x.add(pc, p);
+              Value v = mm.transA
+                            ? readRow(b, loc, a, k, row0, mr, fullRows)
+                            : gather(b, loc, a, row0, k, true, mr, mm.m,
+                                     fullRows);
+              vector::StoreOp::create(b, loc, v, packedA,
+                                      ValueRange{ip, p, zero});
+            });
+          });
+          // Column panels are independent (each writes its own columns of
+          // C from the shared, already packed A block): with `parallel`
+          // they are spread over threads.
+          auto panel = [&](Value jr) {
+            forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
+              microKernel(b, loc, c, packedA, packedB, x.add(ic, x.mul(ir, mr)),
+                          x.add(jc, x.mul(jr, nr)), ir, jr, kcHere, mm.m,
+                          fullRows, fullCols, rowType, alpha, firstSlice);
+            });
+          };
+          panels(colPanels, /*spread=*/true, panel);
+        });
+      });
+    });
+  }
+
+  /// C[row0 : +mr, col0 : +nr] += alpha * Ap[ir] * Bp[jr] over kcHere
+  /// steps (alpha = 1 unless given); the tile stays in mr vector registers
+  /// of nr lanes. Where `firstSlice` holds, C is overwritten, not read.
+  void microKernel(OpBuilder &b, Location loc, Value c, Value packedA,
+                   Value packedB, Value row0, Value col0, Value ir, Value jr,
+                   Value kcHere, int64_t numRows, bool fullRows,
+                   bool fullCols, VectorType rowType,
+                   std::optional<float> alpha, Value firstSlice) const {
+    IndexMath x{b, loc};
+    FloatType f32 = b.getF32Type();
+    // One vector per row of the tile; rows past the matrix (the last panel
+    // of a height that is no multiple of mr) are neither read nor written.
+    auto forRow = [&](int64_t i, auto inBounds, auto outside) -> Value {
+      Value row = x.add(row0, x.c(i));
+      if (fullRows)
+        return inBounds(b, loc, row);
+      auto guard = scf::IfOp::create(
+          b, loc, x.lt(row, x.c(numRows)),
+          [&](OpBuilder &tb, Location l) {
+            Value v = inBounds(tb, l, row);
+            scf::YieldOp::create(tb, l, v ? ValueRange{v} : ValueRange{});
+          },
+          [&](OpBuilder &eb, Location l) {
+            Value v = outside(eb, l);
+            scf::YieldOp::create(eb, l, v ? ValueRange{v} : ValueRange{});
+          });
+      return guard.getNumResults() ? guard.getResult(0) : Value();
+    };
+    AffineMap minor =
+        AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+    auto readC = [&](OpBuilder &rb, Location l, Value row) -> Value {
+      Value pad = arith::ConstantFloatOp::create(rb, l, f32, APFloat(0.0f));
+      return vector::TransferReadOp::create(rb, l, rowType, c,
+                                            ValueRange{row, col0}, pad, minor,
+                                            ArrayRef<bool>{fullCols});
+    };
+    // Fetch this C tile and the next one down while the FMAs run: with a
+    // shallow depth the kernel is too short to hide a miss on its own tile
+    // (rows past the matrix are clamped to its last row: a prefetch must
+    // stay in bounds).
+    for (int64_t i = 0; i < 2 * mr; ++i) {
+      Value row = x.min(x.add(row0, x.c(i)), x.c(numRows - 1));
+      memref::PrefetchOp::create(b, loc, c, ValueRange{row, col0},
+                                 /*isWrite=*/true, /*localityHint=*/3,
+                                 /*isDataCache=*/true);
+    }
+    Value zeros =
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(rowType, 0.0f));
+    SmallVector<Value> acc(mr, zeros);
+    auto loop = scf::ForOp::create(
+        b, loc, x.c(0), kcHere, x.c(1), acc,
+        [&](OpBuilder &nb, Location l, Value p, ValueRange carried) {
+          Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+          Value bRow = vector::LoadOp::create(nb, l, rowType, packedB,
+                                              ValueRange{jr, p, zero});
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < mr; ++i) {
+            // A scalar load per element: one broadcast from memory each
+            // (a vector load would need shuffles to spread its lanes).
+            Value ai = memref::LoadOp::create(
+                nb, l, packedA,
+                ValueRange{ir, p, arith::ConstantIndexOp::create(nb, l, i)});
+            Value splat = vector::BroadcastOp::create(nb, l, rowType, ai);
+            next.push_back(
+                vector::FMAOp::create(nb, l, splat, bRow, carried[i]));
+          }
+          scf::YieldOp::create(nb, l, next);
+        });
+    for (int64_t i = 0; i < mr; ++i)
+      (void)forRow(
+          i,
+          [&](OpBuilder &wb, Location l, Value row) -> Value {
+            Value tile = loop.getResult(i);
+            if (alpha) {
+              Value scale = arith::ConstantOp::create(
+                  wb, l, DenseElementsAttr::get(rowType, *alpha));
+              tile = vector::FMAOp::create(wb, l, scale, tile,
+                                           readC(wb, l, row));
+            } else if (firstSlice) {
+              auto old = scf::IfOp::create(
+                  wb, l, firstSlice,
+                  [&](OpBuilder &tb, Location tl) {
+                    scf::YieldOp::create(tb, tl, zeros);
+                  },
+                  [&](OpBuilder &eb, Location el) {
+                    scf::YieldOp::create(eb, el, readC(eb, el, row));
+                  });
+              tile = arith::AddFOp::create(wb, l, tile, old.getResult(0));
+            } else {
+              tile = arith::AddFOp::create(wb, l, tile, readC(wb, l, row));
+            }
+            vector::TransferWriteOp::create(wb, l, tile, c,
+                                            ValueRange{row, col0}, minor,
+                                            ArrayRef<bool>{fullCols});
+            return Value();
+          },
+          [](OpBuilder &, Location) -> Value { return Value(); });
+  }
+};
+
+} // namespace

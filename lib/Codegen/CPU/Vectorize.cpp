@@ -1,0 +1,278 @@
+//===- Vectorize.cpp - Register tiles and vectors for linalg ops ----------===//
+//
+// A deliberately simple codegen strategy: full static tiles only (tile sizes
+// divide the shapes), register blocking for contractions, one vector per
+// tile for everything else. Large matmuls never get here: tape-cpu-pack-matmuls
+// (packed, cache-blocked, threaded) and tape-cpu-matvec-kernels take them first.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace mlir::tape::cpu {
+#define GEN_PASS_DEF_VECTORIZE
+#define GEN_PASS_DEF_HOISTVECTORTRANSFERS
+#include "tape/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::tape::cpu
+
+using namespace mlir;
+
+/// The largest divisor of `size` that is at most `limit`.
+static int64_t largestDivisor(int64_t size, int64_t limit) {
+  for (int64_t d = std::min(size, limit); d > 1; --d)
+    if (size % d == 0)
+      return d;
+  return 1;
+}
+
+/// True if, for every output of `op`, the value the body yields varies
+/// along the reduction dimensions (reads an input those dimensions index, or
+/// their linalg.index). Upstream vectorization folds a reduction of a value
+/// that is uniform along them (a body that ignores its inputs after a fill
+/// was folded into it) into one addition per vector instead of one per
+/// element, so such ops stay scalar loops.
+static bool reducesVaryingValues(linalg::LinalgOp op) {
+  if (op.getNumReductionLoops() == 0)
+    return true;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  auto isReduction = [&](unsigned d) {
+    return iterators[d] == utils::IteratorType::reduction;
+  };
+  Block *body = op.getBlock();
+  DenseSet<Value> varying;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (llvm::any_of(llvm::seq<unsigned>(0, map.getNumDims()), [&](unsigned d) {
+          return isReduction(d) && map.isFunctionOfDim(d);
+        }))
+      varying.insert(body->getArgument(input->getOperandNumber()));
+  }
+  for (Operation &nested : *body) {
+    bool varies = llvm::any_of(nested.getOperands(), [&](Value v) {
+      return varying.contains(v);
+    });
+    if (auto index = dyn_cast<linalg::IndexOp>(nested))
+      varies = isReduction(index.getDim());
+    if (varies)
+      varying.insert(nested.result_begin(), nested.result_end());
+  }
+  return llvm::all_of(body->getTerminator()->getOperands(),
+                      [&](Value v) { return varying.contains(v); });
+}
+
+namespace {
+
+struct TapeVectorizePass
+    : public mlir::tape::cpu::impl::VectorizeBase<TapeVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op.hasPureBufferSemantics() && !op.hasDynamicShape() &&
+          op.getNumLoops() > 0)
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops)
+      (void)tileAndVectorize(rewriter, spreadOverThreads(rewriter, op));
+  }
+
+  /// For a large op whose loops are all parallel: the op on one block of
+  /// its outermost dimension, inside an scf.parallel over the `threads`
+  /// blocks. Otherwise `op` itself.
+  linalg::LinalgOp spreadOverThreads(IRRewriter &rewriter,
+                                     linalg::LinalgOp op) {
+    if (threads < 2 || op.getNumParallelLoops() != op.getNumLoops())
+      return op;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t elements = 1;
+    for (int64_t r : ranges)
+      elements *= r;
+    int64_t block = largestDivisor(ranges[0], (ranges[0] + threads - 1) /
+                                                  threads);
+    if (elements < minParallelElements || block == ranges[0])
+      return op;
+    SmallVector<OpFoldResult> sizes(ranges.size(), rewriter.getIndexAttr(0));
+    sizes[0] = rewriter.getIndexAttr(block);
+    scf::SCFTilingOptions options;
+    options.setTileSizes(sizes);
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      return op;
+    auto loop = tiled->loops.size() == 1
+                    ? dyn_cast<scf::ForOp>(tiled->loops.front().getOperation())
+                    : scf::ForOp();
+    if (!loop || tiled->tiledOps.size() != 1 ||
+        tiled->tiledOps.front()->getParentOp() != loop) {
+      // Not the one loop around one tile expected: undo (on buffers, doing
+      // an in-place update twice would be wrong) and keep the op whole.
+      for (LoopLikeOpInterface l : tiled->loops)
+        if (!l->getParentOfType<LoopLikeOpInterface>() ||
+            !llvm::is_contained(tiled->loops,
+                                l->getParentOfType<LoopLikeOpInterface>()))
+          rewriter.eraseOp(l);
+      return op;
+    }
+    rewriter.eraseOp(op);
+    // On buffers the loop carries nothing: its iterations are independent
+    // (every one writes its own block), so it may run in parallel.
+    rewriter.setInsertionPoint(loop);
+    Operation *tiledOp = tiled->tiledOps.front();
+    Operation *inParallel = nullptr;
+    scf::ParallelOp::create(
+        rewriter, loop.getLoc(), ValueRange{loop.getLowerBound()},
+        ValueRange{loop.getUpperBound()}, ValueRange{loop.getStep()},
+        [&](OpBuilder &b, Location, ValueRange ivs) {
+          IRMapping map;
+          map.map(loop.getInductionVar(), ivs[0]);
+          for (Operation &op : loop.getBody()->without_terminator()) {
+            Operation *copy = b.clone(op, map);
+            if (&op == tiledOp)
+              inParallel = copy;
+          }
+        });
+    rewriter.eraseOp(loop);
+    return cast<linalg::LinalgOp>(inParallel);
+  }
+
+  LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
+    if (!reducesVaryingValues(op))
+      return failure();
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<int64_t> tiles(ranges.size(), 1);
+    if (linalg::isaContractionOpInterface(op) &&
+        op.getNumReductionLoops() == 1 && op.getNumParallelLoops() >= 2) {
+      // (batch..., m, n, k): an m x n register block per k.
+      auto dims = linalg::inferContractionDims(op);
+      if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
+          dims->k.size() != 1)
+        return failure();
+      unsigned m = dims->m[0], n = dims->n[0];
+      tiles[m] = largestDivisor(ranges[m], contractionM);
+      tiles[n] = largestDivisor(ranges[n], contractionN);
+    } else {
+      unsigned last = ranges.size() - 1;
+      tiles[last] = largestDivisor(ranges[last], vectorWidth);
+    }
+    // A tile equal to the whole op needs no loop.
+    bool whole = llvm::equal(tiles, ranges);
+    bool contraction = linalg::isaContractionOpInterface(op);
+    scf::ForOp reductionLoop;
+    Operation *target = op;
+    if (!whole) {
+      scf::SCFTilingOptions options;
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t t : tiles)
+        sizes.push_back(rewriter.getIndexAttr(t));
+      options.setTileSizes(sizes);
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled) || tiled->tiledOps.size() != 1)
+        return failure();
+      rewriter.eraseOp(op); // buffers: the tiles write in place
+      target = tiled->tiledOps.front();
+      if (contraction && !tiled->loops.empty())
+        reductionLoop = dyn_cast<scf::ForOp>(
+            tiled->loops.back().getOperation());
+    }
+    rewriter.setInsertionPoint(target);
+    FailureOr<linalg::VectorizationResult> vectorized =
+        linalg::vectorize(rewriter, target);
+    if (failed(vectorized))
+      return failure();
+    rewriter.eraseOp(target);
+    if (reductionLoop)
+      keepAccumulatorInRegisters(rewriter, reductionLoop);
+    return success();
+  }
+
+  /// In the reduction loop of a tiled contraction, the output tile is read
+  /// and written back every iteration. Carry it as a vector instead: read
+  /// before the loop, write after it. Safe here because bufferization never
+  /// lets a contraction's output alias its inputs (that would be a
+  /// read-after-write conflict), so no other access in the loop touches the
+  /// tile. (Upstream's hoisting cannot assume that of function arguments.)
+  void keepAccumulatorInRegisters(IRRewriter &rewriter, scf::ForOp loop) {
+    // The output tile's subview does not depend on k.
+    moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
+    vector::TransferReadOp read;
+    vector::TransferWriteOp write;
+    for (Operation &op : loop.getBody()->without_terminator()) {
+      if (auto w = dyn_cast<vector::TransferWriteOp>(op)) {
+        if (write)
+          return; // more than one write: not our pattern
+        write = w;
+      }
+    }
+    if (!write || !loop.isDefinedOutsideOfLoop(write.getBase()))
+      return;
+    for (Operation &op : loop.getBody()->without_terminator())
+      if (auto r = dyn_cast<vector::TransferReadOp>(op))
+        if (r.getBase() == write.getBase() &&
+            r.getIndices().size() == write.getIndices().size() &&
+            llvm::all_of(llvm::zip(r.getIndices(), write.getIndices()),
+                         [](auto p) {
+                           return isEqualConstantIntOrValue(std::get<0>(p),
+                                                            std::get<1>(p));
+                         }) &&
+            r.getVectorType() == write.getVectorType() &&
+            r.getPermutationMap() == write.getPermutationMap())
+          read = r;
+    if (!read || !llvm::all_of(read.getIndices(), [&](Value v) {
+          return loop.isDefinedOutsideOfLoop(v);
+        }) || !loop.isDefinedOutsideOfLoop(read.getPadding()))
+      return;
+    rewriter.moveOpBefore(read, loop);
+    auto newLoop = cast<scf::ForOp>(
+        *loop.replaceWithAdditionalYields(
+            rewriter, ValueRange{read.getResult()},
+            /*replaceInitOperandUsesInLoop=*/true,
+            [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
+              return SmallVector<Value>{write.getVector()};
+            }));
+    // Multiply-accumulate may become one FMA (contraction only: no other
+    // reassociation, so results stay deterministic).
+    auto contract = arith::FastMathFlagsAttr::get(
+        rewriter.getContext(), arith::FastMathFlags::contract);
+    newLoop.getBody()->walk([&](Operation *op) {
+      if (isa<arith::MulFOp, arith::AddFOp>(op))
+        op->setAttr("fastmath", contract);
+    });
+    Value carried = newLoop.getResults().back();
+    rewriter.setInsertionPointAfter(newLoop);
+    vector::TransferWriteOp::create(rewriter, write.getLoc(), carried,
+                                    write.getBase(), write.getIndices(),
+                                    write.getPermutationMapAttr(),
+                                    write.getInBoundsAttr());
+    rewriter.eraseOp(write);
+  }
+};
+
+struct TapeHoistVectorTransfersPass
+    : public mlir::tape::cpu::impl::HoistVectorTransfersBase<
+          TapeHoistVectorTransfersPass> {
+  void runOnOperation() override {
+    linalg::hoistRedundantVectorTransfers(getOperation(),
+                                          /*verifyNonZeroTrip=*/true);
+  }
+};
+
+} // namespace

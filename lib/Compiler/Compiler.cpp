@@ -1,0 +1,207 @@
+//===- Compiler.cpp - From tape IR text to the LLVM dialect ---------------===//
+
+#include "tape/Compiler/Compiler.h"
+
+#include "tape/Support/FileLocation.h"
+
+#include "tape/Dialect/Tape/TapeDialect.h"
+#include "tape/Dialect/Tape/TapeOps.h"
+#include "tape/InitTape.h"
+#include "tape/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+
+#include <thread>
+
+using namespace tape;
+
+void tape::registerCompilerDialects(mlir::DialectRegistry &registry) {
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::tape::registerTapeDialects(registry);
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  mlir::registerOpenMPDialectTranslation(registry);
+}
+
+static Diagnostic convert(mlir::Diagnostic &d, Diagnostic::Severity severity) {
+  return {severity, formatFileLocation(d.getLocation()), d.str()};
+}
+
+static std::optional<TensorSpec> toSpec(mlir::Type type) {
+  auto tensor = llvm::dyn_cast<mlir::RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return std::nullopt;
+  TensorSpec spec;
+  spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  mlir::Type elt = tensor.getElementType();
+  if (elt.isF32())
+    spec.dtype = DType::F32;
+  else if (elt.isF64())
+    spec.dtype = DType::F64;
+  else if (elt.isInteger(32))
+    spec.dtype = DType::I32;
+  else if (elt.isInteger(64))
+    spec.dtype = DType::I64;
+  else
+    return std::nullopt;
+  return spec;
+}
+
+/// Copies dense elements (splat or not) into `out`, whose spec matches.
+static void fill(mlir::DenseElementsAttr attr, Tensor &out) {
+  int64_t n = out.spec().numElements();
+  switch (out.spec().dtype) {
+  case DType::F32: {
+    auto values = attr.getValues<float>();
+    std::copy(values.begin(), values.end(), out.as<float>());
+    break;
+  }
+  case DType::F64: {
+    auto values = attr.getValues<double>();
+    std::copy(values.begin(), values.end(), out.as<double>());
+    break;
+  }
+  case DType::I32: {
+    auto values = attr.getValues<int32_t>();
+    std::copy(values.begin(), values.end(), out.as<int32_t>());
+    break;
+  }
+  case DType::I64: {
+    auto values = attr.getValues<int64_t>();
+    std::copy(values.begin(), values.end(), out.as<int64_t>());
+    break;
+  }
+  }
+  (void)n;
+}
+
+Status tape::lowerToLLVM(const std::string &source,
+                         const CompileOptions &options, LoweredModule &out) {
+  mlir::DialectRegistry registry;
+  registerCompilerDialects(registry);
+  out.context = std::make_unique<mlir::MLIRContext>(registry);
+  mlir::MLIRContext &context = *out.context;
+  std::vector<Diagnostic> errors;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    using S = Diagnostic::Severity;
+    bool isError = d.getSeverity() == mlir::DiagnosticSeverity::Error;
+    auto &sink = isError ? errors : out.warnings;
+    S severity = isError ? S::Error
+                 : d.getSeverity() == mlir::DiagnosticSeverity::Warning
+                     ? S::Warning
+                     : S::Remark;
+    sink.push_back(convert(d, severity));
+    for (mlir::Diagnostic &note : d.getNotes())
+      sink.push_back(convert(note, S::Note));
+    return mlir::success();
+  });
+
+  context.printOpOnDiagnostic(false);
+  mlir::ParserConfig config(&context, /*verifyAfterParse=*/false);
+  out.module = mlir::parseSourceString<mlir::ModuleOp>(source, config,
+                                                       options.sourceName);
+  mlir::OwningOpRef<mlir::ModuleOp> &module = out.module;
+  if (!module)
+    return Status::error("cannot parse " + options.sourceName, errors);
+  if (failed(mlir::verify(*module)))
+    return Status::error(options.sourceName + " does not verify", errors);
+
+  // The signatures, from the tape-level IR.
+  LoweredModule &impl = out;
+  auto addFunction = [&](mlir::FunctionOpInterface fn, bool isStep) {
+    if (fn.isExternal() || fn.isPrivate())
+      return Status::success();
+    FunctionSpec f{fn.getName().str(), isStep, {}, {}};
+    for (mlir::Type t : fn.getArgumentTypes()) {
+      std::optional<TensorSpec> spec = toSpec(t);
+      if (!spec)
+        return Status::error("function @" + f.name +
+                             " takes a value that is not a statically "
+                             "shaped f32/f64/i32/i64 tensor");
+      f.inputs.push_back(*spec);
+    }
+    for (mlir::Type t : fn.getResultTypes()) {
+      std::optional<TensorSpec> spec = toSpec(t);
+      if (!spec)
+        return Status::error("function @" + f.name +
+                             " returns a value that is not a statically "
+                             "shaped f32/f64/i32/i64 tensor");
+      f.outputs.push_back(*spec);
+    }
+    impl.functions.push_back(std::move(f));
+    return Status::success();
+  };
+  for (mlir::Operation &op : module->getBody()->getOperations()) {
+    Status s = Status::success();
+    if (auto step = llvm::dyn_cast<mlir::tape::StepOp>(op))
+      s = addFunction(step, true);
+    else if (auto fn = llvm::dyn_cast<mlir::func::FuncOp>(op))
+      s = addFunction(fn, false);
+    if (!s)
+      return s;
+  }
+
+  mlir::PassManager pm(&context);
+  if (failed(mlir::tape::buildTapeToLLVMPipeline(pm, options)) ||
+      failed(pm.run(*module)))
+    return Status::error("cannot compile " + options.sourceName, errors);
+
+  // What the pipeline handed on (tape-abi-verify checked it): the state
+  // layout, optimizer slots included, and each function's workspace.
+  using mlir::tape::TapeDialect;
+  mlir::Operation *top = module->getOperation();
+  auto layout = top->getAttrOfType<mlir::ArrayAttr>(
+      TapeDialect::StateAttrHelper::getNameStr());
+  for (mlir::Attribute entry : layout) {
+    auto dict = llvm::cast<mlir::DictionaryAttr>(entry);
+    std::string name =
+        llvm::cast<mlir::StringAttr>(dict.get("name")).getValue().str();
+    auto type = llvm::cast<mlir::RankedTensorType>(
+        llvm::cast<mlir::TypeAttr>(dict.get("type")).getValue());
+    std::optional<TensorSpec> spec = toSpec(type);
+    if (!spec)
+      return Status::error("variable @" + name +
+                           " has a type the runtime does not support "
+                           "(f32, f64, i32, i64 tensors)");
+    bool trainable = llvm::cast<mlir::BoolAttr>(dict.get("trainable")).getValue();
+    impl.variables.push_back({name, *spec, trainable});
+    mlir::Attribute init = dict.get("initial_value");
+    auto dense = llvm::dyn_cast<mlir::DenseElementsAttr>(init);
+    if (!dense)
+      dense = llvm::cast<mlir::tape::InitializerAttrInterface>(init)
+                  .materialize(type);
+    Tensor value(*spec);
+    fill(dense, value);
+    impl.initial.push_back(std::move(value));
+  }
+  top->removeAttr(TapeDialect::StateAttrHelper::getNameStr());
+  if (auto sites = top->getAttrOfType<mlir::ArrayAttr>(
+          TapeDialect::NumericsSitesAttrHelper::getNameStr())) {
+    for (mlir::Attribute site : sites)
+      impl.numericsSites.push_back(
+          llvm::cast<mlir::StringAttr>(site).getValue().str());
+    top->removeAttr(TapeDialect::NumericsSitesAttrHelper::getNameStr());
+  }
+  for (auto fn : module->getOps<mlir::LLVM::LLVMFuncOp>()) {
+    for (FunctionSpec &f : impl.functions)
+      if (f.name == fn.getName())
+        if (auto bytes = fn->getAttrOfType<mlir::IntegerAttr>(
+                TapeDialect::WorkspaceBytesAttrHelper::getNameStr()))
+          f.workspaceBytes = bytes.getInt();
+    fn->removeAttr(TapeDialect::StepAttrHelper::getNameStr());
+    fn->removeAttr(TapeDialect::LiftedAttrHelper::getNameStr());
+    fn->removeAttr(TapeDialect::WorkspaceBytesAttrHelper::getNameStr());
+  }
+  return Status::success();
+}

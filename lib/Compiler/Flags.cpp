@@ -1,0 +1,72 @@
+//===- Flags.cpp - The compile options as command-line flags --------------===//
+
+#include "tape/Compiler/Flags.h"
+
+using namespace tape;
+namespace cl = llvm::cl;
+
+CompileFlags::CompileFlags(cl::OptionCategory &category)
+    : strict("strict",
+             cl::desc("Treat host-side updates and disconnected gradients "
+                      "as errors"),
+             cl::cat(category)),
+      noVectorize("no-vectorize",
+                  cl::desc("Compile linalg ops to plain loops (for "
+                           "comparisons)"),
+                  cl::cat(category)),
+      noPack("no-pack",
+             cl::desc("No packed matmul kernels (for comparisons)"),
+             cl::cat(category), cl::Hidden),
+      noFuseUpdates("no-fuse-updates",
+                    cl::desc("Keep SGD updates apart from the gradient "
+                             "matmuls (for comparisons)"),
+                    cl::cat(category), cl::Hidden),
+      blas("blas",
+           cl::desc("Large f32 matmuls call cblas_sgemm (OpenBLAS: loaded at "
+                    "run time by tape-run, -lopenblas for an AOT object)"),
+           cl::cat(category)),
+      checkNumerics(
+          "check-numerics",
+          cl::desc("Fail at the first NaN or infinity a step computes, naming "
+                   "the op and its source location (slower: no fusion, a "
+                   "check per op)"),
+          cl::cat(category)),
+      reportCopies("report-copies",
+                   cl::desc("Remark on variables copied into their buffer "
+                            "instead of updated in place"),
+                   cl::cat(category), cl::Hidden),
+      threads("num-threads",
+              cl::desc("Threads the compiled step may use: 1 (the default), "
+                       "more (OpenMP: an AOT object links -lomp), or 0 for "
+                       "one per core of the compiling machine"),
+              cl::init(1), cl::cat(category)),
+      vectorBits("vector-bits",
+                 cl::desc("Size register tiles for this vector width (128, "
+                          "256, 512) instead of the target's"),
+                 cl::init(0), cl::cat(category)),
+      blasMinFlops("blas-min-flops",
+                   cl::desc("With --blas: the smallest matmul (2 M N K "
+                            "flops) that calls BLAS"),
+                   cl::init(1000000), cl::cat(category), cl::Hidden) {}
+
+Status CompileFlags::apply(CompileOptions &options) const {
+  if (threads < 0)
+    return Status::error("--num-threads must be 0 (one per core) or more");
+  if (vectorBits != 0 && vectorBits != 128 && vectorBits != 256 &&
+      vectorBits != 512)
+    return Status::error("--vector-bits must be 128, 256 or 512");
+  if (blasMinFlops < 0)
+    return Status::error("--blas-min-flops must be 0 or more");
+  options.strict = strict;
+  options.vectorize = !noVectorize;
+  options.packMatmuls = !noPack;
+  options.fuseUpdates = !noFuseUpdates;
+  options.blas = blas;
+  options.blasMinFlops = blasMinFlops;
+  options.checkNumerics = checkNumerics;
+  options.reportCopies = reportCopies;
+  options.threads = threads;
+  if (vectorBits)
+    options.vectorBits = vectorBits;
+  return Status::success();
+}

@@ -1,0 +1,89 @@
+//===- Dataset.cpp - The inputs of a function over a run of steps ---------===//
+
+#include "tape/Runtime/Dataset.h"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+using namespace tape;
+
+Status StepInputs::create(const FunctionSpec &fn,
+                          std::vector<std::pair<std::string, Tensor>> sources,
+                          int64_t shuffleSeed, StepInputs &out) {
+  out = StepInputs();
+  out.shuffleSeed = shuffleSeed;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    auto &[name, data] = sources[i];
+    const TensorSpec &want = fn.inputs[i];
+    const TensorSpec &got = data.spec();
+    Source src;
+    src.batch = Tensor(want);
+    if (got == want) {
+      std::memcpy(src.batch.data(), data.data(), want.numBytes());
+      out.inputs.push_back(std::move(src));
+      continue;
+    }
+    bool sameTail = got.dtype == want.dtype && !want.shape.empty() &&
+                    got.shape.size() == want.shape.size() &&
+                    std::equal(got.shape.begin() + 1, got.shape.end(),
+                               want.shape.begin() + 1) &&
+                    want.shape[0] > 0 && got.shape[0] % want.shape[0] == 0 &&
+                    got.shape[0] > 0;
+    if (!sameTail)
+      return Status::error(name + ": input #" + std::to_string(i) + " of @" +
+                           fn.name + " must be " + want.str() +
+                           " (or a dataset of such batches along the first "
+                           "dimension), got " + got.str());
+    if (out.rows >= 0 && out.rows != got.shape[0])
+      return Status::error(name + ": dataset files must have the same number "
+                                  "of rows; got " +
+                           std::to_string(got.shape[0]) + " and " +
+                           std::to_string(out.rows));
+    int64_t batches = got.shape[0] / want.shape[0];
+    if (out.rows >= 0 && batches != out.batches)
+      return Status::error(name + ": cut into batches of " +
+                           std::to_string(want.shape[0]) + " rows it gives " +
+                           std::to_string(batches) + " per epoch and another "
+                           "dataset " + std::to_string(out.batches) +
+                           ": the rows of one step would not pair up");
+    out.rows = got.shape[0];
+    out.batches = batches;
+    src.dataset = true;
+    src.data = std::move(data);
+    out.inputs.push_back(std::move(src));
+  }
+  return Status::success();
+}
+
+std::vector<const Tensor *> StepInputs::forStep(uint64_t k) {
+  int64_t e = int64_t(k) / batches;
+  if (rows >= 0 && e != epoch) {
+    epoch = e;
+    order.resize(rows);
+    for (int64_t r = 0; r < rows; ++r)
+      order[r] = r;
+    if (shuffleSeed >= 0) {
+      // Fisher-Yates with a fixed generator: the same permutation on every
+      // platform and on resume.
+      std::mt19937_64 gen(uint64_t(shuffleSeed) * 1000003u + uint64_t(e));
+      for (int64_t r = rows - 1; r > 0; --r)
+        std::swap(order[r], order[gen() % uint64_t(r + 1)]);
+    }
+  }
+  std::vector<const Tensor *> result;
+  int64_t b = int64_t(k) % batches;
+  for (Source &src : inputs) {
+    if (src.dataset) {
+      int64_t batchRows = src.batch.spec().shape[0];
+      size_t rowBytes = src.batch.spec().numBytes() / batchRows;
+      for (int64_t r = 0; r < batchRows; ++r)
+        std::memcpy(static_cast<char *>(src.batch.data()) + r * rowBytes,
+                    static_cast<const char *>(src.data.data()) +
+                        order[b * batchRows + r] * rowBytes,
+                    rowBytes);
+    }
+    result.push_back(&src.batch);
+  }
+  return result;
+}

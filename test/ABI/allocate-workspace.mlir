@@ -1,0 +1,74 @@
+// RUN: tape-opt %s --tape-abi-allocate-workspace --allow-unregistered-dialect | FileCheck %s
+
+// Fixed-size temporaries become views into a workspace argument, 64-byte
+// aligned; a callee gets the bytes after the caller's own temporaries.
+// CHECK-LABEL: func.func @callee
+// CHECK-SAME: (%[[X:[a-z0-9_]+]]: memref<4xf32>, %[[WS:[a-z0-9_]+]]: memref<128xi8>)
+// CHECK-SAME: tape.workspace_bytes = 128 : i64
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: memref.view %[[WS]][%[[C0]]][] : memref<128xi8> to memref<4xf32>
+// CHECK: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: memref.view %[[WS]][%[[C64]]][] : memref<128xi8> to memref<2x2xf64>
+// CHECK-NOT: memref.dealloc
+// CHECK-LABEL: func.func @caller
+// CHECK-SAME: %[[WS:[a-z0-9_]+]]: memref<192xi8>
+// CHECK-SAME: tape.workspace_bytes = 192 : i64
+// CHECK: %[[T:.*]] = memref.view %[[WS]][%{{.*}}][] : memref<192xi8> to memref<4xf32>
+// CHECK: %[[SUB:.*]] = memref.view %[[WS]][%{{.*}}][] : memref<192xi8> to memref<128xi8>
+// CHECK: call @callee(%[[T]], %[[SUB]])
+// Dynamic shapes stay on the heap.
+// CHECK: memref.alloc(%{{.*}}) : memref<?xf32>
+// Booleans take a byte each in memory (as LLVM stores i1), not a bit: a
+// 64x10 mask needs 640 bytes, so the buffer after it starts at 640. (An
+// undersized mask once overlapped its neighbour when fusion was off.)
+// CHECK-LABEL: func.func @masks
+// CHECK-SAME: tape.workspace_bytes = 3200 : i64
+// CHECK: memref.view %{{.+}}[%{{.+}}][] : memref<3200xi8> to memref<64x10xi1>
+// CHECK: %[[C640:.*]] = arith.constant 640 : index
+// CHECK: memref.view %{{.+}}[%[[C640]]][] : memref<3200xi8> to memref<64x10xf32>
+// Lifetimes that do not overlap share bytes: %a dies at its last use,
+// so %b starts at offset 0 again; %c is used inside a loop that also reads
+// a view of %b, which keeps %b alive through the loop, so %c goes after it.
+// CHECK-LABEL: func.func @reuse
+// CHECK-SAME: tape.workspace_bytes = 1280 : i64
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: memref.view %{{.+}}[%[[C0]]][] : memref<1280xi8> to memref<160xf32>
+// CHECK: %[[C0B:.*]] = arith.constant 0 : index
+// CHECK: memref.view %{{.+}}[%[[C0B]]][] : memref<1280xi8> to memref<160xf32>
+// CHECK: %[[C640:.*]] = arith.constant 640 : index
+// CHECK: memref.view %{{.+}}[%[[C640]]][] : memref<1280xi8> to memref<160xf32>
+module {
+  func.func @callee(%x: memref<4xf32>) attributes {tape.lifted = array<i64: 0, 0>} {
+    %a = memref.alloc() : memref<4xf32>
+    %b = memref.alloc() : memref<2x2xf64>
+    "test.use"(%a, %b) : (memref<4xf32>, memref<2x2xf64>) -> ()
+    memref.dealloc %a : memref<4xf32>
+    return
+  }
+  func.func @caller(%n: index) attributes {tape.lifted = array<i64: 0, 0>} {
+    %t = memref.alloc() : memref<4xf32>
+    call @callee(%t) : (memref<4xf32>) -> ()
+    %d = memref.alloc(%n) : memref<?xf32>
+    "test.use"(%d) : (memref<?xf32>) -> ()
+    return
+  }
+  func.func @masks() attributes {tape.lifted = array<i64: 0, 0>} {
+    %m = memref.alloc() : memref<64x10xi1>
+    %f = memref.alloc() : memref<64x10xf32>
+    "test.use"(%m, %f) : (memref<64x10xi1>, memref<64x10xf32>) -> ()
+    return
+  }
+  func.func @reuse(%n: index) attributes {tape.lifted = array<i64: 0, 0>} {
+    %a = memref.alloc() : memref<160xf32>
+    "test.use"(%a) : (memref<160xf32>) -> ()
+    %b = memref.alloc() : memref<160xf32>
+    %bv = memref.subview %b[0] [80] [1] : memref<160xf32> to memref<80xf32, strided<[1]>>
+    %c = memref.alloc() : memref<160xf32>
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    scf.for %i = %c0 to %n step %c1 {
+      "test.use"(%bv, %c) : (memref<80xf32, strided<[1]>>, memref<160xf32>) -> ()
+    }
+    return
+  }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Executes compiled matmuls against numpy float64: every combination of
+transposed operands, sizes that are and are not multiples of the register
+tile and of the cache blocks, and an accumulating output (C += A B).
+
+Usage: matmul_exec.py TAPE_RUN WORKDIR [tape-run options...]
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+tape_run, work = sys.argv[1], sys.argv[2]
+extra = sys.argv[3:]
+rng = np.random.default_rng(7)
+
+# (M, N, K): tiles of 6x16 / 8x32 and blocks of 252 rows, 256 deep.
+SHAPES = [(64, 256, 784), (37, 45, 153), (130, 33, 300), (6, 16, 2731),
+          (300, 520, 9), (123, 1, 517), (1024, 1, 64)]
+RTOL = 2e-5
+
+
+def case(m, n, k, ta, tb, fill=False):
+    ash = (k, m) if ta else (m, k)
+    bsh = (n, k) if tb else (k, n)
+    a = rng.standard_normal(ash).astype(np.float32)
+    b = rng.standard_normal(bsh).astype(np.float32)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    if fill:  # C = A B into a zero-filled output (the kernel drops the fill)
+        c = np.zeros((m, n), np.float32)
+    name = f"{m}x{n}x{k}{'_ta' if ta else ''}{'_tb' if tb else ''}" + \
+        ("_fill" if fill else "")
+    for v, arr in (("a", a), ("b", b), ("c", c)):
+        np.save(f"{work}/{name}_{v}.npy", arr)
+    t = lambda s: f"tensor<{s[0]}x{s[1]}xf32>"
+    lines = [f"func.func @main(%a: {t(ash)}, %b: {t(bsh)}, %c: {t((m, n))})"
+             f" -> {t((m, n))} {{"]
+    av, bv = "%a", "%b"
+    if fill:
+        lines.append("  %zero = arith.constant 0.0 : f32")
+        lines.append(f"  %cz = linalg.fill ins(%zero : f32) outs(%c : {t((m, n))})"
+                     f" -> {t((m, n))}")
+    # Transposes as AD writes them; tape-cpu-fold-transposes turns them into
+    # indexing maps.
+    if ta:
+        lines.append(f"  %ea = tensor.empty() : {t((m, k))}")
+        lines.append(f"  %at = linalg.transpose ins(%a : {t(ash)}) outs(%ea : "
+                     f"{t((m, k))}) permutation = [1, 0]")
+        av = "%at"
+    if tb:
+        lines.append(f"  %eb = tensor.empty() : {t((k, n))}")
+        lines.append(f"  %bt = linalg.transpose ins(%b : {t(bsh)}) outs(%eb : "
+                     f"{t((k, n))}) permutation = [1, 0]")
+        bv = "%bt"
+    lines.append(f"  %r = linalg.matmul ins({av}, {bv} : {t((m, k))}, "
+                 f"{t((k, n))}) outs({'%cz' if fill else '%c'} : "
+                 f"{t((m, n))}) -> {t((m, n))}")
+    lines.append(f"  return %r : {t((m, n))}")
+    lines.append("}")
+    src = f"{work}/{name}.mlir"
+    with open(src, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    p = subprocess.run([tape_run, src, "--entry", "main", "--print-outputs",
+                        "--precision", "0"] + extra +
+                       [a for v in "abc" for a in
+                        ("--input", f"{work}/{name}_{v}.npy")],
+                       capture_output=True, text=True)
+    if p.returncode:
+        return name, False, p.stderr[-2000:]
+    got = np.array([float(x) for x in p.stdout.split(":", 1)[1].split()])
+    A = a.astype(np.float64).T if ta else a.astype(np.float64)
+    B = b.astype(np.float64).T if tb else b.astype(np.float64)
+    want = (c.astype(np.float64) + A @ B).ravel()
+    scale = np.abs(c.astype(np.float64)).ravel() + \
+        (np.abs(A) @ np.abs(B)).ravel()
+    err = np.max(np.abs(got - want) / np.maximum(scale, 1.0))
+    return name, err <= RTOL, f"max relative error {err:.1e}"
+
+
+failed = 0
+for m, n, k in SHAPES:
+    for ta in (False, True):
+        for tb in (False, True):
+            name, ok, msg = case(m, n, k, ta, tb)
+            print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
+            failed += not ok
+# Zero-filled outputs, over several depth slices.
+FILLED = [(64, 256, 784), (130, 33, 300), (6, 16, 2731)]
+for m, n, k in FILLED:
+    name, ok, msg = case(m, n, k, False, True, fill=True)
+    print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
+    failed += not ok
+total = 4 * len(SHAPES) + len(FILLED)
+print(f"matmul_exec: {total - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

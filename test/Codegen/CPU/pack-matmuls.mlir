@@ -1,0 +1,214 @@
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024}),canonicalize)' | FileCheck %s
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 parallel=true}))' | FileCheck --check-prefix=PAR %s
+// Numbers: matmul-exec.test runs these kernels against numpy.
+
+// One pair of pack buffers per function, sized for its largest matmul;
+// B panels are 16 wide, A panels 6 high, slices 196 deep (784 = 4 x 196).
+// CHECK-LABEL: func.func @forward
+// CHECK-DAG: %[[AP:.+]] = memref.alloc() : memref<11x196x6xf32>
+// CHECK-DAG: %[[BP:.+]] = memref.alloc() : memref<16x196x16xf32>
+// CHECK-NOT: linalg.matmul
+// Pack B: one contiguous row of 16 per step.
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<784x256xf32>, vector<16xf32>
+// CHECK: vector.store %{{.+}}, %[[BP]]
+// Pack A: a column of 6 (64 rows = 10 full panels and one of 4: clamped,
+// zero-padded).
+// CHECK: arith.select
+// CHECK: vector.from_elements {{.*}} : vector<6xf32>
+// CHECK: vector.store %{{.+}}, %[[AP]]
+// The register tile, one vector per row: this C tile and the next one down
+// are prefetched (rows clamped to the matrix), 6 FMAs per depth step from
+// zero, then each row (rows past 64 skipped) adds C and is written.
+// CHECK-COUNT-12: memref.prefetch %{{.+}}, write, locality<3>, data : memref<64x256xf32>
+// CHECK-NOT: memref.prefetch
+// CHECK: scf.for
+// CHECK: vector.load %[[BP]]{{.*}} : memref<16x196x16xf32>, vector<16xf32>
+// CHECK: memref.load %[[AP]]
+// CHECK: vector.broadcast
+// CHECK-COUNT-6: vector.fma {{.*}} : vector<16xf32>
+// CHECK: scf.if
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x256xf32>, vector<16xf32>
+// CHECK: arith.addf
+// CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, memref<64x256xf32>
+func.func @forward(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+
+// -----
+
+// Transposed operands are transposed while packing: A^T's rows are A's
+// columns (contiguous reads), B^T is gathered.
+// CHECK-LABEL: func.func @transposed
+// CHECK: memref.load %{{.+}} : memref<48x64xf32>
+// CHECK: vector.from_elements {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x96xf32>, vector<6xf32>
+// CHECK-COUNT-6: vector.fma
+func.func @transposed(%a: memref<64x96xf32>, %b: memref<48x64xf32>, %c: memref<96x48xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+    ins(%a, %b : memref<64x96xf32>, memref<48x64xf32>) outs(%c : memref<96x48xf32>)
+  return
+}
+
+// -----
+
+// Left to tape-cpu-vectorize: too small, narrower than a tile, f64, tensors.
+// CHECK-LABEL: func.func @kept
+// CHECK-NOT: memref.alloc
+// CHECK-COUNT-4: linalg.matmul
+func.func @kept(%s: memref<8x16xf32>, %q: memref<16x16xf32>, %x: memref<1024x1024xf32>, %v: memref<1024x10xf32>,
+                %d: memref<64x64xf64>, %t: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  linalg.matmul ins(%s, %q : memref<8x16xf32>, memref<16x16xf32>) outs(%s : memref<8x16xf32>)
+  linalg.matmul ins(%x, %v : memref<1024x1024xf32>, memref<1024x10xf32>) outs(%v : memref<1024x10xf32>)
+  linalg.matmul ins(%d, %d : memref<64x64xf64>, memref<64x64xf64>) outs(%d : memref<64x64xf64>)
+  %r = linalg.matmul ins(%t, %t : tensor<64x64xf32>, tensor<64x64xf32>) outs(%t : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+
+// -----
+
+// A zero fill just before is dropped: the first depth slice writes its tile
+// without reading C, the later ones add to it.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %{{.+}}, %c0
+// CHECK: vector.fma
+// CHECK: scf.if %[[FIRST]] -> (vector<16xf32>)
+// CHECK-NEXT: scf.yield %{{.+}} : vector<16xf32>
+// CHECK-NEXT: } else {
+// CHECK-NEXT: vector.transfer_read
+func.func @zero_filled(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<64x256xf32>)
+  linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+
+// -----
+
+// A gradient matmul that only feeds a plain SGD update accumulates into the
+// weight: dW, its fill and the update loop are gone, the tile starts at
+// zero and each slice ends with w += -0.1 * tile.
+// CHECK-LABEL: func.func @sgd_update
+// CHECK-NOT: memref<784x256xf32> = memref.alloc
+// CHECK-NOT: linalg.fill
+// CHECK: %[[LR:.+]] = arith.constant dense<-1.000000e-01> : vector<16xf32>
+// CHECK-COUNT-6: vector.fma {{.*}} : vector<16xf32>
+// CHECK: %[[OLD:.+]] = vector.transfer_read %[[W:arg[0-9]+]][
+// CHECK: %[[NEW:.+]] = vector.fma %[[LR]], %{{.+}}, %[[OLD]]
+// CHECK: vector.transfer_write %[[NEW]], %[[W]][
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @sgd_update(%x: memref<64x784xf32>, %dz: memref<64x256xf32>, %w: memref<784x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %lr = arith.constant 0.1 : f32
+  %g = memref.alloc() : memref<784x256xf32>
+  linalg.fill ins(%zero : f32) outs(%g : memref<784x256xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
+    ins(%x, %dz : memref<64x784xf32>, memref<64x256xf32>) outs(%g : memref<784x256xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%w, %g : memref<784x256xf32>, memref<784x256xf32>) outs(%w : memref<784x256xf32>) {
+  ^bb0(%wi: f32, %gi: f32, %out: f32):
+    %s = arith.mulf %gi, %lr : f32
+    %n = arith.subf %wi, %s : f32
+    linalg.yield %n : f32
+  }
+  return
+}
+
+// -----
+
+// The update stays apart when fusing would change what is read: the weight
+// is read between the matmul and its update (@read_between), the matmul
+// reads the weight itself (@reads_weight), the gradient has another reader
+// (@gradient_kept), or the update is no SGD step (@not_axpy). The gradient
+// buffer and the update loop stay (the zero fill goes: the first depth slice
+// writes without reading).
+// CHECK-LABEL: func.func @read_between
+// CHECK: memref.alloc() : memref<64x64xf32>
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @reads_weight
+// CHECK: memref.alloc() : memref<64x64xf32>
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @gradient_kept
+// CHECK: memref.alloc() : memref<64x64xf32>
+// CHECK: linalg.generic
+// CHECK: memref.copy
+// CHECK-LABEL: func.func @not_axpy
+// CHECK: memref.alloc() : memref<64x64xf32>
+// CHECK: linalg.generic
+#id = affine_map<(i, j) -> (i, j)>
+func.func @read_between(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %w: memref<64x64xf32>, %out: memref<64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %lr = arith.constant 0.1 : f32
+  %g = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%g : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%g : memref<64x64xf32>)
+  memref.copy %w, %out : memref<64x64xf32> to memref<64x64xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w, %g : memref<64x64xf32>, memref<64x64xf32>) outs(%w : memref<64x64xf32>) {
+  ^bb0(%wi: f32, %gi: f32, %o: f32):
+    %s = arith.mulf %gi, %lr : f32
+    %n = arith.subf %wi, %s : f32
+    linalg.yield %n : f32
+  }
+  return
+}
+func.func @reads_weight(%a: memref<64x64xf32>, %w: memref<64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %lr = arith.constant 0.1 : f32
+  %g = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%g : memref<64x64xf32>)
+  linalg.matmul ins(%a, %w : memref<64x64xf32>, memref<64x64xf32>) outs(%g : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : memref<64x64xf32>) outs(%w : memref<64x64xf32>) {
+  ^bb0(%gi: f32, %wi: f32):
+    %s = arith.mulf %lr, %gi : f32
+    %n = arith.subf %wi, %s : f32
+    linalg.yield %n : f32
+  }
+  return
+}
+func.func @gradient_kept(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %w: memref<64x64xf32>, %out: memref<64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %g = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%g : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%g : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : memref<64x64xf32>) outs(%w : memref<64x64xf32>) {
+  ^bb0(%gi: f32, %wi: f32):
+    %n = arith.subf %wi, %gi : f32
+    linalg.yield %n : f32
+  }
+  memref.copy %g, %out : memref<64x64xf32> to memref<64x64xf32>
+  return
+}
+func.func @not_axpy(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %w: memref<64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %g = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%g : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%g : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : memref<64x64xf32>) outs(%w : memref<64x64xf32>) {
+  ^bb0(%gi: f32, %wi: f32):
+    %s = arith.mulf %gi, %gi : f32
+    %n = arith.subf %wi, %s : f32
+    linalg.yield %n : f32
+  }
+  return
+}
+
+// With parallel=true, packing a block of B (256 columns x 196 deep: large
+// enough) and the loop over column panels of the kernel are scf.parallel;
+// packing the 64-row A block (64 x 196) stays sequential.
+// PAR-LABEL: func.func @forward
+// PAR: scf.parallel
+// PAR-NEXT: arith.constant 16
+// PAR: vector.store {{.*}} : memref<16x196x16xf32>, vector<16xf32>
+// PAR: scf.for
+// PAR-NOT: scf.parallel
+// PAR: vector.store {{.*}} : memref<11x196x6xf32>, vector<6xf32>
+// PAR: scf.parallel
+// PAR-NEXT: scf.for
+// PAR-COUNT-6: vector.fma

@@ -1,0 +1,41 @@
+// RUN: tape-opt %s --tape-cpu-vectorize="threads=2 vector-width=8" | FileCheck %s
+// Numbers: test/Tools/tape-run/threads.test checks that threaded steps give
+// the same bits as one thread.
+
+// A large elementwise op: two blocks of 256 rows in an scf.parallel, each
+// tiled to vectors.
+// CHECK-LABEL: func.func @large
+// CHECK: scf.parallel (%[[I:.+]]) = (%c0) to (%c512) step (%c256)
+// CHECK: memref.subview %{{.+}}[%[[I]], 0] [256, 256] [1, 1]
+// CHECK: scf.for
+// CHECK: vector.transfer_read {{.*}} vector<1x8xf32>
+// CHECK: scf.reduce
+#id = affine_map<(i, j) -> (i, j)>
+func.func @large(%a: memref<512x256xf32>, %b: memref<512x256xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<512x256xf32>) outs(%b : memref<512x256xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.addf %i, %o : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// Below min-parallel-elements, or with a reduction: one thread.
+// CHECK-LABEL: func.func @small_or_reducing
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @small_or_reducing(%a: memref<64x256xf32>, %big: memref<512x256xf32>, %r: memref<512xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<64x256xf32>) outs(%a : memref<64x256xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = arith.addf %i, %o : f32
+    linalg.yield %s : f32
+  }
+  linalg.reduce ins(%big : memref<512x256xf32>) outs(%r : memref<512xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %s = arith.addf %in, %acc : f32
+      linalg.yield %s : f32
+    }
+  return
+}

@@ -1,0 +1,64 @@
+// RUN: tape-opt %s --pass-pipeline="builtin.module(func.func(tape-cpu-vectorize,canonicalize,tape-cpu-hoist-vector-transfers))" | FileCheck %s
+
+// A matmul becomes 8x32 register tiles over k, vectorized, with the
+// accumulator carried in registers across k.
+// CHECK-LABEL: func.func @matmul
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
+// CHECK: %[[ACC0:.*]] = vector.transfer_read %{{.*}} : memref<8x32xf32, strided<[256, 1], offset: ?>>, vector<8x32xf32>
+// CHECK: %[[ACC:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%[[A:.*]] = %[[ACC0]]) -> (vector<8x32xf32>)
+// CHECK: vector.transfer_read
+// CHECK: scf.yield
+// CHECK: vector.transfer_write %[[ACC]]
+func.func @matmul(%a: memref<64x16xf32>, %b: memref<16x256xf32>, %c: memref<64x256xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x16xf32>, memref<16x256xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+
+// Elementwise ops: one vector of 16 along the innermost dimension.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: scf.for %{{.*}} step %c1
+// CHECK: scf.for %{{.*}} step %c16
+// CHECK: vector.transfer_read {{.*}} vector<1x16xf32>
+// CHECK: arith.addf {{.*}} : vector<1x16xf32>
+// CHECK: vector.transfer_write
+#id = affine_map<(i, j) -> (i, j)>
+func.func @elementwise(%a: memref<4x64xf32>, %b: memref<4x64xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x64xf32>) outs(%b : memref<4x64xf32>) {
+    ^bb0(%x: f32, %y: f32):
+      %s = arith.addf %x, %y : f32
+      linalg.yield %s : f32
+  }
+  return
+}
+
+// Dynamic shapes are left alone.
+// CHECK-LABEL: func.func @dynamic
+// CHECK: linalg.generic
+func.func @dynamic(%a: memref<?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      outs(%a : memref<?xf32>) {
+    ^bb0(%y: f32):
+      linalg.yield %y : f32
+  }
+  return
+}
+
+// A reduction of a value that does not vary along the reduced dimension
+// (a fill folded into the body) stays a scalar loop: upstream vectorization
+// would add it once per vector instead of once per element. (Found by
+// scripts/ad_difftest.py.) Executed in vectorize-exec.test.
+// CHECK-LABEL: func.func @uniform_reduction
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+func.func @uniform_reduction(%x: memref<2x2xf64>, %s: f64, %out: memref<2xf64>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<2x2xf64>) outs(%out : memref<2xf64>) {
+  ^bb0(%in: f64, %acc: f64):
+    %v = math.sin %s : f64
+    %r = arith.addf %acc, %v : f64
+    linalg.yield %r : f64
+  }
+  return
+}
