@@ -130,6 +130,9 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   //     numerics keeps every op apart, so that the first non-finite value
   //     is pinned on one op.
   OpPassManager &tensorFns = pm.nest<func::FuncOp>();
+  // SGD updates of weights by gradient matmuls accumulate into the weight.
+  if (options.fuseUpdates)
+    tensorFns.addPass(cpu::createAccumulateIntoMatmuls());
   tensorFns.addPass(cpu::createDecomposeAggregates());
   tensorFns.addPass(createConvertElementwiseToLinalgPass());
   if (!options.checkNumerics)
@@ -169,7 +172,6 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   if (options.blas) {
     cpu::LowerMatmulToBlasOptions blas;
     blas.minFlops = options.blasMinFlops;
-    blas.fuseUpdates = options.fuseUpdates;
     pm.addPass(cpu::createLowerMatmulToBlas(blas));
   }
   if (options.vectorize && options.packMatmuls) {
@@ -178,7 +180,6 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
     pack.nr = tile.columns;
     pack.mc = 42 * tile.rows; // A block ~128-256 KiB: in L2 beside B's
     pack.parallel = threads > 1;
-    pack.fuseUpdates = options.fuseUpdates;
     pm.addNestedPass<func::FuncOp>(cpu::createPackMatmuls(pack));
   }
   pm.addNestedPass<func::FuncOp>(cpu::createFuseElementwiseLoops());

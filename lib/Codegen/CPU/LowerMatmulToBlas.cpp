@@ -10,7 +10,6 @@
 #include "tape/Codegen/CPU/Passes.h"
 
 #include "MatmulLayout.h"
-#include "MatmulUpdate.h"
 #include "tape/Codegen/Utils/MemRefPointer.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -136,13 +135,7 @@ struct TapeLowerMatmulToBlasPass
     };
     Value c = op.getDpsInits()[0];
     float alpha = 1, beta = 1;
-    std::optional<tape::MatmulUpdate> update;
-    if (fuseUpdates)
-      update = tape::matchMatmulUpdate(op);
-    if (update) {
-      c = update->target;
-      alpha = update->alpha;
-    } else if (linalg::FillOp fill = tape::zeroFillBefore(op, c)) {
+    if (linalg::FillOp fill = tape::zeroFillBefore(op, c)) {
       rewriter.eraseOp(fill);
       beta = 0;
     }
@@ -165,8 +158,6 @@ struct TapeLowerMatmulToBlasPass
                             out.leading};
     func::CallOp::create(rewriter, loc, sgemm, args);
     rewriter.eraseOp(op);
-    if (update)
-      tape::eraseFusedUpdate(*update);
   }
 };
 

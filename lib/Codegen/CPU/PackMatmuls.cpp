@@ -18,15 +18,14 @@
 // off the FMA chain. A zero fill of C just before the matmul is dropped,
 // and the first slice writes its tile without reading C.
 //
-// A gradient matmul that only feeds an SGD update (MatmulUpdate.h) instead
-// accumulates each slice's tile, scaled by -lr, into the weight itself.
+// A weight's SGD update reaches this pass already folded into its
+// gradient matmul (tape-cpu-accumulate-into-matmuls): C is the weight.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tape/Codegen/CPU/Passes.h"
 
 #include "MatmulLayout.h"
-#include "MatmulUpdate.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -54,8 +53,6 @@ struct Matmul {
   linalg::MatmulOp op;
   int64_t m, n, k;
   bool transA, transB;
-  /// Set when the product goes straight into a weight's SGD update.
-  std::optional<tape::MatmulUpdate> update;
   /// The zero fill of C the first slice makes redundant.
   linalg::FillOp zeroFill;
 };
@@ -130,8 +127,6 @@ struct TapePackMatmulsPass
       m.op.erase();
       if (m.zeroFill)
         m.zeroFill.erase();
-      if (m.update)
-        tape::eraseFusedUpdate(*m.update);
     }
   }
 
@@ -148,7 +143,7 @@ struct TapePackMatmulsPass
     std::optional<tape::MatmulLayout> layout = tape::getMatmulLayout(op);
     if (!layout)
       return std::nullopt;
-    Matmul m{op, 0, 0, 0, layout->transA, layout->transB, std::nullopt, {}};
+    Matmul m{op, 0, 0, 0, layout->transA, layout->transB, {}};
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     m.m = ranges[0];
     m.n = ranges[1];
@@ -157,10 +152,7 @@ struct TapePackMatmulsPass
     // register tiles handle them.
     if (m.m < mr || m.n < nr || 2 * m.m * m.n * m.k < minFlops)
       return std::nullopt;
-    if (fuseUpdates)
-      m.update = tape::matchMatmulUpdate(op);
-    if (!m.update)
-      m.zeroFill = tape::zeroFillBefore(op, op.getDpsInits()[0]);
+    m.zeroFill = tape::zeroFillBefore(op, op.getDpsInits()[0]);
     return m;
   }
 
@@ -214,10 +206,7 @@ struct TapePackMatmulsPass
     int64_t kc = balanced(mm.k, this->kc, 1);
     int64_t mc = balanced(mm.m, this->mc, mr);
     Value a = mm.op.getDpsInputs()[0], bm = mm.op.getDpsInputs()[1];
-    Value c = mm.update ? mm.update->target : mm.op.getDpsInits()[0];
-    std::optional<float> alpha;
-    if (mm.update)
-      alpha = mm.update->alpha;
+    Value c = mm.op.getDpsInits()[0];
     bool fullRows = mm.m % mr == 0, fullCols = mm.n % nr == 0;
     Value zero = x.c(0), one = x.c(1);
     Type f32 = b.getF32Type();
@@ -290,7 +279,7 @@ struct TapePackMatmulsPass
             forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
               microKernel(b, loc, c, packedA, packedB, x.add(ic, x.mul(ir, mr)),
                           x.add(jc, x.mul(jr, nr)), ir, jr, kcHere, mm.m,
-                          fullRows, fullCols, rowType, alpha, firstSlice);
+                          fullRows, fullCols, rowType, firstSlice);
             });
           };
           panels(colPanels, /*spread=*/true, panel);
@@ -299,14 +288,14 @@ struct TapePackMatmulsPass
     });
   }
 
-  /// C[row0 : +mr, col0 : +nr] += alpha * Ap[ir] * Bp[jr] over kcHere
-  /// steps (alpha = 1 unless given); the tile stays in mr vector registers
-  /// of nr lanes. Where `firstSlice` holds, C is overwritten, not read.
+  /// C[row0 : +mr, col0 : +nr] += Ap[ir] * Bp[jr] over kcHere steps; the
+  /// tile stays in mr vector registers of nr lanes. Where `firstSlice`
+  /// holds, C is overwritten, not read.
   void microKernel(OpBuilder &b, Location loc, Value c, Value packedA,
                    Value packedB, Value row0, Value col0, Value ir, Value jr,
                    Value kcHere, int64_t numRows, bool fullRows,
                    bool fullCols, VectorType rowType,
-                   std::optional<float> alpha, Value firstSlice) const {
+                   Value firstSlice) const {
     IndexMath x{b, loc};
     FloatType f32 = b.getF32Type();
     // One vector per row of the tile; rows past the matrix (the last panel
@@ -372,12 +361,7 @@ struct TapePackMatmulsPass
           i,
           [&](OpBuilder &wb, Location l, Value row) -> Value {
             Value tile = loop.getResult(i);
-            if (alpha) {
-              Value scale = arith::ConstantOp::create(
-                  wb, l, DenseElementsAttr::get(rowType, *alpha));
-              tile = vector::FMAOp::create(wb, l, scale, tile,
-                                           readC(wb, l, row));
-            } else if (firstSlice) {
+            if (firstSlice) {
               auto old = scf::IfOp::create(
                   wb, l, firstSlice,
                   [&](OpBuilder &tb, Location tl) {

@@ -76,32 +76,15 @@ func.func @clash(%a: memref<64x64xf32>) {
 
 // -----
 
-// A gradient matmul that only feeds a plain SGD update: one call with
-// alpha = -lr and beta = 1 into the weight; no gradient buffer, fill or
-// update loop is left.
-// CHECK-LABEL: func.func @sgd_update
-// CHECK-NOT: memref.alloc
-// CHECK-NOT: linalg.fill
-// CHECK-DAG: %[[ALPHA:.+]] = arith.constant -1.000000e-01 : f32
+// A matmul that starts from a weight (a folded SGD update,
+// tape-cpu-accumulate-into-matmuls): beta = 1 into the weight.
+// CHECK-LABEL: func.func @accumulating
 // CHECK-DAG: %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
 // CHECK: memref.extract_strided_metadata %arg2
-// CHECK: call @cblas_sgemm(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[ALPHA]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[ONE]],
-// CHECK-NOT: linalg.generic
+// CHECK: call @cblas_sgemm(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[ONE]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[ONE]],
 // CHECK: return
-func.func @sgd_update(%x: memref<64x784xf32>, %dz: memref<64x256xf32>, %w: memref<784x256xf32>) {
-  %zero = arith.constant 0.0 : f32
-  %lr = arith.constant 0.1 : f32
-  %g = memref.alloc() : memref<784x256xf32>
-  linalg.fill ins(%zero : f32) outs(%g : memref<784x256xf32>)
+func.func @accumulating(%x: memref<64x784xf32>, %dz: memref<64x256xf32>, %w: memref<784x256xf32>) {
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
-    ins(%x, %dz : memref<64x784xf32>, memref<64x256xf32>) outs(%g : memref<784x256xf32>)
-  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
-                  iterator_types = ["parallel", "parallel"]}
-      ins(%w, %g : memref<784x256xf32>, memref<784x256xf32>) outs(%w : memref<784x256xf32>) {
-  ^bb0(%wi: f32, %gi: f32, %out: f32):
-    %s = arith.mulf %gi, %lr : f32
-    %n = arith.subf %wi, %s : f32
-    linalg.yield %n : f32
-  }
+    ins(%x, %dz : memref<64x784xf32>, memref<64x256xf32>) outs(%w : memref<784x256xf32>)
   return
 }

@@ -86,116 +86,18 @@ func.func @zero_filled(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memr
 
 // -----
 
-// A gradient matmul that only feeds a plain SGD update accumulates into the
-// weight: dW, its fill and the update loop are gone, the tile starts at
-// zero and each slice ends with w += -0.1 * tile.
-// CHECK-LABEL: func.func @sgd_update
-// CHECK-NOT: memref<784x256xf32> = memref.alloc
+// A matmul that starts from a weight (a folded SGD update,
+// tape-cpu-accumulate-into-matmuls) adds each slice's tile to it.
+// CHECK-LABEL: func.func @accumulating
 // CHECK-NOT: linalg.fill
-// CHECK: %[[LR:.+]] = arith.constant dense<-1.000000e-01> : vector<16xf32>
 // CHECK-COUNT-6: vector.fma {{.*}} : vector<16xf32>
 // CHECK: %[[OLD:.+]] = vector.transfer_read %[[W:arg[0-9]+]][
-// CHECK: %[[NEW:.+]] = vector.fma %[[LR]], %{{.+}}, %[[OLD]]
+// CHECK: %[[NEW:.+]] = arith.addf %{{.+}}, %[[OLD]]
 // CHECK: vector.transfer_write %[[NEW]], %[[W]][
-// CHECK-NOT: linalg.generic
 // CHECK: return
-func.func @sgd_update(%x: memref<64x784xf32>, %dz: memref<64x256xf32>, %w: memref<784x256xf32>) {
-  %zero = arith.constant 0.0 : f32
-  %lr = arith.constant 0.1 : f32
-  %g = memref.alloc() : memref<784x256xf32>
-  linalg.fill ins(%zero : f32) outs(%g : memref<784x256xf32>)
+func.func @accumulating(%x: memref<64x784xf32>, %dz: memref<64x256xf32>, %w: memref<784x256xf32>) {
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
-    ins(%x, %dz : memref<64x784xf32>, memref<64x256xf32>) outs(%g : memref<784x256xf32>)
-  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
-                  iterator_types = ["parallel", "parallel"]}
-      ins(%w, %g : memref<784x256xf32>, memref<784x256xf32>) outs(%w : memref<784x256xf32>) {
-  ^bb0(%wi: f32, %gi: f32, %out: f32):
-    %s = arith.mulf %gi, %lr : f32
-    %n = arith.subf %wi, %s : f32
-    linalg.yield %n : f32
-  }
-  return
-}
-
-// -----
-
-// The update stays apart when fusing would change what is read: the weight
-// is read between the matmul and its update (@read_between), the matmul
-// reads the weight itself (@reads_weight), the gradient has another reader
-// (@gradient_kept), or the update is no SGD step (@not_axpy). The gradient
-// buffer and the update loop stay (the zero fill goes: the first depth slice
-// writes without reading).
-// CHECK-LABEL: func.func @read_between
-// CHECK: memref.alloc() : memref<64x64xf32>
-// CHECK: linalg.generic
-// CHECK-LABEL: func.func @reads_weight
-// CHECK: memref.alloc() : memref<64x64xf32>
-// CHECK: linalg.generic
-// CHECK-LABEL: func.func @gradient_kept
-// CHECK: memref.alloc() : memref<64x64xf32>
-// CHECK: linalg.generic
-// CHECK: memref.copy
-// CHECK-LABEL: func.func @not_axpy
-// CHECK: memref.alloc() : memref<64x64xf32>
-// CHECK: linalg.generic
-#id = affine_map<(i, j) -> (i, j)>
-func.func @read_between(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %w: memref<64x64xf32>, %out: memref<64x64xf32>) {
-  %zero = arith.constant 0.0 : f32
-  %lr = arith.constant 0.1 : f32
-  %g = memref.alloc() : memref<64x64xf32>
-  linalg.fill ins(%zero : f32) outs(%g : memref<64x64xf32>)
-  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%g : memref<64x64xf32>)
-  memref.copy %w, %out : memref<64x64xf32> to memref<64x64xf32>
-  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%w, %g : memref<64x64xf32>, memref<64x64xf32>) outs(%w : memref<64x64xf32>) {
-  ^bb0(%wi: f32, %gi: f32, %o: f32):
-    %s = arith.mulf %gi, %lr : f32
-    %n = arith.subf %wi, %s : f32
-    linalg.yield %n : f32
-  }
-  return
-}
-func.func @reads_weight(%a: memref<64x64xf32>, %w: memref<64x64xf32>) {
-  %zero = arith.constant 0.0 : f32
-  %lr = arith.constant 0.1 : f32
-  %g = memref.alloc() : memref<64x64xf32>
-  linalg.fill ins(%zero : f32) outs(%g : memref<64x64xf32>)
-  linalg.matmul ins(%a, %w : memref<64x64xf32>, memref<64x64xf32>) outs(%g : memref<64x64xf32>)
-  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%g : memref<64x64xf32>) outs(%w : memref<64x64xf32>) {
-  ^bb0(%gi: f32, %wi: f32):
-    %s = arith.mulf %lr, %gi : f32
-    %n = arith.subf %wi, %s : f32
-    linalg.yield %n : f32
-  }
-  return
-}
-func.func @gradient_kept(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %w: memref<64x64xf32>, %out: memref<64x64xf32>) {
-  %zero = arith.constant 0.0 : f32
-  %g = memref.alloc() : memref<64x64xf32>
-  linalg.fill ins(%zero : f32) outs(%g : memref<64x64xf32>)
-  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%g : memref<64x64xf32>)
-  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%g : memref<64x64xf32>) outs(%w : memref<64x64xf32>) {
-  ^bb0(%gi: f32, %wi: f32):
-    %n = arith.subf %wi, %gi : f32
-    linalg.yield %n : f32
-  }
-  memref.copy %g, %out : memref<64x64xf32> to memref<64x64xf32>
-  return
-}
-func.func @not_axpy(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %w: memref<64x64xf32>) {
-  %zero = arith.constant 0.0 : f32
-  %g = memref.alloc() : memref<64x64xf32>
-  linalg.fill ins(%zero : f32) outs(%g : memref<64x64xf32>)
-  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%g : memref<64x64xf32>)
-  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%g : memref<64x64xf32>) outs(%w : memref<64x64xf32>) {
-  ^bb0(%gi: f32, %wi: f32):
-    %s = arith.mulf %gi, %gi : f32
-    %n = arith.subf %wi, %s : f32
-    linalg.yield %n : f32
-  }
+    ins(%x, %dz : memref<64x784xf32>, memref<64x256xf32>) outs(%w : memref<784x256xf32>)
   return
 }
 

@@ -11,6 +11,43 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AccumulateIntoMatmuls
+    : Pass<"tape-cpu-accumulate-into-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "A matmul whose product is scaled and added to a tensor "
+                "accumulates into that tensor";
+  let description = [{
+    On tensors, before elementwise ops become linalg. `w + c * (A B)`,
+    `w - c * (A B)`, `w + A B` and `w - A B`, where the product starts from
+    zeros (a zero fill or a zero constant), is used only there and `c` is a
+    splat constant, become one `linalg.matmul` that starts from `w`, with
+    the smaller of its operands scaled by `+-c` (an elementwise op that
+    fuses into that operand's producer): upstream `FoldAddIntoDest`,
+    generalized to a scale. This is the plain SGD update of a weight by its
+    gradient, `w - lr * dW`: after bufferization the product accumulates
+    straight into the weight's buffer, as a hand-written step calls sgemm
+    with `beta = 1`, and the gradient buffer and its second pass over
+    memory disappear. Kernels only ever see `C += A B`.
+
+    Example:
+
+    ```mlir
+    %z = linalg.fill ins(%zero : f32) outs(%e : tensor<784x256xf32>) -> tensor<784x256xf32>
+    %g = linalg.matmul ins(%x, %dy : ...) outs(%z : tensor<784x256xf32>) -> tensor<784x256xf32>
+    %d = arith.mulf %lr, %g : tensor<784x256xf32>
+    %w2 = arith.subf %w, %d : tensor<784x256xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %s = arith.mulf %dy, %minus_lr : tensor<64x256xf32>
+    %w2 = linalg.matmul ins(%x, %s : ...) outs(%w : tensor<784x256xf32>) -> tensor<784x256xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 def DecomposeAggregates
     : Pass<"tape-cpu-decompose-aggregates", "::mlir::func::FuncOp"> {
   let summary = "Decomposes aggregate linalg ops (softmax) into the ops "
@@ -84,18 +121,11 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
     workspace. With `parallel`, the loop over column panels is an
     `scf.parallel` (threads share the packed A block; each writes its own
     columns of C), and so are the packing loops over panels of a block of
-    at least 32768 elements (smaller ones do not pay for a fork and join). Transposed operands are transposed while packing. Smaller or
-    narrower matmuls are left to `tape-cpu-vectorize`.
-
-    With `fuse-updates`, a matmul whose result is a fresh, zero-filled
-    gradient buffer read only by an in-place update `w = w - c * g` (plain
-    SGD; also `w + c * g` and `w -/+ g`) accumulates `-c * A B` directly
-    into `w`, the way a hand-written step calls sgemm with `beta = 1`: the
-    gradient buffer, its fill and the update loop are erased. This holds
-    only when the matmul's operands are not views of `w` and nothing between
-    the matmul and the update uses `w`. Each `kc` slice then adds its
-    partial products to `w` (scaled by `-c`), so the rounding differs from
-    the unfused form by the order of additions only.
+    at least 32768 elements (smaller ones do not pay for a fork and join).
+    Transposed operands are transposed while packing. Smaller or narrower
+    matmuls are left to `tape-cpu-vectorize`. A weight's SGD update arrives
+    folded into its gradient matmul (`tape-cpu-accumulate-into-matmuls`):
+    C is then the weight and the kernel adds to it.
 
     Example:
 
@@ -124,9 +154,6 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Loop over the column panels with scf.parallel (threads, once "
            "convert-scf-to-openmp runs)">,
-    Option<"fuseUpdates", "fuse-updates", "bool", /*default=*/"true",
-           "Accumulate a gradient matmul straight into the weight an SGD "
-           "update of the form w = w - c * dW writes">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
@@ -297,17 +324,16 @@ def LowerMatmulToBlas
     Runs on buffers, before `tape-cpu-vectorize`. A `linalg.matmul` on f32
     memrefs whose rows are contiguous (unit innermost stride), whose
     indexing maps are the default ones or transpose A and/or B (as
-    `tape-cpu-fold-transposes` leaves them), and that does at least
+    reverse-mode AD writes them), and that does at least
     `min-flops` floating-point operations (2 M N K), with M and N at least
     `min-dimension` (narrower products are bound by memory, where sgemm's
     packing only adds traffic), becomes one call to
     the CBLAS function `cblas_sgemm` (row-major, transpose flags from the
     maps, leading dimensions from the strides). When the op just before
     it (ignoring ops without memory effects) fills the same output with
-    zeros, the fill is dropped and the call uses `beta = 0`. With
-    `fuse-updates`, a gradient matmul that only feeds a plain SGD update
-    `w = w - c * g` becomes `sgemm(alpha = -c, beta = 1)` into `w` itself
-    (the conditions are those of `tape-cpu-pack-matmuls`). The program
+    zeros, the fill is dropped and the call uses `beta = 0`; otherwise it
+    accumulates (`beta = 1`: a weight's SGD update folded into its gradient
+    matmul by `tape-cpu-accumulate-into-matmuls`). The program
     must then be linked with a CBLAS library (OpenBLAS: `-lopenblas`);
     `tape-run --blas` loads it into the JIT.
 
@@ -333,9 +359,6 @@ def LowerMatmulToBlas
     Option<"minDimension", "min-dimension", "int64_t", /*default=*/"16",
            "Smallest M and N of a matmul that becomes a BLAS call (narrower "
            "ones are matrix-vector products, bound by memory)">,
-    Option<"fuseUpdates", "fuse-updates", "bool", /*default=*/"true",
-           "Fold an SGD update of the matmul's result into the call "
-           "(alpha = -lr, beta = 1, output = the weight)">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::arith::ArithDialect",

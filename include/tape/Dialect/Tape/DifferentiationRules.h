@@ -8,6 +8,8 @@
 #ifndef TAPE_DIALECT_TAPE_DIFFERENTIATIONRULES_H
 #define TAPE_DIALECT_TAPE_DIFFERENTIATIONRULES_H
 
+#include "tape/Dialect/Tape/FloatBuilders.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
@@ -17,10 +19,6 @@ namespace tape {
 
 /// Attaches the rules for arith, math, linalg and tensor ops.
 void registerDifferentiationRules(DialectRegistry &registry);
-
-/// A constant of `type` (a float scalar or a ranked float tensor) with every
-/// element equal to `value`.
-Value createFloatConstant(OpBuilder &b, Location loc, Type type, double value);
 
 /// `lhs + rhs`, or the non-null one when the other is null.
 Value addAdjoints(OpBuilder &b, Location loc, Value lhs, Value rhs);

@@ -9,9 +9,25 @@
 #ifndef TAPE_DIALECT_TAPE_FLOATBUILDERS_H
 #define TAPE_DIALECT_TAPE_FLOATBUILDERS_H
 
-#include "tape/Dialect/Tape/DifferentiationRules.h"
-
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::tape {
+
+/// A constant of `type` (a float scalar or a ranked float tensor) with every
+/// element equal to `value`.
+inline Value createFloatConstant(OpBuilder &b, Location loc, Type type,
+                                 double value) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+    auto elt = cast<FloatType>(tensor.getElementType());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(tensor, FloatAttr::get(elt, value)));
+  }
+  return arith::ConstantOp::create(b, loc,
+                                   FloatAttr::get(cast<FloatType>(type), value));
+}
+
+} // namespace mlir::tape
 
 namespace mlir::tape::fb {
 

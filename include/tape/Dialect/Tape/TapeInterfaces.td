@@ -88,21 +88,41 @@ def Tape_InitializerAttrInterface : AttrInterface<"InitializerAttrInterface"> {
 def Tape_OptimizerAttrInterface : AttrInterface<"OptimizerAttrInterface"> {
   let cppNamespace = "::mlir::tape";
   let description = [{
-    An optimizer for `tape.apply_gradients`: its hyper-parameters and the
-    slot variables (per-variable state such as momentum, or Adam's m and v)
-    that `tape-materialize-optimizers` creates for it.
+    An optimizer for `tape.apply_gradients`: its slot variables
+    (per-variable state such as momentum, or Adam's m and v) and the update
+    it makes. `tape-materialize-optimizers` creates the slots as ordinary
+    non-trainable variables named `<variable>__<slot>` (so checkpoints and
+    the state layout contain them), reads them, calls `buildUpdate` and
+    assigns the results: the update is written once, here, by the
+    optimizer.
   }];
   let methods = [
     InterfaceMethod<[{
-        Names of the per-variable slot variables, e.g. {"m", "v"} for Adam.
+        Names of the per-variable slot variables, in the order
+        `buildUpdate` takes and returns them, e.g. {"adam_m", "adam_v"}.
       }],
       "::llvm::SmallVector<::llvm::StringRef>", "getSlotNames", (ins)
     >,
     InterfaceMethod<[{
-        Whether the optimizer keeps a global step count (Adam's bias
-        correction does).
+        Whether the optimizer keeps a step count (Adam's bias correction
+        does): one non-trainable `tensor<i64>` per `tape.apply_gradients`,
+        incremented after every update it makes.
       }],
       "bool", "needsStepCount", (ins)
+    >,
+    InterfaceMethod<[{
+        Builds one variable's update on tensors: from its current `value`,
+        its `gradient`, its slots' current values (in `getSlotNames` order)
+        and, when `needsStepCount`, the number of updates done before this
+        one (`steps`, a `tensor<i64>`; null otherwise). Returns the
+        variable's new value and appends the slots' new values to
+        `newSlots`.
+      }],
+      "::mlir::Value", "buildUpdate",
+      (ins "::mlir::OpBuilder &":$b, "::mlir::Location":$loc,
+           "::mlir::Value":$value, "::mlir::Value":$gradient,
+           "::mlir::ValueRange":$slots, "::mlir::Value":$steps,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$newSlots)
     >,
   ];
 }

@@ -1,8 +1,12 @@
 //===- TapeAttributes.cpp - Attributes of the tape dialect ----------------===//
 
 #include "tape/Dialect/Tape/TapeAttributes.h"
+#include "tape/Dialect/Tape/FloatBuilders.h"
 #include "tape/Dialect/Tape/TapeDialect.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/StringMap.h"
@@ -233,6 +237,14 @@ LogicalResult SGDAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 SmallVector<StringRef> SGDAttr::getSlotNames() const { return {}; }
 bool SGDAttr::needsStepCount() const { return false; }
 
+// w <- w - lr g.
+Value SGDAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
+                           ValueRange, Value,
+                           SmallVectorImpl<Value> &) const {
+  double lr = getLearningRate().convertToDouble();
+  return fb::sub(b, loc, w, fb::mul(b, loc, fb::constantLike(b, loc, g, lr), g));
+}
+
 Attribute MomentumAttr::parse(AsmParser &parser, Type) {
   double lr = 0.0, momentum = 0.0;
   bool nesterov = false;
@@ -273,6 +285,26 @@ SmallVector<StringRef> MomentumAttr::getSlotNames() const {
   return {"momentum"};
 }
 bool MomentumAttr::needsStepCount() const { return false; }
+
+// v <- mu v - lr g; w <- w + v, or with Nesterov w <- w + mu v - lr g
+// (tf.keras.optimizers.SGD).
+Value MomentumAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
+                                ValueRange slots, Value,
+                                SmallVectorImpl<Value> &newSlots) const {
+  double lr = getLearningRate().convertToDouble();
+  double mu = getMomentum().convertToDouble();
+  Value lrg = fb::mul(b, loc, fb::constantLike(b, loc, g, lr), g);
+  Value vNew =
+      fb::sub(b, loc, fb::mul(b, loc, fb::constantLike(b, loc, g, mu), slots[0]),
+              lrg);
+  newSlots.push_back(vNew);
+  Value step =
+      getNesterov()
+          ? fb::sub(b, loc,
+                    fb::mul(b, loc, fb::constantLike(b, loc, g, mu), vNew), lrg)
+          : vNew;
+  return fb::add(b, loc, w, step);
+}
 
 Attribute AdamAttr::parse(AsmParser &parser, Type) {
   // Keras' defaults.
@@ -318,5 +350,53 @@ LogicalResult AdamAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-SmallVector<StringRef> AdamAttr::getSlotNames() const { return {"m", "v"}; }
+SmallVector<StringRef> AdamAttr::getSlotNames() const {
+  return {"adam_m", "adam_v"};
+}
 bool AdamAttr::needsStepCount() const { return true; }
+
+// Keras' form, t = steps + 1:
+//   m <- m + (g - m)(1 - beta1), v <- v + (g^2 - v)(1 - beta2),
+//   w <- w - lr sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps).
+// The step size is computed on scalars and splat to the variable's shape.
+Value AdamAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
+                            ValueRange slots, Value steps,
+                            SmallVectorImpl<Value> &newSlots) const {
+  double lr = getLearningRate().convertToDouble();
+  double beta1 = getBeta1().convertToDouble();
+  double beta2 = getBeta2().convertToDouble();
+  double epsilon = getEpsilon().convertToDouble();
+  auto type = cast<RankedTensorType>(g.getType());
+  auto elt = cast<FloatType>(type.getElementType());
+  Value it = tensor::ExtractOp::create(b, loc, steps, ValueRange{});
+  Value one64 = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
+  Value t = arith::SIToFPOp::create(b, loc, elt,
+                                    arith::AddIOp::create(b, loc, it, one64));
+  auto scalar = [&](double v) {
+    return arith::ConstantOp::create(b, loc, FloatAttr::get(elt, v));
+  };
+  Value one = scalar(1.0);
+  Value b1t = math::PowFOp::create(b, loc, scalar(beta1), t);
+  Value b2t = math::PowFOp::create(b, loc, scalar(beta2), t);
+  Value alpha = arith::DivFOp::create(
+      b, loc,
+      fb::mul(b, loc, scalar(lr),
+              math::SqrtOp::create(b, loc, fb::sub(b, loc, one, b2t))),
+      fb::sub(b, loc, one, b1t));
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), elt);
+  Value alphaT = linalg::FillOp::create(b, loc, alpha, empty).getResult(0);
+  Value m = slots[0], v = slots[1];
+  Value mNew = fb::add(
+      b, loc, m,
+      fb::mul(b, loc, fb::sub(b, loc, g, m), fb::constantLike(b, loc, g, 1.0 - beta1)));
+  Value vNew = fb::add(
+      b, loc, v,
+      fb::mul(b, loc, fb::sub(b, loc, fb::mul(b, loc, g, g), v),
+              fb::constantLike(b, loc, g, 1.0 - beta2)));
+  newSlots.append({mNew, vNew});
+  Value denom = fb::add(b, loc, math::SqrtOp::create(b, loc, vNew),
+                        fb::constantLike(b, loc, g, epsilon));
+  Value update =
+      arith::DivFOp::create(b, loc, fb::mul(b, loc, mNew, alphaT), denom);
+  return fb::sub(b, loc, w, update);
+}

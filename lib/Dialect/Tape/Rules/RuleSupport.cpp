@@ -8,17 +8,6 @@
 using namespace mlir;
 using namespace mlir::tape;
 
-Value mlir::tape::createFloatConstant(OpBuilder &b, Location loc, Type type,
-                                      double value) {
-  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-    auto elt = cast<FloatType>(tensor.getElementType());
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(tensor, FloatAttr::get(elt, value)));
-  }
-  return arith::ConstantOp::create(b, loc,
-                                   FloatAttr::get(cast<FloatType>(type), value));
-}
-
 Value mlir::tape::addAdjoints(OpBuilder &b, Location loc, Value lhs,
                               Value rhs) {
   if (!lhs)

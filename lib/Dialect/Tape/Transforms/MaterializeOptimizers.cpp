@@ -6,12 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tape/Dialect/Tape/FloatBuilders.h"
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeOps.h"
 
 #include "mlir/IR/SymbolTable.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -24,7 +22,6 @@ namespace mlir::tape {
 
 using namespace mlir;
 using namespace mlir::tape;
-using namespace mlir::tape::fb;
 
 namespace {
 
@@ -32,51 +29,46 @@ class OptimizerLowering {
 public:
   OptimizerLowering(ModuleOp module) : module(module), symbols(module) {}
 
+  /// Per variable: its slots (created on first use, then shared by later
+  /// updates of it), their values and the variable's read, the optimizer's
+  /// update (OptimizerAttrInterface::buildUpdate), then assignments of the
+  /// slots and the variable. The step count, when the optimizer keeps one,
+  /// is one variable per apply_gradients, incremented after its updates.
   LogicalResult lower(ApplyGradientsOp op) {
     OpBuilder b(op);
     Location loc = op.getLoc();
-    Attribute optimizer = op.getOptimizer();
-    Value iterationsHandle;
-    if (isa<AdamAttr>(optimizer)) {
-      // One step count per optimizer (per apply_gradients op).
-      auto i64 = RankedTensorType::get({}, b.getI64Type());
-      VariableOp counter = createVariable(op, "adam_iterations", i64,
-                                          /*after=*/nullptr);
-      iterationsHandle = handleOf(b, loc, counter);
+    auto optimizer = cast<OptimizerAttrInterface>(op.getOptimizer());
+    auto i64 = RankedTensorType::get({}, b.getI64Type());
+    Value stepsHandle, steps;
+    if (optimizer.needsStepCount()) {
+      // "adam_iterations" for #tape.adam, as Keras names it.
+      StringRef kind = op.getOptimizer().getAbstractAttribute().getName();
+      kind.consume_front("tape.");
+      VariableOp counter = createVariable(op, (kind + "_iterations").str(),
+                                          i64, /*after=*/nullptr);
+      stepsHandle = handleOf(b, loc, counter);
+      steps = ReadOp::create(b, loc, stepsHandle);
     }
     for (auto [g, resource] : llvm::zip(op.getGradients(), op.getVariables())) {
-      auto variable = lookupVariable(op, resource);
+      FailureOr<VariableOp> variable = lookupVariable(op, resource);
       if (failed(variable))
         return failure();
-      LogicalResult result =
-          llvm::TypeSwitch<Attribute, LogicalResult>(optimizer)
-              .Case([&](SGDAttr sgd) {
-                double lr = sgd.getLearningRate().convertToDouble();
-                Value d = mul(b, loc, constantLike(b, loc, g, lr), g);
-                AssignSubOp::create(b, loc, resource, d);
-                return success();
-              })
-              .Case([&](MomentumAttr m) {
-                lowerMomentum(b, loc, m, g, resource, *variable, op);
-                return success();
-              })
-              .Case([&](AdamAttr adam) {
-                lowerAdam(b, loc, adam, g, resource, *variable, op,
-                          iterationsHandle);
-                return success();
-              })
-              .Default([&](Attribute) {
-                return op.emitOpError("has no lowering for optimizer ")
-                       << optimizer;
-              });
-      if (failed(result))
-        return failure();
+      SmallVector<Value> slotHandles, slots, newSlots;
+      for (StringRef name : optimizer.getSlotNames()) {
+        slotHandles.push_back(handleOf(b, loc, slot(op, *variable, name)));
+        slots.push_back(ReadOp::create(b, loc, slotHandles.back()));
+      }
+      Value value = ReadOp::create(b, loc, resource);
+      Value updated =
+          optimizer.buildUpdate(b, loc, value, g, slots, steps, newSlots);
+      for (auto [handle, v] : llvm::zip(slotHandles, newSlots))
+        AssignOp::create(b, loc, handle, v);
+      AssignOp::create(b, loc, resource, updated);
     }
-    if (iterationsHandle) {
-      auto i64 = RankedTensorType::get({}, b.getI64Type());
+    if (stepsHandle) {
       Value one = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(i64, b.getI64IntegerAttr(1)));
-      AssignAddOp::create(b, loc, iterationsHandle, one);
+      AssignAddOp::create(b, loc, stepsHandle, one);
     }
     op.erase();
     return success();
@@ -132,72 +124,6 @@ private:
   static Value handleOf(OpBuilder &b, Location loc, VariableOp variable) {
     return HandleOp::create(b, loc, ResourceType::get(variable.getValueType()),
                             variable.getSymName());
-  }
-
-  void lowerMomentum(OpBuilder &b, Location loc, MomentumAttr m, Value g,
-                     Value resource, VariableOp variable, Operation *op) {
-    double lr = m.getLearningRate().convertToDouble();
-    double mu = m.getMomentum().convertToDouble();
-    Value velocity = handleOf(b, loc, slot(op, variable, "momentum"));
-    Value v = ReadOp::create(b, loc, velocity);
-    Value lrg = mul(b, loc, constantLike(b, loc, g, lr), g);
-    Value vNew = sub(b, loc, mul(b, loc, constantLike(b, loc, g, mu), v), lrg);
-    AssignOp::create(b, loc, velocity, vNew);
-    Value update = m.getNesterov()
-                       ? sub(b, loc, mul(b, loc, constantLike(b, loc, g, mu), vNew),
-                             lrg)
-                       : vNew;
-    AssignAddOp::create(b, loc, resource, update);
-  }
-
-  void lowerAdam(OpBuilder &b, Location loc, AdamAttr adam, Value g,
-                 Value resource, VariableOp variable, Operation *op,
-                 Value iterationsHandle) {
-    double lr = adam.getLearningRate().convertToDouble();
-    double beta1 = adam.getBeta1().convertToDouble();
-    double beta2 = adam.getBeta2().convertToDouble();
-    double epsilon = adam.getEpsilon().convertToDouble();
-    auto type = cast<RankedTensorType>(g.getType());
-    auto elt = cast<FloatType>(type.getElementType());
-
-    // alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t), t = iterations + 1,
-    // computed on scalars and splat to the variable's shape.
-    Value iterations = ReadOp::create(b, loc, iterationsHandle);
-    Value it = tensor::ExtractOp::create(b, loc, iterations, ValueRange{});
-    Value one64 = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
-    Value t = arith::SIToFPOp::create(
-        b, loc, elt, arith::AddIOp::create(b, loc, it, one64));
-    auto scalar = [&](double v) {
-      return arith::ConstantOp::create(b, loc, FloatAttr::get(elt, v));
-    };
-    Value one = scalar(1.0);
-    Value b1t = math::PowFOp::create(b, loc, scalar(beta1), t);
-    Value b2t = math::PowFOp::create(b, loc, scalar(beta2), t);
-    Value alpha = arith::DivFOp::create(
-        b, loc,
-        mul(b, loc, scalar(lr),
-            math::SqrtOp::create(b, loc, sub(b, loc, one, b2t))),
-        sub(b, loc, one, b1t));
-    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), elt);
-    Value alphaT = linalg::FillOp::create(b, loc, alpha, empty).getResult(0);
-
-    Value mHandle = handleOf(b, loc, slot(op, variable, "adam_m"));
-    Value vHandle = handleOf(b, loc, slot(op, variable, "adam_v"));
-    Value m = ReadOp::create(b, loc, mHandle);
-    Value v = ReadOp::create(b, loc, vHandle);
-    Value mNew = add(b, loc, m,
-                     mul(b, loc, sub(b, loc, g, m),
-                         constantLike(b, loc, g, 1.0 - beta1)));
-    Value vNew = add(b, loc, v,
-                     mul(b, loc, sub(b, loc, mul(b, loc, g, g), v),
-                         constantLike(b, loc, g, 1.0 - beta2)));
-    AssignOp::create(b, loc, mHandle, mNew);
-    AssignOp::create(b, loc, vHandle, vNew);
-    Value denom = add(b, loc, math::SqrtOp::create(b, loc, vNew),
-                      constantLike(b, loc, g, epsilon));
-    Value update = arith::DivFOp::create(b, loc, mul(b, loc, mNew, alphaT),
-                                         denom);
-    AssignSubOp::create(b, loc, resource, update);
   }
 
   ModuleOp module;

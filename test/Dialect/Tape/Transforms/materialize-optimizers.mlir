@@ -1,12 +1,15 @@
 // RUN: tape-opt %s --tape-materialize-optimizers --split-input-file | FileCheck %s
 
-// SGD: w -= lr * g, in place.
+// SGD: w <- w - lr * g, the update #tape.sgd builds
+// (OptimizerAttrInterface::buildUpdate).
 // CHECK-LABEL: tape.step @sgd
 // CHECK-SAME: (%[[G:.*]]: tensor<3xf32>)
 // CHECK: %[[W:.*]] = tape.handle @w
+// CHECK: %[[WV:.*]] = tape.read %[[W]]
 // CHECK: %[[LR:.*]] = arith.constant dense<5.000000e-02> : tensor<3xf32>
 // CHECK: %[[D:.*]] = arith.mulf %[[LR]], %[[G]]
-// CHECK: tape.assign_sub %[[W]], %[[D]]
+// CHECK: %[[NEW:.*]] = arith.subf %[[WV]], %[[D]]
+// CHECK: tape.assign %[[W]], %[[NEW]]
 // CHECK-NOT: tape.apply_gradients
 tape.variable @w : tensor<3xf32> = #tape.zeros
 tape.step @sgd(%g: tensor<3xf32>) {
@@ -23,9 +26,11 @@ tape.step @sgd(%g: tensor<3xf32>) {
 // CHECK-LABEL: tape.step @momentum
 // CHECK: %[[V:.*]] = tape.handle @w__momentum
 // CHECK: %[[VV:.*]] = tape.read %[[V]]
+// CHECK: %[[WV:.*]] = tape.read %[[W:.*]] :
 // CHECK: %[[NEW:.*]] = arith.subf
+// CHECK: %[[WNEW:.*]] = arith.addf %[[WV]], %[[NEW]]
 // CHECK: tape.assign %[[V]], %[[NEW]]
-// CHECK: tape.assign_add %{{.*}}, %[[NEW]]
+// CHECK: tape.assign %[[W]], %[[WNEW]]
 tape.variable @w : tensor<3xf32> = #tape.zeros
 tape.step @momentum(%g: tensor<3xf32>) {
   %w = tape.handle @w : !tape.resource<tensor<3xf32>>
@@ -48,7 +53,7 @@ tape.step @momentum(%g: tensor<3xf32>) {
 // CHECK: linalg.fill
 // CHECK: tape.assign %{{.*}}, %{{.*}} : !tape.resource<tensor<3xf32>>
 // CHECK: tape.assign %{{.*}}, %{{.*}} : !tape.resource<tensor<3xf32>>
-// CHECK: tape.assign_sub
+// CHECK: tape.assign %{{.*}}, %{{.*}} : !tape.resource<tensor<3xf32>>
 // CHECK: tape.assign_add %[[IT]]
 tape.variable @w : tensor<3xf32> = #tape.zeros
 tape.step @adam(%g: tensor<3xf32>) {
