@@ -6,11 +6,11 @@ run (> 1: the optimization makes the step that much faster).
 
 Rows (each a tape-run flag against the default pipeline):
   register tiles      --no-vectorize (plain loops)
-  fold transposes     --no-fold-transposes (AD's transposes materialized)
   packed kernels      --no-pack (register tiles on unpacked operands)
   SGD in the matmul   --no-fuse-updates (dW written, then w -= lr * dW)
-  tiles for AVX2      --vector-bits 512 (AVX-512-sized 8x32 tiles, which
-                      spill on a 16-register AVX2 machine)
+  tiles for the CPU   --vector-bits 512 on an AVX2 machine (AVX-512-sized 8x32
+                      tiles, which spill on 16 registers), --vector-bits 256
+                      on an AVX-512 one
   elementwise fusion  --check-numerics (fusion off, plus the checks: an
                       upper bound on fusion's effect and the checks' cost)
 and two additions measured the other way round (ratio of full / with):
@@ -36,10 +36,11 @@ sys.path.insert(0, HERE)
 import train_steps  # noqa: E402  (data generation shared with it)
 
 OFF = [("register tiles", ["--no-vectorize"]),
-       ("fold transposes", ["--no-fold-transposes"]),
        ("packed kernels", ["--no-pack"]),
        ("SGD update in the matmul", ["--no-fuse-updates"]),
-       ("tiles for the CPU", ["--vector-bits", "512"]),
+       ("tiles for the CPU", ["--vector-bits",
+                              "256" if train_steps.host_has_avx512() else
+                              "512"]),
        ("elementwise fusion", ["--check-numerics"])]
 ON = [("2 threads", ["--num-threads", "2"]),
       ("BLAS calls", ["--blas"])]

@@ -381,6 +381,10 @@ def main():
                     help="timed steps per measurement (A: 100x, C: 1/4)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--models", default="A,B,C,D")
+    ap.add_argument("--openblas-coretype", default="",
+                    help="OPENBLAS_CORETYPE for the OpenBLAS users (numpy, "
+                         "torch, hand, sgemm, ours+blas), e.g. SkylakeX where "
+                         "OpenBLAS does not recognize the CPU")
     ap.add_argument("--skip-loops", action="store_true",
                     help="skip the slow plain-loops (--no-vectorize) column")
     opts = ap.parse_args()
@@ -396,6 +400,15 @@ def main():
         return 1
 
 
+def host_has_avx512():
+    """True if the host CPU has AVX-512 (the register tiles are then 8x32)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512f" in f.read()
+    except OSError:
+        return False
+
+
 def bench(opts, threads, models):
     cblas = check_dependencies(opts)
     base_env = dict(os.environ)
@@ -404,6 +417,13 @@ def bench(opts, threads, models):
              if v in blas_env]
     for v in unset:
         blas_env.pop(v)
+    if opts.openblas_coretype:
+        # OpenBLAS's own detection can fail on a virtual CPU (a Xeon without
+        # a model name runs its Prescott kernels at a quarter of the
+        # machine's sgemm rate): name the kernels to use.
+        blas_env["OPENBLAS_CORETYPE"] = opts.openblas_coretype
+        print(f"note: OPENBLAS_CORETYPE={opts.openblas_coretype} for the "
+              "OpenBLAS users")
 
     def env_for(n):
         return dict(blas_env, OPENBLAS_NUM_THREADS=str(n))

@@ -95,9 +95,8 @@ struct TapeUpdateStateInPlacePass
                 << " is copied into its buffer instead of updated in place";
           linalg::CopyOp::create(b, ret.getLoc(), result, arg);
         }
-        // Every output gets its own buffer: a value returned twice (CSE
-        // merges equal results) is copied, since callers provide one
-        // out-parameter per result.
+        // Callers provide one out-parameter per result: a value returned
+        // as two results gets a buffer of its own for the second.
         SmallVector<Value> outputs;
         DenseSet<Value> seen;
         for (Value v : ret.getOperands().drop_front(n)) {

@@ -140,9 +140,9 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   tensorFns.addPass(cpu::createLowerGatherScatter());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // CSE merged equal fills (the zero inits of same-shaped matmuls): give
-  // each user its own again, or bufferization copies the shared one.
-  pm.addNestedPass<func::FuncOp>(cpu::createCloneSharedFills());
+  // Splat inits (zero constants, fills CSE merged) become one private fill
+  // per user, which bufferization turns into a write instead of a copy.
+  pm.addNestedPass<func::FuncOp>(cpu::createMaterializeSplatInits());
 
   // --- Bufferization across function boundaries; updates of a variable
   //     land in its own buffer, and the state results are dropped.
@@ -214,6 +214,7 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
     pm.addNestedPass<func::FuncOp>(cpu::createHoistVectorTransfers());
   }
   if (threads > 1) {
+    pm.addPass(createForallToParallelLoopPass());
     ConvertSCFToOpenMPPassOptions openmp;
     openmp.numThreads = threads;
     pm.addPass(createConvertSCFToOpenMPPass(openmp));

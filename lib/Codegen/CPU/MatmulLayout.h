@@ -1,6 +1,6 @@
 //===- MatmulLayout.h - Which matmul operands are stored transposed -------===//
 //
-// tape-cpu-fold-transposes leaves AD's transposes in a matmul's indexing maps;
+// reverse-mode AD writes transposes into a matmul's indexing maps;
 // the kernels that replace matmuls (BLAS calls, packed and matrix-vector
 // kernels) all need to know which operand is read transposed.
 //

@@ -93,8 +93,9 @@ struct TapeVectorizePass
   }
 
   /// For a large op whose loops are all parallel: the op on one block of
-  /// its outermost dimension, inside an scf.parallel over the `threads`
-  /// blocks. Otherwise `op` itself.
+  /// its outermost dimension, inside an scf.forall over the `threads`
+  /// blocks (upstream scf-forall-to-parallel and convert-scf-to-openmp make
+  /// it a worksharing loop). Otherwise `op` itself.
   linalg::LinalgOp spreadOverThreads(IRRewriter &rewriter,
                                      linalg::LinalgOp op) {
     if (threads < 2 || op.getNumParallelLoops() != op.getNumLoops())
@@ -111,45 +112,14 @@ struct TapeVectorizePass
     sizes[0] = rewriter.getIndexAttr(block);
     scf::SCFTilingOptions options;
     options.setTileSizes(sizes);
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
     rewriter.setInsertionPoint(op);
     FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
         rewriter, cast<TilingInterface>(op.getOperation()), options);
-    if (failed(tiled))
+    if (failed(tiled) || tiled->tiledOps.size() != 1)
       return op;
-    auto loop = tiled->loops.size() == 1
-                    ? dyn_cast<scf::ForOp>(tiled->loops.front().getOperation())
-                    : scf::ForOp();
-    if (!loop || tiled->tiledOps.size() != 1 ||
-        tiled->tiledOps.front()->getParentOp() != loop) {
-      // Not the one loop around one tile expected: undo (on buffers, doing
-      // an in-place update twice would be wrong) and keep the op whole.
-      for (LoopLikeOpInterface l : tiled->loops)
-        if (!l->getParentOfType<LoopLikeOpInterface>() ||
-            !llvm::is_contained(tiled->loops,
-                                l->getParentOfType<LoopLikeOpInterface>()))
-          rewriter.eraseOp(l);
-      return op;
-    }
-    rewriter.eraseOp(op);
-    // On buffers the loop carries nothing: its iterations are independent
-    // (every one writes its own block), so it may run in parallel.
-    rewriter.setInsertionPoint(loop);
-    Operation *tiledOp = tiled->tiledOps.front();
-    Operation *inParallel = nullptr;
-    scf::ParallelOp::create(
-        rewriter, loop.getLoc(), ValueRange{loop.getLowerBound()},
-        ValueRange{loop.getUpperBound()}, ValueRange{loop.getStep()},
-        [&](OpBuilder &b, Location, ValueRange ivs) {
-          IRMapping map;
-          map.map(loop.getInductionVar(), ivs[0]);
-          for (Operation &op : loop.getBody()->without_terminator()) {
-            Operation *copy = b.clone(op, map);
-            if (&op == tiledOp)
-              inParallel = copy;
-          }
-        });
-    rewriter.eraseOp(loop);
-    return cast<linalg::LinalgOp>(inParallel);
+    rewriter.eraseOp(op); // buffers: the tiles write in place
+    return cast<linalg::LinalgOp>(tiled->tiledOps.front());
   }
 
   LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {

@@ -27,7 +27,7 @@ func.func @plain(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x
 
 // -----
 
-// Transposed operands (as tape-cpu-fold-transposes leaves them) set the flags;
+// Transposed operands (as reverse-mode AD writes them) set the flags;
 // an output that is not zero-filled accumulates (beta = 1). Views pass
 // their offset (in the pointer) and row stride (as leading dimension).
 // CHECK-LABEL: func.func @transposed

@@ -2,14 +2,14 @@
 // Numbers: test/Tools/tape-run/threads.test checks that threaded steps give
 // the same bits as one thread.
 
-// A large elementwise op: two blocks of 256 rows in an scf.parallel, each
-// tiled to vectors.
+// A large elementwise op: two blocks of 256 rows in an scf.forall (upstream
+// scf-forall-to-parallel and convert-scf-to-openmp make it a worksharing
+// loop), each tiled to vectors.
 // CHECK-LABEL: func.func @large
-// CHECK: scf.parallel (%[[I:.+]]) = (%c0) to (%c512) step (%c256)
+// CHECK: scf.forall (%[[I:.+]]) = (0) to (512) step (256)
 // CHECK: memref.subview %{{.+}}[%[[I]], 0] [256, 256] [1, 1]
 // CHECK: scf.for
 // CHECK: vector.transfer_read {{.*}} vector<1x8xf32>
-// CHECK: scf.reduce
 #id = affine_map<(i, j) -> (i, j)>
 func.func @large(%a: memref<512x256xf32>, %b: memref<512x256xf32>) {
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
@@ -23,7 +23,7 @@ func.func @large(%a: memref<512x256xf32>, %b: memref<512x256xf32>) {
 
 // Below min-parallel-elements, or with a reduction: one thread.
 // CHECK-LABEL: func.func @small_or_reducing
-// CHECK-NOT: scf.parallel
+// CHECK-NOT: scf.forall
 // CHECK: return
 func.func @small_or_reducing(%a: memref<64x256xf32>, %big: memref<512x256xf32>, %r: memref<512xf32>) {
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}

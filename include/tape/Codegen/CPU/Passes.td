@@ -98,7 +98,7 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
   let description = [{
     Runs on buffers, before `tape-abi-allocate-workspace`. A `linalg.matmul` on
     statically shaped f32 memrefs with default or transposed operand maps
-    (as `tape-cpu-fold-transposes` leaves them), at least `mr` rows, `nr`
+    (as reverse-mode AD writes them), at least `mr` rows, `nr`
     columns and `min-flops` flops (2 M N K), becomes the loop nest of a
     GotoBLAS-style kernel:
 
@@ -174,7 +174,7 @@ def MatvecKernels
     - A stored M x K (dot products): `rows` rows at a time, each with a
       `lanes`-wide accumulator over contiguous runs of its row (the last run
       masked), reduced horizontally at the end and added to C;
-    - A stored K x M (`tape-cpu-fold-transposes` left the transpose in the
+    - A stored K x M (reverse-mode AD wrote the transpose into the
       maps): `4 x lanes` outputs at a time, accumulating broadcast vector
       elements times contiguous runs of A's rows (masked at the edge).
 
@@ -222,8 +222,12 @@ def Vectorize : Pass<"tape-cpu-vectorize", "::mlir::func::FuncOp"> {
     which later lowers to outer products (FMAs). Every other linalg op is
     tiled to one vector along its innermost dimension (up to
     `vector-width` elements) and vectorized. Ops with dynamic shapes or
-    rank 0 stay as they are. `tape-cpu-hoist-vector-transfers` then keeps the
-    accumulators of the reduction loops in registers.
+    rank 0 stay as they are. The reduction loop of a tiled contraction
+    carries its output tile as a vector (read before the loop, written
+    after it): bufferization never lets a contraction's output alias its
+    inputs, which upstream's hoisting cannot assume of function arguments.
+    `tape-cpu-hoist-vector-transfers` does the same for the other reduction
+    loops, where upstream can prove it.
 
     With `threads` above 1, an op whose loops are all parallel (elementwise
     ops, an optimizer's fused update, fills, broadcasts) and that has at
@@ -268,13 +272,17 @@ def HoistVectorTransfers
   let summary = "Keeps loop-carried vector accumulators in registers";
   let description = [{
     After bufferization, moves matching `vector.transfer_read`/`write`
-    pairs on loop-invariant buffers out of loops (upstream
-    `linalg::hoistRedundantVectorTransfers`), so a tiled contraction
-    accumulates in registers instead of reloading its tile every step.
+    pairs on loop-invariant buffers out of loops, where it can prove no
+    other access in the loop touches them (upstream
+    `linalg::hoistRedundantVectorTransfers`, which MLIR exposes only as a
+    transform-dialect op), so a tiled reduction that is not a contraction
+    (the loss's sum over the batch) accumulates in registers instead of
+    reloading its tile every step. Contractions are handled by
+    `tape-cpu-vectorize` itself.
 
-    Example: a `scf.for` over `k` whose body reads the `8x32` accumulator,
-    adds an outer product and writes it back becomes a loop that carries
-    the accumulator as a `vector<8x32xf32>` iter_arg.
+    Example: a `scf.for` over the batch whose body reads a `vector<f32>`
+    accumulator, adds one element and writes it back becomes a loop that
+    carries the accumulator as an iter_arg.
   }];
   let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
@@ -393,62 +401,31 @@ def ExpandStridedCopies
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
-def FoldTransposes
-    : Pass<"tape-cpu-fold-transposes", "::mlir::func::FuncOp"> {
-  let summary = "Folds linalg.transpose operands of matmuls into the "
-                "matmul's indexing maps";
+def MaterializeSplatInits
+    : Pass<"tape-cpu-materialize-splat-inits", "::mlir::func::FuncOp"> {
+  let summary = "Gives every destination-style op whose init is a splat "
+                "constant or a shared fill its own fill";
   let description = [{
-    Reverse-mode AD differentiates `C = A B` into `dA = dC B^T` and
-    `dB = A^T dC`, with each transpose a `linalg.transpose` that would be
-    materialized as a copy. On tensors, a `linalg.matmul` or
-    `linalg.batch_matmul` input produced by a `linalg.transpose` reads the
-    transpose's input directly instead, through a permuted indexing map
-    (MLIR's matmul with user-defined `indexing_maps`). The code generator
-    (or the BLAS call, where enabled) then reads the untransposed data; the
-    transpose disappears when it has no other use.
+    One-shot bufferization writes a destination-style op into the buffer
+    of its init. When the init is a splat constant (a zero init written as
+    `arith.constant dense<0.0>`, or the zeros a gradient starts from), that
+    buffer is a read-only global, so it allocates and copies the global in;
+    when the init is a fill that other ops use too (CSE merges equal fills,
+    such as the zero inits of same-shaped matmuls), it keeps the filled
+    buffer intact for the others and copies it. Each op needed only a fill:
+    this pass, run on tensors just before bufferization, gives such an init
+    a `linalg.fill` of a `tensor.empty` of its own, right before the op
+    (where `tape-cpu-pack-matmuls` and `tape-cpu-lower-matmul-to-blas` look
+    for a zero fill to fold into the kernel). The last user of a shared
+    fill keeps it; a constant or fill left without users is erased. Inits
+    of other kinds, non-splat constants and dynamically shaped tensors are
+    left alone. The same step as tpp-mlir's duplicate-fill, on constants
+    too.
 
     Example:
 
     ```mlir
-    %t = linalg.transpose ins(%w : tensor<256x10xf32>)
-           outs(%e : tensor<10x256xf32>) permutation = [1, 0]
-    %r = linalg.matmul ins(%d, %t : tensor<64x10xf32>, tensor<10x256xf32>)
-           outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
-    ```
-
-    becomes
-
-    ```mlir
-    %r = linalg.matmul indexing_maps = [
-           affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
-           affine_map<(m, n, k) -> (m, n)>]
-         ins(%d, %w : tensor<64x10xf32>, tensor<256x10xf32>)
-         outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
-    ```
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
-def CloneSharedFills
-    : Pass<"tape-cpu-clone-shared-fills", "::mlir::func::FuncOp"> {
-  let summary = "Gives every destination-style user of a shared "
-                "`linalg.fill` its own fill";
-  let description = [{
-    CSE merges equal fills, such as the zero inits of several matmuls of the
-    same shape. One-shot bufferization must then keep the filled buffer
-    intact for every user but the last and copies it into each of the
-    others' output buffers: a fill plus a copy per user, where each user
-    needed only a fill. On tensors, after the last CSE, this pass clones a
-    `linalg.fill` of a `tensor.empty` (both cloned) right before each use
-    as a destination-style init beyond the first, so each user fills its
-    own buffer, and the kernels that recognise a zero fill just before a
-    matmul (`tape-cpu-pack-matmuls`, `tape-cpu-lower-matmul-to-blas`) can drop it.
-
-    Example:
-
-    ```mlir
-    %e = tensor.empty() : tensor<64x256xf32>
-    %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x256xf32>) -> tensor<64x256xf32>
+    %z = arith.constant dense<0.0> : tensor<64x256xf32>
     %a = linalg.matmul ins(%x, %w : ...) outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
     %b = linalg.matmul ins(%y, %v : ...) outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
     ```
@@ -456,15 +433,18 @@ def CloneSharedFills
     becomes
 
     ```mlir
+    %zero = arith.constant 0.0 : f32
     %e = tensor.empty() : tensor<64x256xf32>
     %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x256xf32>) -> tensor<64x256xf32>
     %a = linalg.matmul ins(%x, %w : ...) outs(%z : tensor<64x256xf32>) -> tensor<64x256xf32>
+    %zero1 = arith.constant 0.0 : f32
     %e1 = tensor.empty() : tensor<64x256xf32>
-    %z1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<64x256xf32>) -> tensor<64x256xf32>
+    %z1 = linalg.fill ins(%zero1 : f32) outs(%e1 : tensor<64x256xf32>) -> tensor<64x256xf32>
     %b = linalg.matmul ins(%y, %v : ...) outs(%z1 : tensor<64x256xf32>) -> tensor<64x256xf32>
     ```
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

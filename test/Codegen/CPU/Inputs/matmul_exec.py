@@ -41,20 +41,17 @@ def case(m, n, k, ta, tb, fill=False):
         lines.append("  %zero = arith.constant 0.0 : f32")
         lines.append(f"  %cz = linalg.fill ins(%zero : f32) outs(%c : {t((m, n))})"
                      f" -> {t((m, n))}")
-    # Transposes as AD writes them; tape-cpu-fold-transposes turns them into
-    # indexing maps.
-    if ta:
-        lines.append(f"  %ea = tensor.empty() : {t((m, k))}")
-        lines.append(f"  %at = linalg.transpose ins(%a : {t(ash)}) outs(%ea : "
-                     f"{t((m, k))}) permutation = [1, 0]")
-        av = "%at"
-    if tb:
-        lines.append(f"  %eb = tensor.empty() : {t((k, n))}")
-        lines.append(f"  %bt = linalg.transpose ins(%b : {t(bsh)}) outs(%eb : "
-                     f"{t((k, n))}) permutation = [1, 0]")
-        bv = "%bt"
-    lines.append(f"  %r = linalg.matmul ins({av}, {bv} : {t((m, k))}, "
-                 f"{t((k, n))}) outs({'%cz' if fill else '%c'} : "
+    # Transposes as reverse-mode AD writes them: indexing maps that read
+    # the stored operand (A stored K x M, B stored N x K).
+    maps = ""
+    if ta or tb:
+        amap = "(d2, d0)" if ta else "(d0, d2)"
+        bmap = "(d1, d2)" if tb else "(d2, d1)"
+        maps = (f" indexing_maps = [affine_map<(d0, d1, d2) -> {amap}>, "
+                f"affine_map<(d0, d1, d2) -> {bmap}>, "
+                f"affine_map<(d0, d1, d2) -> (d0, d1)>]")
+    lines.append(f"  %r = linalg.matmul{maps} ins({av}, {bv} : {t(ash)}, "
+                 f"{t(bsh)}) outs({'%cz' if fill else '%c'} : "
                  f"{t((m, n))}) -> {t((m, n))}")
     lines.append(f"  return %r : {t((m, n))}")
     lines.append("}")
