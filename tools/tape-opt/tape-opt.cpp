@@ -15,11 +15,15 @@
 
 #ifdef TAPE_INCLUDE_TESTS
 #include "TestDialect.h"
+#include "TestPasses.h"
 #endif
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::tape::registerTapePasses();
+#ifdef TAPE_INCLUDE_TESTS
+  tape_test::registerTestPasses();
+#endif
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
