@@ -13,7 +13,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   TapeModel model;
-  TapeStatus status = tapeModelCompileFile(argv[1], false, &model);
+  TapeStatus status = tapeModelCompileFile(argv[1], NULL, &model);
   if (!tapeStatusIsOk(status)) {
     fprintf(stderr, "%s\n", tapeStatusGetMessage(status));
     for (size_t i = 0; i < tapeStatusGetNumDiagnostics(status); ++i) {

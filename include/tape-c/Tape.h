@@ -71,14 +71,39 @@ TAPE_CAPI_EXPORTED void tapeStatusDestroy(TapeStatus status);
 
 /*--- Models ---------------------------------------------------------------*/
 
-/* Compiles MLIR text (`length` bytes). On success `*model` owns the model. */
-TAPE_CAPI_EXPORTED TapeStatus tapeModelCompileString(const char *source,
-                                                     size_t length,
-                                                     bool strict,
-                                                     TapeModel *model);
-TAPE_CAPI_EXPORTED TapeStatus tapeModelCompileFile(const char *path,
-                                                   bool strict,
-                                                   TapeModel *model);
+/* How to compile: the C form of tape::CompileOptions (one field each; see
+   tape/Pipelines/Options.h). Start from tapeCompileOptionsGetDefault(), so
+   that fields added later keep their defaults. */
+typedef struct TapeCompileOptions {
+  /* Host-side updates and disconnected gradients are errors. */
+  bool strict;
+  /* Check every computed value for NaN/Inf: a step that produces one fails
+     naming the first op that did (slower). */
+  bool checkNumerics;
+  /* Large f32 matmuls call cblas_sgemm (OpenBLAS, or $TAPE_BLAS_LIBRARY)
+     when it is at least `blasMinFlops` (2 M N K). */
+  bool blas;
+  int64_t blasMinFlops;
+  /* Threads a step may use; 0: one per core. */
+  int64_t threads;
+  /* Vector width to size kernels for (128, 256, 512); 0: the host's. */
+  int64_t vectorBits;
+  /* Codegen switches, on by default; off only to measure them. */
+  bool vectorize;
+  bool packMatmuls;
+  bool fuseUpdates;
+} TapeCompileOptions;
+
+TAPE_CAPI_EXPORTED TapeCompileOptions tapeCompileOptionsGetDefault(void);
+
+/* Compiles MLIR text (`length` bytes) with `options` (NULL: the defaults).
+   Options out of range are an error. On success `*model` owns the model. */
+TAPE_CAPI_EXPORTED TapeStatus
+tapeModelCompileString(const char *source, size_t length,
+                       const TapeCompileOptions *options, TapeModel *model);
+TAPE_CAPI_EXPORTED TapeStatus
+tapeModelCompileFile(const char *path, const TapeCompileOptions *options,
+                     TapeModel *model);
 TAPE_CAPI_EXPORTED void tapeModelDestroy(TapeModel model);
 /* Warnings from compilation (host-side updates, disconnected gradients). */
 TAPE_CAPI_EXPORTED size_t tapeModelGetNumWarnings(TapeModel model);

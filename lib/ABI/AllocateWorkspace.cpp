@@ -63,6 +63,18 @@ struct TapeAllocateWorkspacePass
       });
       if (walk.wasInterrupted())
         return failure();
+      // Temporaries become views of the caller's workspace, which must
+      // never be freed: the pass runs before buffer deallocation.
+      WalkResult freed = fn.walk([&](memref::DeallocOp dealloc) {
+        dealloc.emitOpError("frees a buffer before "
+                            "tape-abi-allocate-workspace ran")
+                .attachNote()
+            << "run tape-abi-allocate-workspace before buffer deallocation "
+               "(as tape-to-llvm does)";
+        return WalkResult::interrupt();
+      });
+      if (freed.wasInterrupted())
+        return failure();
       size[fn] = rewrite(fn, byName, size);
       return success();
     };
@@ -188,10 +200,6 @@ struct TapeAllocateWorkspacePass
       Value off = arith::ConstantIndexOp::create(b, alloc.getLoc(), at);
       Value view = memref::ViewOp::create(b, alloc.getLoc(), alloc.getType(),
                                           ws, off, ValueRange{});
-      // The workspace outlives the call: drop the temporaries' frees.
-      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
-        if (isa<memref::DeallocOp>(user))
-          user->erase();
       alloc.replaceAllUsesWith(view);
       alloc.erase();
     }

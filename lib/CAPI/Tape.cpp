@@ -4,6 +4,7 @@
 
 #include "tape/Dialect/Tape/TapeDialect.h"
 #include "tape/Runtime/Checkpoint.h"
+#include "tape/Pipelines/Options.h"
 #include "tape/Runtime/Model.h"
 
 #include "mlir/CAPI/Registration.h"
@@ -52,12 +53,47 @@ void tapeStatusGetDiagnostic(TapeStatus status, size_t i,
 
 void tapeStatusDestroy(TapeStatus status) { delete unwrap(status); }
 
+TapeCompileOptions tapeCompileOptionsGetDefault(void) {
+  CompileOptions d;
+  TapeCompileOptions o;
+  o.strict = d.strict;
+  o.checkNumerics = d.checkNumerics;
+  o.blas = d.blas;
+  o.blasMinFlops = d.blasMinFlops;
+  o.threads = d.threads;
+  o.vectorBits = d.vectorBits;
+  o.vectorize = d.vectorize;
+  o.packMatmuls = d.packMatmuls;
+  o.fuseUpdates = d.fuseUpdates;
+  return o;
+}
+
+/// The one mapping from the C options to tape::CompileOptions.
+static Status unwrap(const TapeCompileOptions *c, CompileOptions &options) {
+  TapeCompileOptions o = c ? *c : tapeCompileOptionsGetDefault();
+  options.strict = o.strict;
+  options.checkNumerics = o.checkNumerics;
+  options.blas = o.blas;
+  options.blasMinFlops = o.blasMinFlops;
+  options.threads = o.threads;
+  options.vectorBits = o.vectorBits;
+  options.vectorize = o.vectorize;
+  options.packMatmuls = o.packMatmuls;
+  options.fuseUpdates = o.fuseUpdates;
+  std::string invalid = checkCompileOptions(options);
+  if (!invalid.empty())
+    return Status::error("TapeCompileOptions: " + invalid);
+  return Status::success();
+}
+
 TapeStatus tapeModelCompileString(const char *source, size_t length,
-                                  bool strict, TapeModel *model) {
+                                  const TapeCompileOptions *compileOptions,
+                                  TapeModel *model) {
   if (!source || !model)
     return error("tapeModelCompileString: null argument");
   CompileOptions options;
-  options.strict = strict;
+  if (Status s = unwrap(compileOptions, options); !s)
+    return wrap(std::move(s));
   std::unique_ptr<Model> m;
   Status s = Model::compile(std::string(source, length), options, m);
   if (!s)
@@ -66,12 +102,14 @@ TapeStatus tapeModelCompileString(const char *source, size_t length,
   return {nullptr};
 }
 
-TapeStatus tapeModelCompileFile(const char *path, bool strict,
+TapeStatus tapeModelCompileFile(const char *path,
+                                const TapeCompileOptions *compileOptions,
                                 TapeModel *model) {
   if (!path || !model)
     return error("tapeModelCompileFile: null argument");
   CompileOptions options;
-  options.strict = strict;
+  if (Status s = unwrap(compileOptions, options); !s)
+    return wrap(std::move(s));
   std::unique_ptr<Model> m;
   Status s = Model::compileFile(path, options, m);
   if (!s)

@@ -50,23 +50,21 @@ CompileFlags::CompileFlags(cl::OptionCategory &category)
                    cl::init(1000000), cl::cat(category), cl::Hidden) {}
 
 Status CompileFlags::apply(CompileOptions &options) const {
-  if (threads < 0)
-    return Status::error("--num-threads must be 0 (one per core) or more");
-  if (vectorBits != 0 && vectorBits != 128 && vectorBits != 256 &&
-      vectorBits != 512)
-    return Status::error("--vector-bits must be 128, 256 or 512");
-  if (blasMinFlops < 0)
-    return Status::error("--blas-min-flops must be 0 or more");
-  options.strict = strict;
-  options.vectorize = !noVectorize;
-  options.packMatmuls = !noPack;
-  options.fuseUpdates = !noFuseUpdates;
-  options.blas = blas;
-  options.blasMinFlops = blasMinFlops;
-  options.checkNumerics = checkNumerics;
-  options.reportCopies = reportCopies;
-  options.threads = threads;
+  CompileOptions result = options;
+  result.strict = strict;
+  result.vectorize = !noVectorize;
+  result.packMatmuls = !noPack;
+  result.fuseUpdates = !noFuseUpdates;
+  result.blas = blas;
+  result.blasMinFlops = blasMinFlops;
+  result.checkNumerics = checkNumerics;
+  result.reportCopies = reportCopies;
+  result.threads = threads;
   if (vectorBits)
-    options.vectorBits = vectorBits;
+    result.vectorBits = vectorBits;
+  std::string invalid = checkCompileOptions(result);
+  if (!invalid.empty())
+    return Status::error(invalid);
+  options = result;
   return Status::success();
 }

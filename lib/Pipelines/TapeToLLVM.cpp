@@ -27,30 +27,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/TargetParser/Host.h"
 
 #include <thread>
 
 using namespace mlir;
 using namespace mlir::tape;
-
-int ::tape::vectorBitsForFeatures(bool (*hasFeature)(const char *, void *),
-                                  void *ctx) {
-  if (hasFeature("avx512f", ctx))
-    return 512;
-  if (hasFeature("avx", ctx))
-    return 256;
-  return 128;
-}
-
-int ::tape::hostVectorBits() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  return vectorBitsForFeatures(
-      [](const char *name, void *ctx) {
-        return static_cast<llvm::StringMap<bool> *>(ctx)->lookup(name);
-      },
-      &features);
-}
 
 namespace {
 /// Register tile sizes for a vector width: as many accumulators as leave
@@ -111,12 +92,12 @@ void mlir::tape::buildTapeToTensorPipeline(
 
 LogicalResult mlir::tape::buildTapeToLLVMPipeline(
     OpPassManager &pm, const ::tape::CompileOptions &options) {
-  int vectorBits = ::tape::targetVectorBits(options);
-  if (vectorBits != 128 && vectorBits != 256 && vectorBits != 512) {
-    pm.addPass(std::make_unique<OptionErrorPass>(
-        "tape-to-llvm: vector-bits must be 0, 128, 256 or 512"));
+  std::string invalid = ::tape::checkCompileOptions(options);
+  if (!invalid.empty()) {
+    pm.addPass(std::make_unique<OptionErrorPass>("tape-to-llvm: " + invalid));
     return failure();
   }
+  int vectorBits = ::tape::targetVectorBits(options);
   int threads = options.threads > 0
                     ? options.threads
                     : std::max(1u, std::thread::hardware_concurrency());

@@ -1,4 +1,4 @@
-// RUN: tape-opt %s --tape-abi-allocate-workspace --allow-unregistered-dialect | FileCheck %s
+// RUN: tape-opt %s --tape-abi-allocate-workspace --split-input-file --verify-diagnostics --allow-unregistered-dialect | FileCheck %s
 
 // Fixed-size temporaries become views into a workspace argument, 64-byte
 // aligned; a callee gets the bytes after the caller's own temporaries.
@@ -9,7 +9,6 @@
 // CHECK: memref.view %[[WS]][%[[C0]]][] : memref<128xi8> to memref<4xf32>
 // CHECK: %[[C64:.*]] = arith.constant 64 : index
 // CHECK: memref.view %[[WS]][%[[C64]]][] : memref<128xi8> to memref<2x2xf64>
-// CHECK-NOT: memref.dealloc
 // CHECK-LABEL: func.func @caller
 // CHECK-SAME: %[[WS:[a-z0-9_]+]]: memref<192xi8>
 // CHECK-SAME: tape.workspace_bytes = 192 : i64
@@ -42,7 +41,6 @@ module {
     %a = memref.alloc() : memref<4xf32>
     %b = memref.alloc() : memref<2x2xf64>
     "test.use"(%a, %b) : (memref<4xf32>, memref<2x2xf64>) -> ()
-    memref.dealloc %a : memref<4xf32>
     return
   }
   func.func @caller(%n: index) attributes {tape.lifted = array<i64: 0, 0>} {
@@ -69,6 +67,21 @@ module {
     scf.for %i = %c0 to %n step %c1 {
       "test.use"(%bv, %c) : (memref<80xf32, strided<[1]>>, memref<160xf32>) -> ()
     }
+    return
+  }
+}
+
+// -----
+
+// The pass runs before buffer deallocation: a free would release workspace
+// bytes the caller owns.
+module {
+  func.func @freed() attributes {tape.lifted = array<i64: 0, 0>} {
+    %a = memref.alloc() : memref<4xf32>
+    "test.use"(%a) : (memref<4xf32>) -> ()
+    // expected-error @+2 {{frees a buffer before tape-abi-allocate-workspace ran}}
+    // expected-note @+1 {{run tape-abi-allocate-workspace before buffer deallocation}}
+    memref.dealloc %a : memref<4xf32>
     return
   }
 }

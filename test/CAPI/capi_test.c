@@ -26,12 +26,12 @@ static int expectError(TapeStatus st, const char *substring) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: capi_test SEED2.mlir TMPDIR\n");
+  if (argc != 4) {
+    fprintf(stderr, "usage: capi_test SEED2.mlir TMPDIR SEED3.mlir\n");
     return 2;
   }
   TapeModel model;
-  TapeStatus st = tapeModelCompileFile(argv[1], false, &model);
+  TapeStatus st = tapeModelCompileFile(argv[1], NULL, &model);
   if (!tapeStatusIsOk(st)) {
     fprintf(stderr, "compile failed: %s\n", tapeStatusGetMessage(st));
     return 1;
@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
   const char *bad = "tape.step @s() {\n  %w = tape.handle @nope : "
                     "!tape.resource<tensor<f32>>\n  tape.return\n}\n";
   TapeModel other;
-  st = tapeModelCompileString(bad, strlen(bad), false, &other);
+  st = tapeModelCompileString(bad, strlen(bad), NULL, &other);
   CHECK(!tapeStatusIsOk(st));
   CHECK(tapeStatusGetNumDiagnostics(st) >= 1);
   TapeSeverity sev;
@@ -118,6 +118,30 @@ int main(int argc, char **argv) {
   CHECK(strstr(loc, ":2:8") != NULL);
   CHECK(strstr(msg, "refers to unknown variable @nope") != NULL);
   printf("diagnostic: %s: %s\n", loc, msg);
+  tapeStatusDestroy(st);
+
+  /* Options: the defaults, then out-of-range values rejected before
+     anything compiles, and strict mode turning the host-side update of
+     seed 3 from a warning into an error. */
+  TapeCompileOptions opts = tapeCompileOptionsGetDefault();
+  CHECK(!opts.strict && opts.threads == 1 && opts.vectorBits == 0 &&
+        opts.vectorize && opts.packMatmuls && opts.fuseUpdates);
+  opts.vectorBits = 100;
+  CHECK(expectError(tapeModelCompileFile(argv[1], &opts, &other),
+                    "TapeCompileOptions: the vector width must be"));
+  opts = tapeCompileOptionsGetDefault();
+  opts.threads = -1;
+  CHECK(expectError(tapeModelCompileFile(argv[1], &opts, &other),
+                    "the number of threads must be 0"));
+  opts = tapeCompileOptionsGetDefault();
+  CHECK(tapeStatusIsOk(tapeModelCompileFile(argv[3], &opts, &other)));
+  CHECK(tapeModelGetNumWarnings(other) >= 1);
+  tapeModelDestroy(other);
+  opts.strict = true;
+  st = tapeModelCompileFile(argv[3], &opts, &other);
+  CHECK(!tapeStatusIsOk(st));
+  tapeStatusGetDiagnostic(st, 0, &sev, &loc, &msg);
+  CHECK(strstr(msg, "host-side update") != NULL);
   tapeStatusDestroy(st);
 
   /* The dialect handle for MLIR C API users. */

@@ -20,7 +20,7 @@ static void *run(void *arg) {
   Job *job = (Job *)arg;
   job->ok = 0;
   TapeModel model;
-  TapeStatus st = tapeModelCompileFile(job->path, false, &model);
+  TapeStatus st = tapeModelCompileFile(job->path, NULL, &model);
   if (!tapeStatusIsOk(st)) {
     fprintf(stderr, "%s\n", tapeStatusGetMessage(st));
     tapeStatusDestroy(st);

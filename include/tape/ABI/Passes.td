@@ -59,7 +59,8 @@ def AllocateWorkspace
                 "buffer passed by the caller";
   let description = [{
     Runs after bufferization (and `buffer-results-to-out-params`), before
-    deallocation is inserted. In every function lifted by
+    deallocation is inserted: a `memref.dealloc` in a lifted function is an
+    error, since the workspace belongs to the caller. In every function lifted by
     `convert-tape-to-func`, each `memref.alloc` of a static shape in the
     function's body block becomes a `memref.view` into a new last argument,
     `memref<N x i8>`, at a 64-byte aligned offset. Temporaries whose

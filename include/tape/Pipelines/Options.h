@@ -42,13 +42,18 @@ struct CompileOptions {
   bool checkNumerics = false;
   /// Vector register width of the target in bits (128, 256, 512); 0: the
   /// host's.
-  int vectorBits = 0;
+  int64_t vectorBits = 0;
   /// Threads the compiled code may use (BLAS calls included); 0: as many
   /// as the machine has cores.
-  int threads = 1;
+  int64_t threads = 1;
   /// Remark on variables copied instead of updated in place.
   bool reportCopies = false;
 };
+
+/// Why `options` cannot be compiled with (a value out of range, named as
+/// the pipeline option spells it), or "" when they can. Every place that
+/// takes options from a user checks them here.
+std::string checkCompileOptions(const CompileOptions &options);
 
 /// The width of the vector registers, in bits, of a CPU with the given
 /// features (LLVM's names: "avx512f", "avx"): 512 with AVX-512, 256 with
@@ -61,7 +66,8 @@ int hostVectorBits();
 
 /// `options.vectorBits`, or the host's when it is 0.
 inline int targetVectorBits(const CompileOptions &options) {
-  return options.vectorBits ? options.vectorBits : hostVectorBits();
+  return options.vectorBits ? static_cast<int>(options.vectorBits)
+                            : hostVectorBits();
 }
 
 } // namespace tape

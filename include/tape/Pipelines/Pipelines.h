@@ -1,13 +1,17 @@
 //===- Pipelines.h - The tape-to-llvm pipeline ------------------*- C++ -*-===//
 //
 // From the tape dialect to the LLVM dialect, one straight list of stages
-// (lib/Pipelines/TapeToLLVM.cpp and docs/Architecture.md):
+// (lib/Pipelines/TapeToLLVM.cpp; docs/Architecture.md says what each
+// takes and hands on):
 //
-//   tape stage    optimizers -> recording regions -> verification -> AD
-//   tensor stage  convert-tape-to-func; contract: tape-verify-tensor-contract
-//   codegen       linalg on tensors -> bufferization -> kernels on buffers
-//   ABI           state in place, workspace; contract: tape-abi-verify
-//   LLVM          loops, vectors, OpenMP and everything else to LLVM
+//   1-4   tape        optimizers, recordings, verification, AD
+//   5     tensor      convert-tape-to-func; contract: tape-verify-tensor-contract
+//   6     codegen     linalg on tensors (updates into matmuls, fusion, inits)
+//   7     ABI         bufferization, state in place, results to out-params
+//   8     codegen     kernels on buffers (BLAS or packed; loop fusion)
+//   9     ABI         the workspace, then deallocation
+//   10    codegen     vectors, register tiles, OpenMP
+//   11    LLVM        everything to LLVM; contract: tape-abi-verify
 //
 // The result's public functions have the bare-pointer ABI
 // `void f(state..., inputs..., outputs..., workspace)`.

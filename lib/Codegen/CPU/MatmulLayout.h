@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TAPE_DIALECT_TAPE_TRANSFORMS_MATMULLAYOUT_H
-#define TAPE_DIALECT_TAPE_TRANSFORMS_MATMULLAYOUT_H
+#ifndef TAPE_CODEGEN_CPU_MATMULLAYOUT_H
+#define TAPE_CODEGEN_CPU_MATMULLAYOUT_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Matchers.h"
@@ -75,4 +75,4 @@ inline linalg::FillOp zeroFillBefore(linalg::MatmulOp op, Value out) {
 
 } // namespace mlir::tape
 
-#endif // TAPE_DIALECT_TAPE_TRANSFORMS_MATMULLAYOUT_H
+#endif // TAPE_CODEGEN_CPU_MATMULLAYOUT_H
