@@ -8,6 +8,14 @@
 // Offsets are first-fit in program order. Callees get the bytes after the
 // caller's.
 //
+// Allocations inside loops and branches are hoisted before this pass by
+// upstream's buffer-hoisting and buffer-loop-hoisting, except a buffer a
+// loop iteration yields to the next: a loop at the top level of a function
+// that yields a fresh alloc gets two buffers and alternates between them
+// (each iteration writes the one its loop-carried argument is not), so
+// that a recurrence (an RNN's hidden state, the reverse sweep's adjoints)
+// needs no allocation per iteration either.
+//
 //===----------------------------------------------------------------------===//
 
 #include "tape/ABI/Passes.h"
@@ -17,6 +25,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace mlir::tape::abi {
 #define GEN_PASS_DEF_ALLOCATEWORKSPACE
@@ -83,6 +92,101 @@ struct TapeAllocateWorkspacePass
         return signalPassFailure();
   }
 
+  /// The values that alias `root`: views and casts of it, what a region
+  /// yields out of it, the region arguments it is passed to.
+  static SmallVector<Value> aliases(Value root) {
+    SmallVector<Value> worklist{root}, all{root};
+    DenseSet<Value> seen{root};
+    auto alias = [&](Value v) {
+      if (isa<BaseMemRefType>(v.getType()) && seen.insert(v).second) {
+        worklist.push_back(v);
+        all.push_back(v);
+      }
+    };
+    while (!worklist.empty()) {
+      Value v = worklist.pop_back_val();
+      for (OpOperand &use : v.getUses()) {
+        Operation *owner = use.getOwner();
+        for (Value r : owner->getResults())
+          alias(r);
+        if (owner->hasTrait<OpTrait::IsTerminator>())
+          if (Operation *parent = owner->getParentOp())
+            for (Value r : parent->getResults())
+              alias(r);
+        for (Region &region : owner->getRegions())
+          for (Block &block : region)
+            for (BlockArgument arg : block.getArguments())
+              alias(arg);
+      }
+    }
+    return all;
+  }
+
+  /// Gives each fresh buffer that an `scf.for` at the top level of `fn`
+  /// yields to its next iteration two buffers before the loop, taking
+  /// whichever the iteration's loop-carried argument is not:
+  ///
+  ///   %r = scf.for ... iter_args(%h = %init) {
+  ///     %n = memref.alloc()            // written from %h
+  ///     scf.yield %n
+  ///   }
+  ///
+  /// becomes (with %a, %b then placed in the workspace like any temporary)
+  ///
+  ///   %a = memref.alloc()
+  ///   %b = memref.alloc()
+  ///   %r = scf.for ... iter_args(%h = %init) {
+  ///     %n = arith.select (%h == %a), %b, %a
+  ///     scf.yield %n
+  ///   }
+  ///
+  /// Sound when the iteration's argument is dead once the iteration ends:
+  /// no view of it is yielded (the next iteration then overwrites it).
+  static void doubleBufferLoopCarried(func::FuncOp fn) {
+    for (auto loop : llvm::make_early_inc_range(
+             fn.getBody().front().getOps<scf::ForOp>())) {
+      auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+      for (auto [k, yielded] : llvm::enumerate(yield.getOperands())) {
+        auto alloc = yielded.getDefiningOp<memref::AllocOp>();
+        BlockArgument carried = loop.getRegionIterArg(k);
+        if (!alloc || alloc->getBlock() != loop.getBody() ||
+            !isWorkspaceType(alloc.getType()) ||
+            carried.getType() != alloc.getType() ||
+            llvm::count(yield.getOperands(), yielded) != 1)
+          continue;
+        bool escapes = llvm::any_of(aliases(carried), [&](Value v) {
+          return llvm::any_of(v.getUsers(), [&](Operation *user) {
+            return user == yield.getOperation();
+          });
+        });
+        if (escapes)
+          continue;
+        OpBuilder b(loop);
+        Location loc = alloc.getLoc();
+        auto first = cast<memref::AllocOp>(b.clone(*alloc));
+        auto second = cast<memref::AllocOp>(b.clone(*alloc));
+        b.setInsertionPoint(alloc);
+        Value carriedAt =
+            memref::ExtractAlignedPointerAsIndexOp::create(b, loc, carried);
+        Value firstAt =
+            memref::ExtractAlignedPointerAsIndexOp::create(b, loc, first);
+        Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              carriedAt, firstAt);
+        Value other = arith::SelectOp::create(b, loc, isFirst, second, first);
+        alloc.replaceAllUsesWith(other);
+        alloc.erase();
+      }
+    }
+  }
+
+  /// A temporary the workspace can hold: a static, contiguous shape of
+  /// plain elements in the default memory space.
+  static bool isWorkspaceType(MemRefType type) {
+    return type.hasStaticShape() && type.getLayout().isIdentity() &&
+           !type.getMemorySpace() &&
+           type.getElementType().isIntOrIndexOrFloat();
+  }
+
   /// The position (in `body`) of the last op that uses `alloc` or a view
   /// of it; uses nested in regions count at their top-level ancestor.
   static int64_t lastUse(memref::AllocOp alloc, Block &body,
@@ -122,6 +226,7 @@ struct TapeAllocateWorkspacePass
   int64_t rewrite(func::FuncOp fn,
                   const DenseMap<StringAttr, func::FuncOp> &byName,
                   const DenseMap<func::FuncOp, int64_t> &size) {
+    doubleBufferLoopCarried(fn);
     Block &body = fn.getBody().front();
     DenseMap<Operation *, int64_t> position;
     for (auto [i, op] : llvm::enumerate(body))
@@ -136,9 +241,7 @@ struct TapeAllocateWorkspacePass
       if (!alloc)
         continue;
       MemRefType type = alloc.getType();
-      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
-          type.getMemorySpace() ||
-          !type.getElementType().isIntOrIndexOrFloat())
+      if (!isWorkspaceType(type))
         continue;
       // Memory holds whole bytes per element (an i1 takes one, as LLVM
       // stores it), and index is 64-bit on our targets.

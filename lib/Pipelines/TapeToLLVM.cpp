@@ -167,8 +167,13 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
 
   // --- ABI: fixed-size temporaries move into a workspace the caller
   //     provides (no heap allocation per step); what is left is freed.
+  //     Temporaries in branches and sequential loops are hoisted first
+  //     (never out of parallel loops: each thread keeps its own).
   //     Deallocation may add a private helper on dynamically shaped
   //     memrefs, which the bare-pointer ABI cannot express: inline it.
+  pm.addNestedPass<func::FuncOp>(bufferization::createBufferHoistingPass());
+  pm.addNestedPass<func::FuncOp>(
+      bufferization::createBufferLoopHoistingPass());
   pm.addPass(abi::createAllocateWorkspace());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createInlinerPass());

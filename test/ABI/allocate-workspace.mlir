@@ -85,3 +85,37 @@ module {
     return
   }
 }
+
+// -----
+
+// A buffer a loop yields to its next iteration alternates between two
+// workspace buffers: each iteration takes the one its loop-carried
+// argument is not. A buffer whose loop-carried argument is also yielded
+// (here through a view, %kv) stays on the heap: the next iteration still
+// reads that argument.
+// CHECK-LABEL: func.func @recurrence
+// CHECK-SAME: tape.workspace_bytes = 128 : i64
+// CHECK: %[[A:.*]] = memref.view %{{.+}}[%{{.+}}][] : memref<128xi8> to memref<4xf32>
+// CHECK: %[[B:.*]] = memref.view %{{.+}}[%{{.+}}][] : memref<128xi8> to memref<4xf32>
+// CHECK: scf.for {{.*}} iter_args(%[[H:.*]] = %{{.*}}, %[[K:.*]] = %{{.*}}, %{{.*}} = %{{.*}})
+// CHECK: %[[HP:.*]] = memref.extract_aligned_pointer_as_index %[[H]]
+// CHECK: %[[AP:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
+// CHECK: %[[IS_A:.*]] = arith.cmpi eq, %[[HP]], %[[AP]]
+// CHECK: %[[N:.*]] = arith.select %[[IS_A]], %[[B]], %[[A]]
+// CHECK: "test.step"(%[[H]], %[[N]])
+// CHECK: %[[KEEP:.*]] = memref.alloc() : memref<4xf32>
+// CHECK: scf.yield %[[N]], %[[KEEP]], %{{.*}}
+func.func @recurrence(%init: memref<4xf32>, %n: index) -> memref<4xf32> attributes {tape.lifted = array<i64: 0, 0>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %r:3 = scf.for %i = %c0 to %n step %c1 iter_args(%h = %init, %k = %init, %j = %init) -> (memref<4xf32>, memref<4xf32>, memref<4xf32>) {
+    %next = memref.alloc() : memref<4xf32>
+    "test.step"(%h, %next) : (memref<4xf32>, memref<4xf32>) -> ()
+    %keep = memref.alloc() : memref<4xf32>
+    "test.step"(%k, %keep) : (memref<4xf32>, memref<4xf32>) -> ()
+    %v = memref.subview %k[0] [4] [1] : memref<4xf32> to memref<4xf32, strided<[1]>>
+    %kv = memref.cast %v : memref<4xf32, strided<[1]>> to memref<4xf32>
+    scf.yield %next, %keep, %kv : memref<4xf32>, memref<4xf32>, memref<4xf32>
+  }
+  return %r#0 : memref<4xf32>
+}

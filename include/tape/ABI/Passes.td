@@ -70,8 +70,16 @@ def AllocateWorkspace
     first-fit in program order. Calls pass a view of the caller's workspace
     that follows its own temporaries. The function gets
     the attribute `tape.workspace_bytes = N`. The runtime allocates the
-    workspace once per state, so a step does no heap allocation (only
-    allocations inside loops or of dynamic size stay on the heap).
+    workspace once per state, so a step does no heap allocation.
+
+    Allocations in branches and sequential loops are expected hoisted
+    before (upstream `buffer-hoisting`, `buffer-loop-hoisting`), except a
+    buffer that an `scf.for` at the top level yields to its next iteration:
+    it becomes two buffers, and each iteration writes the one its
+    loop-carried argument is not (`arith.select` on the aligned pointers),
+    provided that argument is not yielded too. What stays on the heap:
+    dynamic shapes, buffers in parallel loops (one per thread), and
+    loop-carried buffers of nested loops.
 
     Example:
 
