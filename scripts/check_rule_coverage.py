@@ -8,7 +8,8 @@ Reads the list `tape-opt --test-print-differentiable-ops` prints (lines
     and a case in scripts/gradcheck.py that uses it;
   * every op the table lists has a gradcheck case that uses it, and is
     one AD knows (a rule, a linalg op through the generic rule, or one the
-    reverse sweep handles itself: the table marks those "sweep").
+    reverse sweep handles itself: the table marks those "sweep", or a TOSA
+    op the pipeline lowers to linalg first: "lowered").
 
 Prints what is missing and exits with 1, or prints a summary. Usage:
 
@@ -24,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import gradcheck  # noqa: E402
 
-OP = re.compile(r"\b((?:arith|math|linalg|tensor|scf|tape)\.[a-z_0-9]+)")
+OP = re.compile(r"\b((?:arith|math|linalg|tensor|scf|tape|tosa)\.[a-z_0-9]+)")
 
 
 def documented_ops(path):
@@ -82,7 +83,8 @@ def main():
         if op not in cases:
             problems.append(f"{op} is listed in {opts.doc} but no "
                             f"gradcheck.py case uses it")
-        known = op in rules or op in generic or how.startswith("sweep")
+        known = (op in rules or op in generic or how.startswith("sweep") or
+                 (op.startswith("tosa.") and how.startswith("lowered")))
         if not known:
             problems.append(f"{op} is listed in {opts.doc} ({how}) but AD "
                             f"has no rule for it")

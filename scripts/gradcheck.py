@@ -562,6 +562,55 @@ SEED = ([("w", [], "one"), ("b", [], "zero")], [], """
         %p = arith.addf %xw, %b : tensor<f64>
         %d = arith.subf %p, %y : tensor<f64>
         %out = arith.mulf %d, %d : tensor<f64>""")
+# TOSA inside the recording region: the pipeline lowers it to linalg,
+# tensor and arith before AD (tosa-to-linalg-named, tosa-to-linalg,
+# tosa-to-arith, tosa-to-tensor). TOSA's convolutions and pooling take
+# float32 only (max_pool2d parses float64 but does not lower): those cases
+# convert at the edges and state float32 tolerances.
+CASES.update({
+    "tosa_elementwise": ([("a", [2, 3], "any"), ("b", [2, 3], "any")], [2, 3], """
+        %shift = "tosa.const"() {values = dense<0> : tensor<1xi8>} : () -> tensor<1xi8>
+        %m = tosa.mul %a, %b, %shift : (tensor<2x3xf64>, tensor<2x3xf64>, tensor<1xi8>) -> tensor<2x3xf64>
+        %s = tosa.sigmoid %m : (tensor<2x3xf64>) -> tensor<2x3xf64>
+        %e = tosa.exp %s : (tensor<2x3xf64>) -> tensor<2x3xf64>
+        %r = tosa.reciprocal %e : (tensor<2x3xf64>) -> tensor<2x3xf64>
+        %d = tosa.sub %r, %a : (tensor<2x3xf64>, tensor<2x3xf64>) -> tensor<2x3xf64>
+        %c = tosa.clamp %d {min_val = -1.0e30 : f64, max_val = 0.0 : f64} : (tensor<2x3xf64>) -> tensor<2x3xf64>
+        %t = tosa.tanh %c : (tensor<2x3xf64>) -> tensor<2x3xf64>
+        %out = tosa.add %t, %b : (tensor<2x3xf64>, tensor<2x3xf64>) -> tensor<2x3xf64>"""),
+    "tosa_matmul_reshape_transpose_reduce": ([("a", [2, 3], "any"), ("w", [3, 4], "any")], [4, 2], """
+        %sa = tosa.const_shape {values = dense<[1, 2, 3]> : tensor<3xindex>} : () -> !tosa.shape<3>
+        %a3 = tosa.reshape %a, %sa : (tensor<2x3xf64>, !tosa.shape<3>) -> tensor<1x2x3xf64>
+        %sw = tosa.const_shape {values = dense<[1, 3, 4]> : tensor<3xindex>} : () -> !tosa.shape<3>
+        %w3 = tosa.reshape %w, %sw : (tensor<3x4xf64>, !tosa.shape<3>) -> tensor<1x3x4xf64>
+        %zp = "tosa.const"() {values = dense<0.0> : tensor<1xf64>} : () -> tensor<1xf64>
+        %mm = tosa.matmul %a3, %w3, %zp, %zp : (tensor<1x2x3xf64>, tensor<1x3x4xf64>, tensor<1xf64>, tensor<1xf64>) -> tensor<1x2x4xf64>
+        %s2 = tosa.const_shape {values = dense<[2, 4]> : tensor<2xindex>} : () -> !tosa.shape<2>
+        %m2 = tosa.reshape %mm, %s2 : (tensor<1x2x4xf64>, !tosa.shape<2>) -> tensor<2x4xf64>
+        %t = tosa.transpose %m2 {perms = array<i32: 1, 0>} : (tensor<2x4xf64>) -> tensor<4x2xf64>
+        %rs = tosa.reduce_sum %t {axis = 1 : i32} : (tensor<4x2xf64>) -> tensor<4x1xf64>
+        %mx = tosa.reduce_max %t {axis = 1 : i32} : (tensor<4x2xf64>) -> tensor<4x1xf64>
+        %ad = tosa.add %t, %rs : (tensor<4x2xf64>, tensor<4x1xf64>) -> tensor<4x2xf64>
+        %out = tosa.sub %ad, %mx : (tensor<4x2xf64>, tensor<4x1xf64>) -> tensor<4x2xf64>"""),
+    # Piecewise linear: h stays below the gaps between the sampled values.
+    "tosa_max_pool2d": ([("x", [1, 4, 4, 2], "any")], [1, 2, 2, 2], """
+        %xf = arith.truncf %x : tensor<1x4x4x2xf64> to tensor<1x4x4x2xf32>
+        %p = tosa.max_pool2d %xf {kernel = array<i64: 2, 2>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 2, 2>} : (tensor<1x4x4x2xf32>) -> tensor<1x2x2x2xf32>
+        %out = arith.extf %p : tensor<1x2x2x2xf32> to tensor<1x2x2x2xf64>""",
+                        {"h": 1e-3, "rtol": 1e-3}),
+    # Linear in each of x, w and b: central differences are exact but for
+    # float32 rounding.
+    "tosa_conv2d_avg_pool2d": ([("x", [1, 4, 4, 1], "any"), ("w", [2, 2, 2, 1], "any"), ("b", [2], "any")], [1, 2, 2, 2], """
+        %xf = arith.truncf %x : tensor<1x4x4x1xf64> to tensor<1x4x4x1xf32>
+        %wf = arith.truncf %w : tensor<2x2x2x1xf64> to tensor<2x2x2x1xf32>
+        %bf = arith.truncf %b : tensor<2xf64> to tensor<2xf32>
+        %zp = "tosa.const"() {values = dense<0.0> : tensor<1xf32>} : () -> tensor<1xf32>
+        %c = tosa.conv2d %xf, %wf, %bf, %zp, %zp {acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>} : (tensor<1x4x4x1xf32>, tensor<2x2x2x1xf32>, tensor<2xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x3x3x2xf32>
+        %p = tosa.avg_pool2d %c, %zp, %zp {acc_type = f32, kernel = array<i64: 2, 2>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>} : (tensor<1x3x3x2xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x2x2xf32>
+        %out = arith.extf %p : tensor<1x2x2x2xf32> to tensor<1x2x2x2xf64>""",
+                               {"h": 1e-2, "rtol": 1e-4}),
+})
+
 CASES["seed_neuron"] = SEED
 
 

@@ -63,6 +63,16 @@ struct OptionErrorPass
 
 void mlir::tape::buildTapeToTensorPipeline(
     OpPassManager &pm, const ::tape::CompileOptions &options) {
+  // --- Frontend stage: TOSA (in steps, functions and recording regions
+  //     alike) becomes linalg, tensor and arith, which AD differentiates.
+  //     The passes touch nothing else, so a module without TOSA is left as
+  //     it was.
+  OpPassManager &functions = pm.nestAny();
+  functions.addPass(tosa::createTosaToLinalgNamed());
+  functions.addPass(tosa::createTosaToLinalg());
+  functions.addPass(createTosaToArithPass());
+  functions.addPass(createTosaToTensorPass());
+
   // --- Tape stage: tape dialect in, tape dialect without optimizers and
   //     tapes out.
   // apply_gradients -> reads, arithmetic and assignments; optimizer slots
@@ -111,6 +121,8 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   //     numerics keeps every op apart, so that the first non-finite value
   //     is pinned on one op.
   OpPassManager &tensorFns = pm.nest<func::FuncOp>();
+  // Matmuls written as generics become linalg.matmul: the kernels apply.
+  tensorFns.addPass(cpu::createSpecializeContractions());
   // SGD updates of weights by gradient matmuls accumulate into the weight.
   if (options.fuseUpdates)
     tensorFns.addPass(cpu::createAccumulateIntoMatmuls());

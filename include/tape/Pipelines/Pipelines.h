@@ -4,6 +4,7 @@
 // (lib/Pipelines/TapeToLLVM.cpp; docs/Architecture.md says what each
 // takes and hands on):
 //
+//   0     frontend    TOSA to linalg, tensor and arith
 //   1-4   tape        optimizers, recordings, verification, AD
 //   5     tensor      convert-tape-to-func; contract: tape-verify-tensor-contract
 //   6     codegen     linalg on tensors (updates into matmuls, fusion, inits)

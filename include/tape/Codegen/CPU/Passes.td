@@ -11,6 +11,48 @@
 
 include "mlir/Pass/PassBase.td"
 
+def SpecializeContractions
+    : Pass<"tape-cpu-specialize-contractions", "::mlir::func::FuncOp"> {
+  let summary = "Contractions written as linalg.generic become named ops, so "
+                "that the matmul kernels apply";
+  let description = [{
+    On tensors, first in codegen. Every `linalg.generic` that is a
+    contraction (a multiply-add body over projected permutations) goes to
+    upstream's `specializeGenericOp`; before that, a matmul upstream does
+    not recognize becomes `linalg.matmul` with indexing maps: one row, one
+    column and one reduction dimension, each operand read in either order
+    (transposed), the operands in either order, the result's dimensions in
+    either order. Elementwise generics are left alone (a named
+    elementwise op would only be generalized again, and the buffer-level
+    loop fusion works on generics).
+
+    Example:
+
+    ```mlir
+    linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (k, m)>,
+                                     affine_map<(m, n, k) -> (n, k)>,
+                                     affine_map<(m, n, k) -> (m, n)>],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : tensor<8x4xf32>, tensor<5x8xf32>) outs(%c : tensor<4x5xf32>) {
+      ^bb0(%x: f32, %y: f32, %z: f32):
+        %m = arith.mulf %x, %y : f32
+        %s = arith.addf %z, %m : f32
+        linalg.yield %s : f32
+    } -> tensor<4x5xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>,
+                                   affine_map<(d0, d1, d2) -> (d1, d2)>,
+                                   affine_map<(d0, d1, d2) -> (d0, d1)>]
+        ins(%a, %b : tensor<8x4xf32>, tensor<5x8xf32>) outs(%c : tensor<4x5xf32>) -> tensor<4x5xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def AccumulateIntoMatmuls
     : Pass<"tape-cpu-accumulate-into-matmuls", "::mlir::func::FuncOp"> {
   let summary = "A matmul whose product is scaled and added to a tensor "

@@ -122,8 +122,8 @@ static SmallVector<utils::IteratorType> iteratorsFor(AffineMap map,
   SmallVector<utils::IteratorType> iterators(numLoops,
                                              utils::IteratorType::reduction);
   for (AffineExpr e : map.getResults())
-    iterators[cast<AffineDimExpr>(e).getPosition()] =
-        utils::IteratorType::parallel;
+    if (auto dim = dyn_cast<AffineDimExpr>(e))
+      iterators[dim.getPosition()] = utils::IteratorType::parallel;
   return iterators;
 }
 
@@ -438,7 +438,10 @@ LogicalResult ReverseSweep::reverseGeneric(OpBuilder &b,
   // all-reduction generic for the scatter-accumulated and scalar ones.
   SmallVector<AdjointSlot> scatterSlots;
   for (const AdjointSlot &slot : slots) {
-    if (slot.map && slot.map.isProjectedPermutation()) {
+    // A projected permutation, possibly with zeros for unit dimensions
+    // (tosa's broadcasts read a 4x1 operand through (d0, d1) -> (d0, 0)):
+    // each output element is reduced over the dimensions the map drops.
+    if (slot.map && slot.map.isProjectedPermutation(/*allowZeroInResults=*/true)) {
       SmallVector<AffineMap> bwdMaps(operands.maps);
       bwdMaps.push_back(slot.map);
       LogicalResult status = success();

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Executes compiled matmuls against numpy float64: every combination of
 transposed operands, sizes that are and are not multiples of the register
-tile and of the cache blocks, and an accumulating output (C += A B).
+tile and of the cache blocks, and an accumulating output (C += A B); and
+the same matmuls written as linalg.generic (loops numbered k, m, n, the
+operands swapped when B is transposed), which codegen turns back into
+linalg.matmul (tape-cpu-specialize-contractions).
 
 Usage: matmul_exec.py TAPE_RUN WORKDIR [tape-run options...]
 """
@@ -21,7 +24,27 @@ SHAPES = [(64, 256, 784), (37, 45, 153), (130, 33, 300), (6, 16, 2731),
 RTOL = 2e-5
 
 
-def case(m, n, k, ta, tb, fill=False):
+def generic_matmul(ash, bsh, m, n, ta, tb, t):
+    """C += A B as a linalg.generic over loops (d0, d1, d2) = (k, m, n)."""
+    amap = "(d0, d1)" if ta else "(d1, d0)"
+    bmap = "(d2, d0)" if tb else "(d0, d2)"
+    ins = [("%a", amap, t(ash)), ("%b", bmap, t(bsh))]
+    if tb:
+        ins.reverse()
+    maps = ", ".join(f"affine_map<(d0, d1, d2) -> {mp}>" for _, mp, _ in ins)
+    return (f"  %r = linalg.generic {{indexing_maps = [{maps}, "
+            f"affine_map<(d0, d1, d2) -> (d1, d2)>], iterator_types = "
+            f"[\"reduction\", \"parallel\", \"parallel\"]}} "
+            f"ins({ins[0][0]}, {ins[1][0]} : {ins[0][2]}, {ins[1][2]}) "
+            f"outs(%c : {t((m, n))}) {{\n"
+            f"  ^bb0(%x: f32, %y: f32, %z: f32):\n"
+            f"    %p = arith.mulf %x, %y : f32\n"
+            f"    %s = arith.addf %z, %p : f32\n"
+            f"    linalg.yield %s : f32\n"
+            f"  }} -> {t((m, n))}")
+
+
+def case(m, n, k, ta, tb, fill=False, generic=False):
     ash = (k, m) if ta else (m, k)
     bsh = (n, k) if tb else (k, n)
     a = rng.standard_normal(ash).astype(np.float32)
@@ -30,7 +53,7 @@ def case(m, n, k, ta, tb, fill=False):
     if fill:  # C = A B into a zero-filled output (the kernel drops the fill)
         c = np.zeros((m, n), np.float32)
     name = f"{m}x{n}x{k}{'_ta' if ta else ''}{'_tb' if tb else ''}" + \
-        ("_fill" if fill else "")
+        ("_fill" if fill else "") + ("_generic" if generic else "")
     for v, arr in (("a", a), ("b", b), ("c", c)):
         np.save(f"{work}/{name}_{v}.npy", arr)
     t = lambda s: f"tensor<{s[0]}x{s[1]}xf32>"
@@ -50,9 +73,12 @@ def case(m, n, k, ta, tb, fill=False):
         maps = (f" indexing_maps = [affine_map<(d0, d1, d2) -> {amap}>, "
                 f"affine_map<(d0, d1, d2) -> {bmap}>, "
                 f"affine_map<(d0, d1, d2) -> (d0, d1)>]")
-    lines.append(f"  %r = linalg.matmul{maps} ins({av}, {bv} : {t(ash)}, "
-                 f"{t(bsh)}) outs({'%cz' if fill else '%c'} : "
-                 f"{t((m, n))}) -> {t((m, n))}")
+    if generic:
+        lines.append(generic_matmul(ash, bsh, m, n, ta, tb, t))
+    else:
+        lines.append(f"  %r = linalg.matmul{maps} ins({av}, {bv} : {t(ash)}, "
+                     f"{t(bsh)}) outs({'%cz' if fill else '%c'} : "
+                     f"{t((m, n))}) -> {t((m, n))}")
     lines.append(f"  return %r : {t((m, n))}")
     lines.append("}")
     src = f"{work}/{name}.mlir"
@@ -88,6 +114,14 @@ for m, n, k in FILLED:
     name, ok, msg = case(m, n, k, False, True, fill=True)
     print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
     failed += not ok
-total = 4 * len(SHAPES) + len(FILLED)
+# Written as generics.
+GENERIC = [(64, 256, 784), (37, 45, 153), (123, 1, 517)]
+for m, n, k in GENERIC:
+    for ta in (False, True):
+        for tb in (False, True):
+            name, ok, msg = case(m, n, k, ta, tb, generic=True)
+            print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
+            failed += not ok
+total = 4 * len(SHAPES) + len(FILLED) + 4 * len(GENERIC)
 print(f"matmul_exec: {total - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
