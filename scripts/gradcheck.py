@@ -343,6 +343,15 @@ CASES.update({
         %out = math.fpowi %a, %n : tensor<3xf64>, tensor<3xi32>"""),
     # Upstream's clampf is maxf(minf(x, lo), hi): with random operands
     # each of the three wins somewhere.
+    # Both results used, with different weights, so that ds and dc both
+    # reach dx.
+    # Quotients 1-3: both operands get a nonzero adjoint.
+    "remf": ([("a", [3], "big"), ("b", [3], "pos")], [3],
+             "%out = arith.remf %a, %b : tensor<3xf64>"),
+    "sincos": ([("a", [3], "any"), ("b", [3], "any")], [3], """
+        %s, %c = math.sincos %a : tensor<3xf64>
+        %sb = arith.mulf %s, %b : tensor<3xf64>
+        %out = arith.addf %sb, %c : tensor<3xf64>"""),
     "maxnumf": ([("a", [4], "any"), ("b", [4], "any")], [4],
                 "%out = arith.maxnumf %a, %b : tensor<4xf64>"),
     "minnumf": ([("a", [4], "any"), ("b", [4], "any")], [4],

@@ -7,6 +7,7 @@
 
 #include "RuleSupport.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/DialectRegistry.h"
 
 using namespace mlir;
@@ -40,6 +41,16 @@ LogicalResult divfRule(OpBuilder &b, Operation *op, ValueRange x, ValueRange z,
   Location loc = op->getLoc();
   Value da = div(b, loc, dz[0], x[1]);
   out.append({da, neg(b, loc, mul(b, loc, da, z[0]))});
+  return success();
+}
+
+// z = remf(a, b) = a - b trunc(a / b) (C's fmod): da = dz,
+// db = -dz trunc(a / b); the quotient is piecewise constant.
+LogicalResult remfRule(OpBuilder &b, Operation *op, ValueRange x, ValueRange,
+                       ArrayRef<Value> dz, SmallVectorImpl<Value> &out) {
+  Location loc = op->getLoc();
+  Value quotient = math::TruncOp::create(b, loc, div(b, loc, x[0], x[1]));
+  out.append({dz[0], neg(b, loc, mul(b, loc, dz[0], quotient))});
   return success();
 }
 
@@ -101,6 +112,7 @@ void mlir::tape::rules::registerArithRules(DialectRegistry &registry) {
     attachRule<arith::MulFOp, mulfRule>(ctx);
     attachRule<arith::DivFOp, divfRule>(ctx);
     attachRule<arith::NegFOp, negfRule>(ctx);
+    attachRule<arith::RemFOp, remfRule>(ctx);
     attachRule<arith::MaximumFOp, extremumRule<arith::CmpFPredicate::OGE>>(ctx);
     attachRule<arith::MaxNumFOp, extremumRule<arith::CmpFPredicate::OGE>>(ctx);
     attachRule<arith::MinimumFOp, extremumRule<arith::CmpFPredicate::OLE>>(ctx);

@@ -177,6 +177,15 @@ LogicalResult atan2Rule(OpBuilder &b, Operation *op, ValueRange x, ValueRange,
   return success();
 }
 
+// (s, c) = sincos(x): dx = ds c - dc s, from the forward's own results.
+LogicalResult sincosRule(OpBuilder &b, Operation *op, ValueRange, ValueRange z,
+                         ArrayRef<Value> dz, SmallVectorImpl<Value> &out) {
+  Location loc = op->getLoc();
+  out.push_back(
+      sub(b, loc, mul(b, loc, dz[0], z[1]), mul(b, loc, dz[1], z[0])));
+  return success();
+}
+
 // d sinh(x) = cosh(x) dx, d cosh(x) = sinh(x) dx.
 template <typename DerivativeOp>
 LogicalResult hyperbolicRule(OpBuilder &b, Operation *op, ValueRange x,
@@ -304,6 +313,7 @@ void mlir::tape::rules::registerMathRules(DialectRegistry &registry) {
     attachRule<math::PowFOp, powfRule>(ctx);
     attachRule<math::SinOp, sinRule>(ctx);
     attachRule<math::CosOp, cosRule>(ctx);
+    attachRule<math::SincosOp, sincosRule>(ctx);
     attachRule<math::AbsFOp, absfRule>(ctx);
     attachRule<math::ErfOp, erfRule<false>>(ctx);
     attachRule<math::ErfcOp, erfRule<true>>(ctx);
