@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/Verifier.h"
 
 namespace mlir::tape::cpu {
 #define GEN_PASS_DEF_SPECIALIZECONTRACTIONS
@@ -45,39 +46,50 @@ bool hasOneElementType(linalg::GenericOp op) {
 
 /// `C(m, n) += A B` over one m, one n and one k dimension, each input
 /// indexed by its two dimensions in either order, as `linalg.matmul` with
-/// indexing maps; nullptr if `op` is not that.
-linalg::MatmulOp matchMatmul(RewriterBase &rewriter, linalg::GenericOp op) {
+/// indexing maps; with one batch dimension leading every operand, the same
+/// as `linalg.batch_matmul`. Null if `op` is neither.
+linalg::LinalgOp matchMatmul(RewriterBase &rewriter, linalg::GenericOp op) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 3 || !op.hasPureTensorSemantics() ||
-      !linalg::isaContractionOpInterface(op))
+      !op.hasPureTensorSemantics())
     return nullptr;
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
-  if (failed(dims) || !dims->batch.empty() || dims->m.size() != 1 ||
+  if (failed(dims) || dims->batch.size() > 1 || dims->m.size() != 1 ||
       dims->n.size() != 1 || dims->k.size() != 1)
     return nullptr;
+  unsigned batched = dims->batch.size();
+  unsigned rank = 2 + batched, loops = 3 + batched;
+  if (op.getNumLoops() != loops)
+    return nullptr;
+  // The batch dimension, if any, leads every operand.
+  auto leadsWithBatch = [&](AffineMap map) {
+    return map.getNumResults() == rank &&
+           (!batched || dimOf(map.getResult(0)) == dims->batch[0]);
+  };
   // Rows and columns as the result is laid out.
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  if (out.getNumResults() != 2)
+  if (!leadsWithBatch(out))
     return nullptr;
-  std::optional<unsigned> row = dimOf(out.getResult(0));
-  std::optional<unsigned> col = dimOf(out.getResult(1));
+  std::optional<unsigned> row = dimOf(out.getResult(batched));
+  std::optional<unsigned> col = dimOf(out.getResult(batched + 1));
   unsigned k = dims->k[0];
   if (!row || !col)
     return nullptr;
-  // In the matmul: d0 = row, d1 = column, d2 = k.
+  // In the named op: (batch,) row, column, k.
   MLIRContext *ctx = op.getContext();
-  SmallVector<AffineExpr> rename(3);
-  rename[*row] = getAffineDimExpr(0, ctx);
-  rename[*col] = getAffineDimExpr(1, ctx);
-  rename[k] = getAffineDimExpr(2, ctx);
+  SmallVector<AffineExpr> rename(loops);
+  if (batched)
+    rename[dims->batch[0]] = getAffineDimExpr(0, ctx);
+  rename[*row] = getAffineDimExpr(batched, ctx);
+  rename[*col] = getAffineDimExpr(batched + 1, ctx);
+  rename[k] = getAffineDimExpr(batched + 2, ctx);
   Value lhs, rhs;
   AffineMap lhsMap, rhsMap;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    if (map.getNumResults() != 2)
+    if (!leadsWithBatch(map))
       return nullptr;
-    AffineMap renamed = map.replaceDimsAndSymbols(rename, {}, 3, 0);
+    AffineMap renamed = map.replaceDimsAndSymbols(rename, {}, loops, 0);
     bool readsRows = map.isFunctionOfDim(*row) && map.isFunctionOfDim(k);
     bool readsCols = map.isFunctionOfDim(*col) && map.isFunctionOfDim(k);
     if (readsRows && !lhs) {
@@ -92,17 +104,39 @@ linalg::MatmulOp matchMatmul(RewriterBase &rewriter, linalg::GenericOp op) {
   }
   if (!lhs || !rhs)
     return nullptr;
-  AffineMap outMap = AffineMap::get(
-      3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
+  SmallVector<AffineExpr> outExprs;
+  for (unsigned d = 0; d < rank; ++d)
+    outExprs.push_back(getAffineDimExpr(d, ctx));
+  SmallVector<AffineMap> maps{lhsMap, rhsMap,
+                              AffineMap::get(loops, 0, outExprs, ctx)};
   rewriter.setInsertionPoint(op);
-  auto matmul = linalg::MatmulOp::create(rewriter, op.getLoc(),
-                                         op.getResultTypes(),
-                                         ValueRange{lhs, rhs},
-                                         op.getDpsInits());
-  SmallVector<AffineMap> maps{lhsMap, rhsMap, outMap};
-  if (maps != linalg::MatmulOp::getDefaultIndexingMaps(ctx))
-    matmul.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
-  return matmul;
+  auto create = [&](auto opTag) -> linalg::LinalgOp {
+    using OpTy = decltype(opTag);
+    auto named = OpTy::create(rewriter, op.getLoc(), op.getResultTypes(),
+                              ValueRange{lhs, rhs}, op.getDpsInits());
+    if (maps != OpTy::getDefaultIndexingMaps(ctx))
+      named.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+    return named;
+  };
+  return batched ? create(linalg::BatchMatmulOp()) : create(linalg::MatmulOp());
+}
+
+/// Upstream's specialization of `op`, if it gives a valid op (it has
+/// turned transposed batch contractions into batch matmuls whose shapes
+/// do not verify): tried on a copy, so that `op` stays when it does not.
+void specializeUpstream(RewriterBase &rewriter, linalg::GenericOp op) {
+  rewriter.setInsertionPoint(op);
+  auto copy = cast<linalg::GenericOp>(rewriter.clone(*op));
+  FailureOr<linalg::LinalgOp> named = linalg::specializeGenericOp(rewriter, copy);
+  if (failed(named)) {
+    rewriter.eraseOp(copy);
+    return;
+  }
+  if (*named == copy || failed(mlir::verify(*named))) {
+    rewriter.eraseOp(*named);
+    return;
+  }
+  rewriter.replaceOp(op, named->getOperation()->getResults());
 }
 
 struct SpecializeContractionsPass
@@ -116,12 +150,11 @@ struct SpecializeContractionsPass
     });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : contractions) {
-      if (linalg::MatmulOp matmul = matchMatmul(rewriter, op)) {
-        rewriter.replaceOp(op, matmul.getResults());
+      if (linalg::LinalgOp named = matchMatmul(rewriter, op)) {
+        rewriter.replaceOp(op, named->getResults());
         continue;
       }
-      rewriter.setInsertionPoint(op);
-      (void)linalg::specializeGenericOp(rewriter, op);
+      specializeUpstream(rewriter, op);
     }
   }
 };

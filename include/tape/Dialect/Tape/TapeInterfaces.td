@@ -43,7 +43,8 @@ def Tape_DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
     >,
     InterfaceMethod<[{
         Whether `buildAdjoints` covers this op. A rule may cover only some
-        forms of an op (the matmul rule: maps without broadcasts); for the
+        forms of an op (a rule for an op with indexing maps might take only
+        some maps); for the
         others `tape-differentiate` uses its own handling of the op where it
         has one (every linalg structured op goes through its generic form).
       }],

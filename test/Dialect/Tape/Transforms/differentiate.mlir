@@ -37,14 +37,16 @@ tape.step @seed(%x: tensor<f32>, %y: tensor<f32>) -> (tensor<f32>, tensor<f32>, 
 
 // -----
 
-// Matmul: dA = dC B^T, dB = A^T dC, as matmuls that read the transposed
-// operand through their indexing maps (no transpose copy).
+// Matmul (through the generic rule): dA = dC B^T and dB = A^T dC are
+// contractions that read the transposed operand through their maps (no
+// transpose copy); codegen makes them linalg.matmul again
+// (test/Codegen/CPU/specialize-contractions.mlir, @adjoints).
 // CHECK-LABEL: func.func @matmul
 // CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<3x4xf32>
 // CHECK: %[[C:.*]] = linalg.matmul ins(%[[A]], %[[B]]
 // CHECK: %[[DC:.*]] = arith.constant dense<1.000000e+00> : tensor<2x4xf32>
-// CHECK: %[[DA:.*]] = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%[[DC]], %[[B]] : tensor<2x4xf32>, tensor<3x4xf32>)
-// CHECK: %[[DB:.*]] = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%[[A]], %[[DC]] : tensor<2x3xf32>, tensor<2x4xf32>)
+// CHECK: %[[DA:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d2)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[B]], %[[DC]] : tensor<3x4xf32>, tensor<2x4xf32>)
+// CHECK: %[[DB:.*]] = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d2, d1)>], iterator_types = ["reduction", "parallel", "parallel"]} ins(%[[A]], %[[DC]] : tensor<2x3xf32>, tensor<2x4xf32>)
 // CHECK-NOT: linalg.transpose
 // CHECK: return %[[DA]], %[[DB]]
 func.func @matmul(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>, %init: tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<3x4xf32>) {
@@ -145,6 +147,23 @@ func.func @cast(%x: tensor<f32>) -> tensor<f32> {
     // expected-note @+1 {{the path is cut here by 'arith.fptosi'}}
     %i = arith.fptosi %x : tensor<f32> to tensor<i32>
     %f = arith.sitofp %i : tensor<i32> to tensor<f32>
+    tape.yield %f : tensor<f32>
+  } : tensor<f32>
+  // expected-warning @+1 {{gradient source #0 does not influence the targets; its gradient is zero}}
+  %g = tape.gradient %t (%y : tensor<f32>) wrt (%x : tensor<f32>)
+  return %g : tensor<f32>
+}
+
+// -----
+
+// Piecewise-constant ops (floor, ceil, round, trunc) have a zero
+// derivative almost everywhere: they cut the path, and the note says
+// where (a straight-through estimator then uses tape.stop_gradient).
+func.func @floor(%x: tensor<f32>) -> tensor<f32> {
+  %t, %y = tape.record {
+    tape.watch %x : tensor<f32>
+    // expected-note @+1 {{the path is cut here by 'math.floor'}}
+    %f = math.floor %x : tensor<f32>
     tape.yield %f : tensor<f32>
   } : tensor<f32>
   // expected-warning @+1 {{gradient source #0 does not influence the targets; its gradient is zero}}

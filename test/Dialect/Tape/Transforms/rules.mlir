@@ -359,49 +359,6 @@ func.func @absf(%a: tensor<4xf32>) -> (tensor<4xf32>) {
 
 // -----
 
-// batch_matmul: the adjoints are batch matmuls reading the transposed
-// operand through indexing maps (no copy).
-// CHECK-LABEL: func.func @batch_matmul
-// CHECK-SAME: (%[[A:.*]]: tensor<2x2x3xf32>, %[[B:.*]]: tensor<2x3x4xf32>, %[[I:.*]]: tensor<2x2x4xf32>)
-// CHECK: %[[GA:.*]] = linalg.batch_matmul indexing_maps = [{{.*}}, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>, {{.*}}] ins(%[[D:.*]], %[[B]] : tensor<2x2x4xf32>, tensor<2x3x4xf32>)
-// CHECK: %[[GB:.*]] = linalg.batch_matmul indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d3, d1)>, {{.*}}] ins(%[[A]], %[[D]] : tensor<2x2x3xf32>, tensor<2x2x4xf32>)
-// CHECK-NOT: linalg.transpose
-// CHECK: return %[[GA]], %[[GB]], %[[D]]
-func.func @batch_matmul(%a: tensor<2x2x3xf32>, %b: tensor<2x3x4xf32>, %i: tensor<2x2x4xf32>) -> (tensor<2x2x3xf32>, tensor<2x3x4xf32>, tensor<2x2x4xf32>) {
-  %t, %y = tape.record {
-    tape.watch %a : tensor<2x2x3xf32>
-    tape.watch %b : tensor<2x3x4xf32>
-    tape.watch %i : tensor<2x2x4xf32>
-    %r = linalg.batch_matmul ins(%a, %b : tensor<2x2x3xf32>, tensor<2x3x4xf32>) outs(%i : tensor<2x2x4xf32>) -> tensor<2x2x4xf32>
-    tape.yield %r : tensor<2x2x4xf32>
-  } : tensor<2x2x4xf32>
-  %g:3 = tape.gradient %t (%y : tensor<2x2x4xf32>) wrt (%a, %b, %i : tensor<2x2x3xf32>, tensor<2x3x4xf32>, tensor<2x2x4xf32>)
-  return %g#0, %g#1, %g#2 : tensor<2x2x3xf32>, tensor<2x3x4xf32>, tensor<2x2x4xf32>
-}
-
-// -----
-
-// A matmul whose B is read transposed (user indexing maps): dA reads B
-// untransposed, dB comes out in B's own (transposed) layout.
-// CHECK-LABEL: func.func @matmul_transposed_b
-// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<4x3xf32>
-// CHECK: %[[GA:.*]] = linalg.matmul ins(%[[D:.*]], %[[B]] : tensor<2x4xf32>, tensor<4x3xf32>)
-// CHECK: %[[GB:.*]] = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%[[D]], %[[A]] : tensor<2x4xf32>, tensor<2x3xf32>)
-// CHECK: return %[[GA]], %[[GB]]
-func.func @matmul_transposed_b(%a: tensor<2x3xf32>, %b: tensor<4x3xf32>, %i: tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<4x3xf32>) {
-  %t, %y = tape.record {
-    tape.watch %a : tensor<2x3xf32>
-    tape.watch %b : tensor<4x3xf32>
-    %r = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>]
-        ins(%a, %b : tensor<2x3xf32>, tensor<4x3xf32>) outs(%i : tensor<2x4xf32>) -> tensor<2x4xf32>
-    tape.yield %r : tensor<2x4xf32>
-  } : tensor<2x4xf32>
-  %g:2 = tape.gradient %t (%y : tensor<2x4xf32>) wrt (%a, %b : tensor<2x3xf32>, tensor<4x3xf32>)
-  return %g#0, %g#1 : tensor<2x3xf32>, tensor<4x3xf32>
-}
-
-// -----
-
 // softmax: dx = y * (dy - sum(dy * y)) along the dimension.
 // CHECK-LABEL: func.func @softmax
 // CHECK: %[[Y:.*]] = linalg.softmax dimension(1)
