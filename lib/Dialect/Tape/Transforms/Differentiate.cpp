@@ -167,7 +167,7 @@ private:
     // (operands that do not depend on a source), and the recomputed
     // forward values nothing used. Erasing an op erases its regions.
     DenseSet<Operation *> erased;
-    SmallVector<Operation *> createdOps = created.ops.takeVector();
+    SmallVector<Operation *> createdOps = created.take();
     for (Operation *op : llvm::reverse(createdOps)) {
       if (erased.contains(op) || !isOpTriviallyDead(op))
         continue;

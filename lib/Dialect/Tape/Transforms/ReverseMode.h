@@ -38,10 +38,29 @@ using AdjointMap = DenseMap<Value, Value>;
 struct CreatedOps : public RewriterBase::Listener {
   void notifyOperationInserted(Operation *op,
                                OpBuilder::InsertPoint) override {
-    ops.insert(op);
+    order.push_back(op);
+    live.insert(op);
   }
-  void notifyOperationErased(Operation *op) override { ops.remove(op); }
-  llvm::SetVector<Operation *> ops;
+  // Constant time: the generic rule erases a template per linalg op, and a
+  // SetVector's removal scanned every op created so far (quadratic).
+  void notifyOperationErased(Operation *op) override { live.erase(op); }
+  /// The ops created and not erased, in the order they were created (an
+  /// op at a reused address counts at its last insertion).
+  SmallVector<Operation *> take() {
+    SmallVector<Operation *> result;
+    DenseSet<Operation *> seen;
+    for (Operation *op : llvm::reverse(order))
+      if (live.contains(op) && seen.insert(op).second)
+        result.push_back(op);
+    std::reverse(result.begin(), result.end());
+    order.clear();
+    live.clear();
+    return result;
+  }
+
+private:
+  SmallVector<Operation *> order;
+  DenseSet<Operation *> live;
 };
 
 /// The stored loop-carried values of a forward scf.for: stack i holds, at
