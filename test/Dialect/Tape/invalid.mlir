@@ -100,6 +100,22 @@ tape.step @s() {
 // -----
 
 tape.step @s() {
+  // expected-error @+1 {{weight_decay must be >= 0, got -1}}
+  "test.op"() {opt = #tape.adamw<weight_decay = -1.0>} : () -> ()
+  tape.return
+}
+
+// -----
+
+tape.step @s() {
+  // expected-error @+1 {{beta2 must be in [0, 1), got 1.5}}
+  "test.op"() {opt = #tape.adamw<beta2 = 1.5>} : () -> ()
+  tape.return
+}
+
+// -----
+
+tape.step @s() {
   // expected-error @+1 {{'tape.handle' op refers to unknown variable @nope}}
   %w = tape.handle @nope : !tape.resource<tensor<f32>>
   tape.return

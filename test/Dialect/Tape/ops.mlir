@@ -73,6 +73,11 @@ tape.step @optimizers(%g: tensor<f32>, %gz: tensor<4x3xf32>) {
   tape.apply_gradients #tape.adam<> (%g, %gz : tensor<f32>, tensor<4x3xf32>) to (%w, %z : !tape.resource<tensor<f32>>, !tape.resource<tensor<4x3xf32>>)
   // CHECK: tape.apply_gradients #tape.adam<learning_rate = 2.000000e-03, beta1 = 8.000000e-01, beta2 = 0.98999999999999999, epsilon = 1.000000e-08>
   tape.apply_gradients #tape.adam<learning_rate = 2.0e-3, beta1 = 0.8, beta2 = 0.99, epsilon = 1.0e-8> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  // AdamW: PyTorch's defaults fill what is not given.
+  // CHECK: tape.apply_gradients #tape.adamw<learning_rate = 1.000000e-03, beta1 = 9.000000e-01, beta2 = 0.99899999999999999, epsilon = 1.000000e-08, weight_decay = 1.000000e-02>
+  tape.apply_gradients #tape.adamw<> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  // CHECK: tape.apply_gradients #tape.adamw<learning_rate = 3.000000e-04, beta1 = 9.000000e-01, beta2 = 0.94999999999999996, epsilon = 1.000000e-08, weight_decay = 0.000000e+00>
+  tape.apply_gradients #tape.adamw<learning_rate = 3.0e-4, beta2 = 0.95, weight_decay = 0.0> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
   // CHECK: tape.return
   tape.return
 }

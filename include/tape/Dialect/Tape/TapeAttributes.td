@@ -91,11 +91,15 @@ def Tape_AdamAttr : Tape_Attr<"Adam", "adam",
     [DeclareAttrInterfaceMethods<Tape_OptimizerAttrInterface>]> {
   let summary = "Adam, as tf.keras.optimizers.Adam";
   let description = [{
-    With slots `m`, `v` (initially zero) and a step count `t`, per step:
+    With slots `m`, `v` (initially zero) and a step count `t`, per step
+    (Keras' form: epsilon is added to `sqrt(v)`, before the bias correction
+    of `v`, which is folded into the step size):
     `t += 1`, `m = beta1*m + (1-beta1)*g`, `v = beta2*v + (1-beta2)*g*g`,
-    `w -= learning_rate * (m / (1-beta1^t)) / (sqrt(v / (1-beta2^t)) + epsilon)`.
+    `w -= learning_rate * sqrt(1-beta2^t) / (1-beta1^t) * m / (sqrt(v) + epsilon)`.
     Unspecified parameters take Keras' defaults
-    (beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7).
+    (beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7). For PyTorch's form
+    (epsilon added to the bias-corrected `sqrt(v)`) use `#tape.adamw`, with
+    `weight_decay = 0.0` for `torch.optim.Adam`.
 
     Example:
 
@@ -107,6 +111,37 @@ def Tape_AdamAttr : Tape_Attr<"Adam", "adam",
                         APFloatParameter<"beta1">:$beta1,
                         APFloatParameter<"beta2">:$beta2,
                         APFloatParameter<"epsilon">:$epsilon);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+def Tape_AdamWAttr : Tape_Attr<"AdamW", "adamw",
+    [DeclareAttrInterfaceMethods<Tape_OptimizerAttrInterface>]> {
+  let summary = "AdamW, as torch.optim.AdamW (and, without decay, torch.optim.Adam)";
+  let description = [{
+    Adam with decoupled weight decay, in PyTorch's form. With slots `m`,
+    `v` (initially zero) and a step count `t`, per step: `t += 1`,
+    `w *= 1 - learning_rate * weight_decay`,
+    `m = beta1*m + (1-beta1)*g`, `v = beta2*v + (1-beta2)*g*g`,
+    `w -= learning_rate / (1-beta1^t) * m / (sqrt(v) / sqrt(1-beta2^t) + epsilon)`.
+    The bias corrections are computed in float64, as PyTorch computes them
+    on the host. Unspecified parameters take PyTorch's defaults
+    (learning_rate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
+    weight_decay = 0.01); with `weight_decay = 0.0` this is
+    `torch.optim.Adam`. Variables that take no decay (biases, norms) go in
+    an `apply_gradients` of their own with `weight_decay = 0.0`.
+
+    Example:
+
+    ```mlir
+    #tape.adamw<learning_rate = 3.0e-04, beta1 = 0.9, beta2 = 0.999, epsilon = 1.0e-08, weight_decay = 0.1>
+    ```
+  }];
+  let parameters = (ins APFloatParameter<"learning rate">:$learningRate,
+                        APFloatParameter<"beta1">:$beta1,
+                        APFloatParameter<"beta2">:$beta2,
+                        APFloatParameter<"epsilon">:$epsilon,
+                        APFloatParameter<"weight decay">:$weightDecay);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }

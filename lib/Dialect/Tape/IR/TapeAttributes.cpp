@@ -400,3 +400,112 @@ Value AdamAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
       arith::DivFOp::create(b, loc, fb::mul(b, loc, mNew, alphaT), denom);
   return fb::sub(b, loc, w, update);
 }
+
+//===----------------------------------------------------------------------===//
+// AdamWAttr
+//===----------------------------------------------------------------------===//
+
+Attribute AdamWAttr::parse(AsmParser &parser, Type) {
+  // PyTorch's defaults.
+  double lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
+         weightDecay = 0.01;
+  NamedParam params[] = {{"learning_rate", &lr},
+                         {"beta1", &beta1},
+                         {"beta2", &beta2},
+                         {"epsilon", &epsilon},
+                         {"weight_decay", &weightDecay}};
+  if (parseNamedParams(parser, params))
+    return {};
+  return parser.getChecked<AdamWAttr>(parser.getContext(), APFloat(lr),
+                                      APFloat(beta1), APFloat(beta2),
+                                      APFloat(epsilon), APFloat(weightDecay));
+}
+
+void AdamWAttr::print(AsmPrinter &printer) const {
+  double lr = getLearningRate().convertToDouble(),
+         beta1 = getBeta1().convertToDouble(),
+         beta2 = getBeta2().convertToDouble(),
+         epsilon = getEpsilon().convertToDouble(),
+         weightDecay = getWeightDecay().convertToDouble();
+  NamedParam params[] = {{"learning_rate", &lr},
+                         {"beta1", &beta1},
+                         {"beta2", &beta2},
+                         {"epsilon", &epsilon},
+                         {"weight_decay", &weightDecay}};
+  printNamedParams(printer, params);
+}
+
+LogicalResult AdamWAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                APFloat learningRate, APFloat beta1,
+                                APFloat beta2, APFloat epsilon,
+                                APFloat weightDecay) {
+  if (failed(AdamAttr::verify(emitError, learningRate, beta1, beta2,
+                              epsilon)) ||
+      failed(checkFinite(emitError, "weight_decay",
+                         weightDecay.convertToDouble(), false)))
+    return failure();
+  return success();
+}
+
+SmallVector<StringRef> AdamWAttr::getSlotNames() const {
+  return {"adamw_m", "adamw_v"};
+}
+bool AdamWAttr::needsStepCount() const { return true; }
+
+// PyTorch's form (torch.optim.AdamW, single-tensor), t = steps + 1:
+//   w <- w (1 - lr wd),
+//   m <- m + (g - m)(1 - beta1), v <- v beta2 + g^2 (1 - beta2),
+//   w <- w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+// The bias corrections in float64 (PyTorch computes them in Python),
+// rounded once to the variable's type.
+Value AdamWAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
+                             ValueRange slots, Value steps,
+                             SmallVectorImpl<Value> &newSlots) const {
+  double lr = getLearningRate().convertToDouble();
+  double beta1 = getBeta1().convertToDouble();
+  double beta2 = getBeta2().convertToDouble();
+  double epsilon = getEpsilon().convertToDouble();
+  double weightDecay = getWeightDecay().convertToDouble();
+  auto type = cast<RankedTensorType>(g.getType());
+  auto elt = cast<FloatType>(type.getElementType());
+  Type f64 = b.getF64Type();
+  Value it = tensor::ExtractOp::create(b, loc, steps, ValueRange{});
+  Value one64 = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
+  Value t = arith::SIToFPOp::create(b, loc, f64,
+                                    arith::AddIOp::create(b, loc, it, one64));
+  auto f64Const = [&](double v) {
+    return arith::ConstantOp::create(b, loc, FloatAttr::get(f64, v));
+  };
+  Value one = f64Const(1.0);
+  Value bc1 = fb::sub(b, loc, one,
+                      math::PowFOp::create(b, loc, f64Const(beta1), t));
+  Value bc2 = fb::sub(b, loc, one,
+                      math::PowFOp::create(b, loc, f64Const(beta2), t));
+  // Scalars of the variable's type, splat to its shape.
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), elt);
+  auto splat = [&](Value scalar64) {
+    Value scalar = elt.isF64()
+                       ? scalar64
+                       : arith::TruncFOp::create(b, loc, elt, scalar64);
+    return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
+  };
+  Value stepSize = splat(arith::DivFOp::create(b, loc, f64Const(lr), bc1));
+  Value bc2Sqrt = splat(math::SqrtOp::create(b, loc, bc2));
+  Value decayed =
+      weightDecay == 0.0
+          ? w
+          : fb::mul(b, loc, w, fb::constantLike(b, loc, w, 1.0 - lr * weightDecay));
+  Value m = slots[0], v = slots[1];
+  Value mNew = fb::add(b, loc, m,
+                       fb::mul(b, loc, fb::sub(b, loc, g, m),
+                               fb::constantLike(b, loc, g, 1.0 - beta1)));
+  Value vNew = fb::add(b, loc, fb::mul(b, loc, v, fb::constantLike(b, loc, g, beta2)),
+                       fb::mul(b, loc, fb::mul(b, loc, g, g),
+                               fb::constantLike(b, loc, g, 1.0 - beta2)));
+  newSlots.append({mNew, vNew});
+  Value denom = fb::add(b, loc,
+                        fb::div(b, loc, math::SqrtOp::create(b, loc, vNew), bc2Sqrt),
+                        fb::constantLike(b, loc, g, epsilon));
+  Value update = fb::mul(b, loc, stepSize, fb::div(b, loc, mNew, denom));
+  return fb::sub(b, loc, decayed, update);
+}

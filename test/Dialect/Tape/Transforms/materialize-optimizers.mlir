@@ -61,3 +61,30 @@ tape.step @adam(%g: tensor<3xf32>) {
   tape.apply_gradients #tape.adam<learning_rate = 0.001> (%g : tensor<3xf32>) to (%w : !tape.resource<tensor<3xf32>>)
   tape.return
 }
+
+// -----
+
+// AdamW (PyTorch's form): its own slots and step count; the bias
+// corrections in f64, rounded once to f32; decoupled decay of w. A second
+// apply_gradients without decay (a bias) gets its own step count.
+// CHECK: tape.variable @w__adamw_m : tensor<3xf32> = #tape.zeros {trainable = false}
+// CHECK-NEXT: tape.variable @w__adamw_v : tensor<3xf32> = #tape.zeros {trainable = false}
+// CHECK: tape.variable @b__adamw_m
+// CHECK: tape.variable @adamw_iterations : tensor<i64> = #tape.zeros {trainable = false}
+// CHECK-NEXT: tape.variable @adamw_iterations_0 : tensor<i64>
+// CHECK-LABEL: tape.step @adamw
+// CHECK: math.powf %{{.*}}, %{{.*}} : f64
+// CHECK: math.powf %{{.*}}, %{{.*}} : f64
+// CHECK: arith.truncf %{{.*}} : f64 to f32
+// CHECK: %[[DECAY:.*]] = arith.constant dense<0.999899983> : tensor<3xf32>
+// CHECK: arith.mulf %{{.*}}, %[[DECAY]] : tensor<3xf32>
+// CHECK: tape.assign_add
+tape.variable @w : tensor<3xf32> = #tape.zeros
+tape.variable @b : tensor<3xf32> = #tape.zeros
+tape.step @adamw(%g: tensor<3xf32>, %gb: tensor<3xf32>) {
+  %w = tape.handle @w : !tape.resource<tensor<3xf32>>
+  %b = tape.handle @b : !tape.resource<tensor<3xf32>>
+  tape.apply_gradients #tape.adamw<learning_rate = 0.001, weight_decay = 0.1> (%g : tensor<3xf32>) to (%w : !tape.resource<tensor<3xf32>>)
+  tape.apply_gradients #tape.adamw<learning_rate = 0.001, weight_decay = 0.0> (%gb : tensor<3xf32>) to (%b : !tape.resource<tensor<3xf32>>)
+  tape.return
+}

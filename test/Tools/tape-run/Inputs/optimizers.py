@@ -1,7 +1,12 @@
 """Checks SGD, momentum (plain and Nesterov) and Adam against their update
-formulas (Keras') over several steps: a linear least-squares model is
+formulas (Keras'), and AdamW against PyTorch's (torch.optim.AdamW; with no
+decay, torch.optim.Adam), over several steps: a linear least-squares model is
 trained with tape-run, and its variables, slots and step count are compared
 with a float64 numpy implementation of the formulas.
+
+The AdamW reference below equals torch.optim.AdamW and torch.optim.Adam in
+float64 to 1e-16 on this model (checked once with Debian's python3-torch
+1.13; the test itself needs no torch).
 
 Usage: optimizers.py TAPE_RUN WORKDIR
 """
@@ -97,6 +102,18 @@ def reference(kind, **p):
             else:
                 w, b = w + vw, b + vb
             slots = {"w__momentum": vw, "b__momentum": vb}
+        elif kind == "adamw":
+            # torch.optim.AdamW's single-tensor update, in float64.
+            b1, b2, eps, lr, wd = p["b1"], p["b2"], p["eps"], p["lr"], p["wd"]
+            w, b = w * (1 - lr * wd), b * (1 - lr * wd)
+            mw, mb = mw + (gw - mw) * (1 - b1), mb + (gb - mb) * (1 - b1)
+            sw, sb = sw * b2 + gw * gw * (1 - b2), sb * b2 + gb * gb * (1 - b2)
+            step = lr / (1 - b1 ** t)
+            c2 = np.sqrt(1 - b2 ** t)
+            w = w - step * mw / (np.sqrt(sw) / c2 + eps)
+            b = b - step * mb / (np.sqrt(sb) / c2 + eps)
+            slots = {"w__adamw_m": mw, "w__adamw_v": sw, "b__adamw_m": mb,
+                     "b__adamw_v": sb, "adamw_iterations": np.array(STEPS)}
         else:
             b1, b2, eps = p["b1"], p["b2"], p["eps"]
             alpha = p["lr"] * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
@@ -121,6 +138,14 @@ def main():
         ("adam",
          "#tape.adam<learning_rate = 0.1, beta1 = 0.9, beta2 = 0.999, epsilon = 1.0e-07>",
          "adam", dict(lr=0.1, b1=0.9, b2=0.999, eps=1e-7)),
+        ("adamw",
+         "#tape.adamw<learning_rate = 0.1, beta1 = 0.9, beta2 = 0.999, epsilon = 1.0e-08, weight_decay = 0.1>",
+         "adamw", dict(lr=0.1, b1=0.9, b2=0.999, eps=1e-8, wd=0.1)),
+        # torch.optim.Adam: AdamW without decay; a large epsilon makes its
+        # placement (after the bias correction) matter.
+        ("adam_torch",
+         "#tape.adamw<learning_rate = 0.1, beta1 = 0.8, beta2 = 0.99, epsilon = 0.1, weight_decay = 0.0>",
+         "adamw", dict(lr=0.1, b1=0.8, b2=0.99, eps=0.1, wd=0.0)),
     ]
     failed = False
     for name, attr, kind, params in cases:
@@ -133,7 +158,7 @@ def main():
         worst = max(float(np.max(np.abs(got[k] - want[k]) /
                                  np.maximum(np.abs(want[k]), 1e-3)))
                     for k in want)
-        tolerance = RTOL_ADAM if kind == "adam" else RTOL
+        tolerance = RTOL_ADAM if kind.startswith("adam") else RTOL
         ok = worst <= tolerance
         failed |= not ok
         print(f"{'PASS' if ok else 'FAIL'} {name}: {len(want)} variables "
