@@ -231,6 +231,9 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // Vector exp, tanh, log, ... as polynomials (LLVM would call libm per
+  // lane).
+  pm.addNestedPass<func::FuncOp>(cpu::createApproximateMath());
   math::MathExpandOpsPassOptions expand;
   expand.opMnemonics = {"rsqrt", "clampf", "fpowi"};
   pm.addPass(math::createMathExpandOpsPass(expand));

@@ -11,6 +11,23 @@
 
 include "mlir/Pass/PassBase.td"
 
+def ApproximateMath
+    : Pass<"tape-cpu-approximate-math", "::mlir::func::FuncOp"> {
+  let summary = "Float32 vector math becomes upstream's polynomial "
+                "approximations";
+  let description = [{
+    Just before math goes to LLVM: `math.exp`, `expm1`, `tanh`, `log`,
+    `log1p`, `log2`, `erf`, `erfc`, `atan`, `atan2`, `sin`, `cos`, `cbrt`,
+    `asin` and `acos` on float32 vectors become upstream's polynomial
+    approximations (`populateMathPolynomialApproximationPatterns`), which
+    stay in vector registers. LLVM would otherwise scalarize each vector op
+    into one libm call per lane. Scalar math and float64 keep libm.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 def SpecializeContractions
     : Pass<"tape-cpu-specialize-contractions", "::mlir::func::FuncOp"> {
   let summary = "Contractions written as linalg.generic become named ops, so "
