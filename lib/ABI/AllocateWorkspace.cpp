@@ -193,32 +193,10 @@ struct TapeAllocateWorkspacePass
                          const DenseMap<Operation *, int64_t> &position,
                          int64_t start) {
     int64_t end = start;
-    SmallVector<Value> worklist{alloc.getResult()};
-    DenseSet<Value> seen;
-    auto alias = [&](Value v) {
-      if (isa<BaseMemRefType>(v.getType()) && seen.insert(v).second)
-        worklist.push_back(v);
-    };
-    while (!worklist.empty()) {
-      Value v = worklist.pop_back_val();
-      for (OpOperand &use : v.getUses()) {
-        Operation *owner = use.getOwner();
-        if (Operation *top = body.findAncestorOpInBlock(*owner))
+    for (Value v : aliases(alloc.getResult()))
+      for (Operation *user : v.getUsers())
+        if (Operation *top = body.findAncestorOpInBlock(*user))
           end = std::max(end, position.lookup(top));
-        // Views, casts, loops carrying it, and what a region yields out
-        // alias it too.
-        for (Value r : owner->getResults())
-          alias(r);
-        if (owner->hasTrait<OpTrait::IsTerminator>())
-          if (Operation *parent = owner->getParentOp())
-            for (Value r : parent->getResults())
-              alias(r);
-        for (Region &region : owner->getRegions())
-          for (Block &block : region)
-            for (BlockArgument arg : block.getArguments())
-              alias(arg);
-      }
-    }
     return end;
   }
 

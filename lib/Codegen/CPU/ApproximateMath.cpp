@@ -42,7 +42,7 @@ struct ApproximateMathPass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (op->getDialect() == op->getContext()->getLoadedDialect("math") &&
+      if (isa<math::MathDialect>(op->getDialect()) &&
           op->getNumResults() == 1 &&
           isa<VectorType>(op->getResult(0).getType()) &&
           getElementTypeOrSelf(op->getResult(0).getType()).isF32() &&

@@ -306,6 +306,15 @@ Value MomentumAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
   return fb::add(b, loc, w, step);
 }
 
+/// t = steps + 1, the number of the step being taken, as a float of type
+/// `type` (the bias corrections' exponent).
+static Value stepNumber(OpBuilder &b, Location loc, Value steps, Type type) {
+  Value it = tensor::ExtractOp::create(b, loc, steps, ValueRange{});
+  Value one = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
+  return arith::SIToFPOp::create(b, loc, type,
+                                 arith::AddIOp::create(b, loc, it, one));
+}
+
 Attribute AdamAttr::parse(AsmParser &parser, Type) {
   // Keras' defaults.
   double lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7;
@@ -368,10 +377,7 @@ Value AdamAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
   double epsilon = getEpsilon().convertToDouble();
   auto type = cast<RankedTensorType>(g.getType());
   auto elt = cast<FloatType>(type.getElementType());
-  Value it = tensor::ExtractOp::create(b, loc, steps, ValueRange{});
-  Value one64 = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
-  Value t = arith::SIToFPOp::create(b, loc, elt,
-                                    arith::AddIOp::create(b, loc, it, one64));
+  Value t = stepNumber(b, loc, steps, elt);
   auto scalar = [&](double v) {
     return arith::ConstantOp::create(b, loc, FloatAttr::get(elt, v));
   };
@@ -469,10 +475,7 @@ Value AdamWAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
   auto type = cast<RankedTensorType>(g.getType());
   auto elt = cast<FloatType>(type.getElementType());
   Type f64 = b.getF64Type();
-  Value it = tensor::ExtractOp::create(b, loc, steps, ValueRange{});
-  Value one64 = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
-  Value t = arith::SIToFPOp::create(b, loc, f64,
-                                    arith::AddIOp::create(b, loc, it, one64));
+  Value t = stepNumber(b, loc, steps, f64);
   auto f64Const = [&](double v) {
     return arith::ConstantOp::create(b, loc, FloatAttr::get(f64, v));
   };
