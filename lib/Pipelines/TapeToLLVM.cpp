@@ -78,6 +78,9 @@ void mlir::tape::buildTapeToTensorPipeline(
   // apply_gradients -> reads, arithmetic and assignments; optimizer slots
   // become ordinary variables, so the state layout includes them.
   pm.addPass(createTapeMaterializeOptimizers());
+  // tape.random_uniform -> Philox in a linalg.generic, keyed by a step
+  // count that is a variable (so checkpoints carry it).
+  pm.addPass(createTapeMaterializeRandom());
   // Calls in recording regions inlined, variable reads hoisted out of
   // loops and branches, while loops counted: what the tape records.
   pm.addPass(createTapePrepareRecordings());

@@ -381,3 +381,27 @@ tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>) {
   "tape.apply_gradients"(%g, %w) <{optimizer = 1.0 : f32}> : (tensor<f32>, !tape.resource<tensor<f32>>) -> ()
   tape.return
 }
+
+// -----
+
+func.func @f() -> tensor<4xf32> {
+  // expected-error @+1 {{'tape.random_uniform' op must be inside a tape.step: its values are keyed by the step count}}
+  %u = tape.random_uniform {seed = 1 : i64} : tensor<4xf32>
+  return %u : tensor<4xf32>
+}
+
+// -----
+
+tape.step @s() -> tensor<?xf32> {
+  // expected-error @+1 {{'tape.random_uniform' op needs a statically shaped result, got 'tensor<?xf32>'}}
+  %u = tape.random_uniform {seed = 1 : i64} : tensor<?xf32>
+  tape.return %u : tensor<?xf32>
+}
+
+// -----
+
+tape.step @s() -> tensor<4xbf16> {
+  // expected-error @+1 {{'tape.random_uniform' op draws f32 or f64 values, not 'bf16'}}
+  %u = tape.random_uniform {seed = 1 : i64} : tensor<4xbf16>
+  tape.return %u : tensor<4xbf16>
+}

@@ -82,6 +82,15 @@ tape.step @optimizers(%g: tensor<f32>, %gz: tensor<4x3xf32>) {
   tape.return
 }
 
+// CHECK-LABEL: tape.step @draws
+tape.step @draws() -> (tensor<4x3xf32>, tensor<2xf64>) {
+  // CHECK: tape.random_uniform {seed = 7 : i64} : tensor<4x3xf32>
+  %u = tape.random_uniform {seed = 7 : i64} : tensor<4x3xf32>
+  // CHECK: tape.random_uniform {seed = -1 : i64} : tensor<2xf64>
+  %v = tape.random_uniform {seed = -1 : i64} : tensor<2xf64>
+  tape.return %u, %v : tensor<4x3xf32>, tensor<2xf64>
+}
+
 // CHECK-LABEL: func.func @host
 func.func @host(%x: tensor<f32>) -> tensor<f32> {
   // CHECK: tape.call @resources(%{{.*}}) : (tensor<f32>) -> tensor<f32>

@@ -46,6 +46,26 @@ def TapeMaterializeOptimizers
                            "::mlir::tensor::TensorDialect"];
 }
 
+def TapeMaterializeRandom
+    : Pass<"tape-materialize-random", "::mlir::ModuleOp"> {
+  let summary = "Lowers tape.random_uniform to Philox4x32-10 in a "
+                "linalg.generic keyed by a step-count variable";
+  let description = [{
+    A step that draws random numbers gets a non-trainable i64 variable,
+    `@<step>__random_steps`, initialised to zero, read once at the step's
+    entry and incremented by one before each `tape.return`. Each
+    `tape.random_uniform` becomes a `linalg.generic` that computes, per
+    element, Philox4x32-10 of (linear index, step count) under the key
+    `seed` (the formula is in the op's description); the round keys are
+    constants, since the seed is. Being a variable, the step count is in
+    checkpoints and the state layout, so a resumed run draws the same
+    values an uninterrupted one would.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TapePrepareRecordings : Pass<"tape-prepare-recordings", "::mlir::ModuleOp"> {
   let summary = "Puts recording regions in the form reverse-mode AD expects";
   let description = [{

@@ -253,6 +253,44 @@ def Tape_WatchOp : Tape_Op<"watch"> {
   let hasVerifier = 1;
 }
 
+def Tape_RandomUniformOp : Tape_Op<"random_uniform", [Pure]> {
+  let summary = "Uniform random numbers in [0, 1), new at every step";
+  let description = [{
+    Draws a tensor of independent uniform values in `[0, 1)` inside a
+    `tape.step`, for dropout and other in-step noise. The generator is
+    counter-based, Philox4x32-10 (Salmon et al., SC'11; the generator of
+    PyTorch's CUDA backend and JAX's `rbg` keys): element `i` of the
+    result is a function of the 64-bit `seed`, the number of completed
+    calls of the enclosing step, and `i` alone:
+
+      bits = philox4x32_10(counter = (i mod 2^32, i div 2^32,
+                                      steps mod 2^32, steps div 2^32),
+                           key = (seed mod 2^32, seed div 2^32))
+      f32: (bits[0] >> 8) * 2^-24
+      f64: ((bits[0] * 2^32 + bits[1]) >> 11) * 2^-53
+
+    So the values differ from one step to the next, repeat exactly when a
+    run is repeated, survive checkpoint and resume bit for bit (the step
+    count is a variable, `@<step>__random_steps`, saved with the others),
+    and do not depend on the number of threads. Two ops with the same seed
+    and shape draw the same values: give each its own seed. The op has no
+    gradient (nothing flows into it).
+
+    `tape-materialize-random` lowers it to a `linalg.generic`.
+
+    Example (dropout with p = 0.25):
+
+    ```mlir
+    %u = tape.random_uniform {seed = 1 : i64} : tensor<64x128xf32>
+    %keep = arith.cmpf oge, %u, %p : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins I64Attr:$seed);
+  let results = (outs Tape_FloatTensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def Tape_StopGradientOp : Tape_Op<"stop_gradient", [Pure,
     SameOperandsAndResultType]> {
   let summary = "Identity that blocks the gradient";

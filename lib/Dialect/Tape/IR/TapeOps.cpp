@@ -212,6 +212,24 @@ LogicalResult WatchOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// RandomUniformOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RandomUniformOp::verify() {
+  auto type = dyn_cast<RankedTensorType>(getResult().getType());
+  if (!type || !type.hasStaticShape())
+    return emitOpError("needs a statically shaped result, got ")
+           << getResult().getType();
+  if (!type.getElementType().isF32() && !type.getElementType().isF64())
+    return emitOpError("draws f32 or f64 values, not ")
+           << type.getElementType();
+  if (!(*this)->getParentOfType<StepOp>())
+    return emitOpError("must be inside a tape.step: its values are keyed by "
+                       "the step count");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // GradientOp
 //===----------------------------------------------------------------------===//
 
