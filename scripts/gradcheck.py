@@ -410,6 +410,28 @@ CASES.update({
         %k = tensor.empty() : tensor<2x2xf64>
         %p = linalg.pooling_nchw_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %k : tensor<1x2x4x4xf64>, tensor<2x2xf64>) outs(%i : tensor<1x2x3x3xf64>) -> tensor<1x2x3x3xf64>
         %out = arith.mulf %p, %p : tensor<1x2x3x3xf64>"""),
+    # A scalar loss over a max-pool: the adjoint of the sum seeds a
+    # generic that reads its destination (out + in), which upstream's
+    # elementwise fusion put inside the pool's all-reduction adjoint,
+    # accumulating the seed once per window element (4x the gradient).
+    # (c is a constant: a second gradient would give the seed two users,
+    # and the fusion needs one.)
+    "pooling_nchw_max_scalar_loss": ([("x", [2, 2, 4, 4], "any")], [], """
+        %c = arith.constant dense<[[[[0.5, -1.5], [2.0, 0.25]], [[-0.75, 1.0], [3.0, -2.0]]], [[[1.25, 0.5], [-1.0, 2.5]], [[0.125, -3.0], [1.5, 0.75]]]]> : tensor<2x2x2x2xf64>
+        %ninf = arith.constant 0xFFF0000000000000 : f64
+        %e = tensor.empty() : tensor<2x2x2x2xf64>
+        %i = linalg.fill ins(%ninf : f64) outs(%e : tensor<2x2x2x2xf64>) -> tensor<2x2x2x2xf64>
+        %k = tensor.empty() : tensor<2x2xf64>
+        %p = linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %k : tensor<2x2x4x4xf64>, tensor<2x2xf64>) outs(%i : tensor<2x2x2x2xf64>) -> tensor<2x2x2x2xf64>
+        %m = arith.mulf %p, %c : tensor<2x2x2x2xf64>
+        %z = arith.constant 0.0 : f64
+        %e0 = tensor.empty() : tensor<f64>
+        %s0 = linalg.fill ins(%z : f64) outs(%e0 : tensor<f64>) -> tensor<f64>
+        %out = linalg.reduce ins(%m : tensor<2x2x2x2xf64>) outs(%s0 : tensor<f64>) dimensions = [0, 1, 2, 3]
+          (%a: f64, %acc: f64) {
+            %t = arith.addf %a, %acc : f64
+            linalg.yield %t : f64
+          }"""),
     "matvec": ([("a", [2, 3], "any"), ("x", [3], "any"), ("y", [2], "any")], [2], """
         %out = linalg.matvec ins(%a, %x : tensor<2x3xf64>, tensor<3xf64>) outs(%y : tensor<2xf64>) -> tensor<2xf64>"""),
     "vecmat": ([("x", [2], "any"), ("a", [2, 3], "any"), ("y", [3], "any")], [3], """

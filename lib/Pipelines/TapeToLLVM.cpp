@@ -132,7 +132,7 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   tensorFns.addPass(cpu::createDecomposeAggregates());
   tensorFns.addPass(createConvertElementwiseToLinalgPass());
   if (!options.checkNumerics)
-    tensorFns.addPass(createLinalgElementwiseOpFusionPass());
+    tensorFns.addPass(cpu::createFuseElementwiseOps());
   tensorFns.addPass(cpu::createLowerGatherScatter());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

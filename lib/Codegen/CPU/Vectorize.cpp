@@ -74,6 +74,18 @@ static bool reducesVaryingValues(linalg::LinalgOp op) {
                       [&](Value v) { return varying.contains(v); });
 }
 
+/// True if an operand is a buffer of i1. Bufferization stores an i1 per
+/// byte, while a vector of i1 is a bit vector in LLVM: a vector load from
+/// such a buffer reads packed bits (the CNN's dropout mask, kept for the
+/// backward pass, read by the max-pool adjoint: most of the gradient was
+/// zero).
+static bool hasBooleanBuffer(linalg::LinalgOp op) {
+  return llvm::any_of(op->getOperandTypes(), [](Type type) {
+    auto memref = dyn_cast<MemRefType>(type);
+    return memref && memref.getElementType().isInteger(1);
+  });
+}
+
 namespace {
 
 struct TapeVectorizePass
@@ -123,7 +135,7 @@ struct TapeVectorizePass
   }
 
   LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
-    if (!reducesVaryingValues(op))
+    if (!reducesVaryingValues(op) || hasBooleanBuffer(op))
       return failure();
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     SmallVector<int64_t> tiles(ranges.size(), 1);

@@ -62,3 +62,21 @@ func.func @uniform_reduction(%x: memref<2x2xf64>, %s: f64, %out: memref<2xf64>) 
   }
   return
 }
+
+// An op on an i1 buffer stays a scalar loop: bufferization stores one i1
+// per byte, a vector<8xi1> load reads eight packed bits. (Found by the
+// CNN example against PyTorch: the max-pool adjoint read the dropout mask
+// kept from the forward pass, and most of its gradient was zero.)
+// CHECK-LABEL: func.func @boolean_buffer
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+func.func @boolean_buffer(%mask: memref<4x16xi1>, %x: memref<4x16xf32>, %out: memref<4x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%mask, %x : memref<4x16xi1>, memref<4x16xf32>) outs(%out : memref<4x16xf32>) {
+  ^bb0(%m: i1, %v: f32, %o: f32):
+    %r = arith.select %m, %v, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}

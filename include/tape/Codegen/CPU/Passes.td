@@ -346,6 +346,29 @@ def HoistVectorTransfers
   let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
 
+def FuseElementwiseOps
+    : Pass<"tape-cpu-fuse-elementwise-ops", "::mlir::func::FuncOp"> {
+  let summary = "Upstream's elementwise fusion on tensors, without fusing "
+                "a destination-reading producer into a reduction";
+  let description = [{
+    Runs upstream `linalg-fuse-elementwise-ops`' patterns (producer into
+    consumer when the consumer is the producer's only user, reshapes folded
+    by expansion, constants folded) under a control function that refuses
+    one case upstream miscompiles: a producer whose body reads its own
+    destination (`out + in`), fused into a consumer with reduction loops.
+    The fused op recomputes the producer at every iteration of the
+    consumer's loops, and with the destination an extra output of the
+    fused op, it accumulates once per reduction iteration instead of once.
+
+    Example: AD's seed gradient `linalg.generic ins(%one) outs(%zeros)
+    { out + in }` feeding the adjoint of a 2x2 max-pool, whose loops all
+    reduce, stays its own op; fused, the gradient was 4 times too large.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def FuseElementwiseLoops
     : Pass<"tape-cpu-fuse-elementwise-loops", "::mlir::func::FuncOp"> {
   let summary = "Merges neighbouring elementwise loops on buffers into one";

@@ -1,0 +1,70 @@
+//===- FuseElementwiseOps.cpp - Upstream fusion, minus one miscompile -----===//
+//
+// The patterns of upstream `linalg-fuse-elementwise-ops`, with a control
+// function that refuses the one fusion they get wrong: a producer whose
+// body reads its own destination, fused into a consumer that has
+// reduction loops. The fused op keeps the producer's destination as an
+// extra output and recomputes the producer at every iteration of the
+// consumer's loops; over a reduction loop that repeats the producer's
+// read-modify-write. AD's seed gradients (`out + 1` over a zero tensor)
+// are such producers: fused into a max-pool adjoint, whose loops all
+// reduce, the seed became 4 on a 2x2 window and the gradient 4 times too
+// large.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::tape::cpu {
+#define GEN_PASS_DEF_FUSEELEMENTWISEOPS
+#include "tape/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::tape::cpu
+
+using namespace mlir;
+
+/// Upstream's default (the producer has one use), unless the producer
+/// reads its destination and the consumer reduces.
+static bool isSoundToFuse(OpOperand *fusedOperand) {
+  Operation *producer = fusedOperand->get().getDefiningOp();
+  if (!producer || !producer->hasOneUse())
+    return false;
+  auto producerOp = dyn_cast<linalg::LinalgOp>(producer);
+  auto consumerOp = dyn_cast<linalg::LinalgOp>(fusedOperand->getOwner());
+  if (!producerOp || !consumerOp)
+    return true;
+  bool readsDestination =
+      llvm::any_of(producerOp.getDpsInitsMutable(), [&](OpOperand &init) {
+        return producerOp.payloadUsesValueFromOperand(&init);
+      });
+  return !(readsDestination && consumerOp.getNumReductionLoops() > 0);
+}
+
+namespace {
+struct FuseElementwiseOpsPass
+    : public mlir::tape::cpu::impl::FuseElementwiseOpsBase<
+          FuseElementwiseOpsPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    RewritePatternSet patterns(context);
+    linalg::populateElementwiseOpsFusionPatterns(patterns, isSoundToFuse);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, isSoundToFuse);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, context);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, context);
+    context->getLoadedDialect<linalg::LinalgDialect>()
+        ->getCanonicalizationPatterns(patterns);
+    linalg::populateConstantFoldLinalgOperations(patterns, isSoundToFuse);
+    (void)applyPatternsGreedily(
+        getOperation(), std::move(patterns),
+        GreedyRewriteConfig().setUseTopDownTraversal(true));
+  }
+};
+} // namespace

@@ -1,0 +1,75 @@
+// RUN: tape-opt %s --tape-cpu-fuse-elementwise-ops --split-input-file | FileCheck %s
+// The numbers: scripts/gradcheck.py's pooling_nchw_max_scalar_loss.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#scalar = affine_map<(d0, d1) -> ()>
+#win = affine_map<(d0, d1, d2, d3) -> (d0 * 2 + d2, d1 * 2 + d3)>
+#out = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+#k = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+
+// A producer that reads its destination (the adjoint of a sum, seeding
+// zeros + 1, times the incoming factor: one generic once fused, reading
+// its destination) stays out of a consumer whose loops reduce: fused, it
+// would add 1 once per window element. Upstream's pass fuses it.
+// CHECK-LABEL: func.func @seed_into_reduction
+// CHECK: %[[SEED:.*]]:2 = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel"]
+// CHECK: arith.addf
+// CHECK: arith.mulf
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["reduction", "reduction", "reduction", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %{{.*}}, %[[SEED]]#1 :
+func.func @seed_into_reduction(%x: tensor<4x4xf32>, %k: tensor<2x2xf32>, %c: tensor<2x2xf32>) -> tensor<4x4xf32> {
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %zeros = arith.constant dense<0.0> : tensor<2x2xf32>
+  %dx0 = arith.constant dense<0.0> : tensor<4x4xf32>
+  %seed = linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%one : tensor<f32>) outs(%zeros : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%seed, %c : tensor<2x2xf32>, tensor<2x2xf32>) outs(%seed : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    linalg.yield %p : f32
+  } -> tensor<2x2xf32>
+  %dx = linalg.generic {indexing_maps = [#win, #k, #out, #win], iterator_types = ["reduction", "reduction", "reduction", "reduction"]}
+      ins(%x, %k, %g : tensor<4x4xf32>, tensor<2x2xf32>, tensor<2x2xf32>) outs(%dx0 : tensor<4x4xf32>) {
+  ^bb0(%a: f32, %unused: f32, %d: f32, %acc: f32):
+    %p = arith.mulf %a, %d : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x4xf32>
+  return %dx : tensor<4x4xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#scalar = affine_map<(d0, d1) -> ()>
+
+// Into a consumer whose loops are all parallel, the same producer fuses:
+// each element is computed once.
+// CHECK-LABEL: func.func @seed_into_elementwise
+// CHECK: linalg.generic
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @seed_into_elementwise(%x: tensor<2x2xf32>, %one: tensor<f32>) -> tensor<2x2xf32> {
+  %zeros = arith.constant dense<0.0> : tensor<2x2xf32>
+  %seed = linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%one : tensor<f32>) outs(%zeros : tensor<2x2xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %seed : tensor<2x2xf32>, tensor<2x2xf32>) outs(%e : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %g: f32, %o: f32):
+    %p = arith.mulf %a, %g : f32
+    linalg.yield %p : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
