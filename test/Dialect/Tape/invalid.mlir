@@ -405,3 +405,11 @@ tape.step @s() -> tensor<4xbf16> {
   %u = tape.random_uniform {seed = 1 : i64} : tensor<4xbf16>
   tape.return %u : tensor<4xbf16>
 }
+
+// -----
+
+tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>) {
+  // expected-error @+1 {{rho must be in [0, 1), got 1}}
+  tape.apply_gradients #tape.adadelta<rho = 1.0> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  tape.return
+}

@@ -146,4 +146,32 @@ def Tape_AdamWAttr : Tape_Attr<"AdamW", "adamw",
   let genVerifyDecl = 1;
 }
 
+def Tape_AdadeltaAttr : Tape_Attr<"Adadelta", "adadelta",
+    [DeclareAttrInterfaceMethods<Tape_OptimizerAttrInterface>]> {
+  let summary = "Adadelta, as torch.optim.Adadelta";
+  let description = [{
+    Zeiler's Adadelta in PyTorch's form. With slots `v` (the running
+    average of squared gradients) and `u` (of squared updates), both
+    initially zero, per step:
+    `g += weight_decay * w` (when not zero),
+    `v = rho*v + (1-rho)*g*g`,
+    `d = sqrt(u + epsilon) / sqrt(v + epsilon) * g`,
+    `u = rho*u + (1-rho)*d*d`, `w -= learning_rate * d`.
+    Unspecified parameters take PyTorch's defaults (learning_rate = 1.0,
+    rho = 0.9, epsilon = 1e-6, weight_decay = 0.0).
+
+    Example:
+
+    ```mlir
+    #tape.adadelta<learning_rate = 1.0, rho = 0.9, epsilon = 1.0e-06, weight_decay = 0.0>
+    ```
+  }];
+  let parameters = (ins APFloatParameter<"learning rate">:$learningRate,
+                        APFloatParameter<"rho">:$rho,
+                        APFloatParameter<"epsilon">:$epsilon,
+                        APFloatParameter<"weight decay">:$weightDecay);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
 #endif // TAPE_DIALECT_TAPE_TAPEATTRIBUTES_TD

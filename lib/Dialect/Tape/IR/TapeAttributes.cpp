@@ -512,3 +512,85 @@ Value AdamWAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
   Value update = fb::mul(b, loc, stepSize, fb::div(b, loc, mNew, denom));
   return fb::sub(b, loc, decayed, update);
 }
+
+//===----------------------------------------------------------------------===//
+// AdadeltaAttr
+//===----------------------------------------------------------------------===//
+
+Attribute AdadeltaAttr::parse(AsmParser &parser, Type) {
+  // PyTorch's defaults.
+  double lr = 1.0, rho = 0.9, epsilon = 1e-6, weightDecay = 0.0;
+  NamedParam params[] = {{"learning_rate", &lr},
+                         {"rho", &rho},
+                         {"epsilon", &epsilon},
+                         {"weight_decay", &weightDecay}};
+  if (parseNamedParams(parser, params))
+    return {};
+  return parser.getChecked<AdadeltaAttr>(parser.getContext(), APFloat(lr),
+                                         APFloat(rho), APFloat(epsilon),
+                                         APFloat(weightDecay));
+}
+
+void AdadeltaAttr::print(AsmPrinter &printer) const {
+  double lr = getLearningRate().convertToDouble(),
+         rho = getRho().convertToDouble(),
+         epsilon = getEpsilon().convertToDouble(),
+         weightDecay = getWeightDecay().convertToDouble();
+  NamedParam params[] = {{"learning_rate", &lr},
+                         {"rho", &rho},
+                         {"epsilon", &epsilon},
+                         {"weight_decay", &weightDecay}};
+  printNamedParams(printer, params);
+}
+
+LogicalResult AdadeltaAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   APFloat learningRate, APFloat rhoValue,
+                                   APFloat epsilon, APFloat weightDecay) {
+  if (failed(checkFinite(emitError, "learning_rate",
+                         learningRate.convertToDouble(), false)) ||
+      failed(checkFinite(emitError, "epsilon", epsilon.convertToDouble(),
+                         true)) ||
+      failed(checkFinite(emitError, "weight_decay",
+                         weightDecay.convertToDouble(), false)))
+    return failure();
+  double rho = rhoValue.convertToDouble();
+  if (!(rho >= 0.0 && rho < 1.0))
+    return emitError() << "rho must be in [0, 1), got " << rho;
+  return success();
+}
+
+SmallVector<StringRef> AdadeltaAttr::getSlotNames() const {
+  return {"adadelta_v", "adadelta_u"};
+}
+bool AdadeltaAttr::needsStepCount() const { return false; }
+
+// PyTorch's form (torch.optim.Adadelta, single-tensor):
+//   g <- g + wd w,   v <- v rho + g^2 (1 - rho),
+//   d = sqrt(u + eps) / sqrt(v + eps) * g,
+//   u <- u rho + d^2 (1 - rho),   w <- w - lr d.
+Value AdadeltaAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
+                                ValueRange slots, Value /*steps*/,
+                                SmallVectorImpl<Value> &newSlots) const {
+  double lr = getLearningRate().convertToDouble();
+  double rho = getRho().convertToDouble();
+  double epsilon = getEpsilon().convertToDouble();
+  double weightDecay = getWeightDecay().convertToDouble();
+  auto constant = [&](double v) { return fb::constantLike(b, loc, g, v); };
+  if (weightDecay != 0.0)
+    g = fb::add(b, loc, g, fb::mul(b, loc, w, constant(weightDecay)));
+  Value v = slots[0], u = slots[1];
+  Value vNew = fb::add(b, loc, fb::mul(b, loc, v, constant(rho)),
+                       fb::mul(b, loc, fb::mul(b, loc, g, g), constant(1.0 - rho)));
+  Value std = math::SqrtOp::create(b, loc, fb::add(b, loc, vNew, constant(epsilon)));
+  Value delta = fb::mul(
+      b, loc,
+      fb::div(b, loc,
+              math::SqrtOp::create(b, loc, fb::add(b, loc, u, constant(epsilon))),
+              std),
+      g);
+  Value uNew = fb::add(b, loc, fb::mul(b, loc, u, constant(rho)),
+                       fb::mul(b, loc, fb::mul(b, loc, delta, delta),
+                               constant(1.0 - rho)));
+  newSlots.append({vNew, uNew});
+  return fb::sub(b, loc, w, fb::mul(b, loc, delta, constant(lr)));
+}

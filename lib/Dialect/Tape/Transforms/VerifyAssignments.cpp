@@ -175,9 +175,25 @@ private:
     return {};
   }
 
+  /// Assignments of non-trainable variables: optimizer slots, counters,
+  /// running statistics.
+  SmallVector<Write> stateWritesOf(FunctionOpInterface fn) {
+    SmallVector<Write> writes;
+    fn->walk([&](Operation *op) {
+      if (std::optional<Write> w = asWrite(op))
+        if (StringAttr var = variableOf(w->resource))
+          if (auto v = symbols->lookup<VariableOp>(var); v && !v.getTrainable())
+            writes.push_back(*w);
+    });
+    return writes;
+  }
+
   /// 1. Lost update: a value computed from a read of V and V's gradient
-  /// that never reaches an assignment to V.
+  /// that never reaches an assignment to V, or to optimizer state (an
+  /// Adadelta slot with weight decay is computed from both, and is
+  /// assigned to the slot, not to V).
   void checkLostUpdates(FunctionOpInterface fn) {
+    SmallVector<Write> stateWrites = stateWritesOf(fn);
     for (auto &[var, gradients] : gradientSeeds(fn)) {
       SmallVector<Value> reads = readsOf(fn, var);
       if (reads.empty())
@@ -190,6 +206,7 @@ private:
                v.getType() == type;
       };
       SmallVector<Write> writes = writesOf(fn, var);
+      llvm::append_range(writes, stateWrites);
       DenseSet<Operation *> reported;
       for (Value v : fromRead) {
         if (!isCandidate(v) || !v.getDefiningOp())

@@ -31,6 +31,35 @@ tape.step @clean() -> tensor<f32> {
 
 // -----
 
+// Optimizer state computed from the variable and its gradient (Adadelta's
+// slots with weight decay: g + wd * w feeds them) is assigned to the
+// state, not to the variable: not a lost update.
+tape.variable @weight : tensor<f32> = dense<1.0>
+tape.variable @weight__slot : tensor<f32> = #tape.zeros {trainable = false}
+tape.step @state_from_weight_and_gradient() -> tensor<f32> {
+  %wd = arith.constant dense<0.1> : tensor<f32>
+  %lr = arith.constant dense<0.01> : tensor<f32>
+  %w = tape.handle @weight : !tape.resource<tensor<f32>>
+  %s = tape.handle @weight__slot : !tape.resource<tensor<f32>>
+  %t, %loss = tape.record {
+    %wv = tape.read %w : !tape.resource<tensor<f32>>
+    %l = arith.mulf %wv, %wv : tensor<f32>
+    tape.yield %l : tensor<f32>
+  } : tensor<f32>
+  %g = tape.gradient %t (%loss : tensor<f32>) wrt (%w : !tape.resource<tensor<f32>>)
+  %wv2 = tape.read %w : !tape.resource<tensor<f32>>
+  %decay = arith.mulf %wv2, %wd : tensor<f32>
+  %gd = arith.addf %g, %decay : tensor<f32>
+  %sq = arith.mulf %gd, %gd : tensor<f32>
+  tape.assign %s, %sq : !tape.resource<tensor<f32>>
+  %step = arith.mulf %gd, %lr : tensor<f32>
+  %wn = arith.subf %wv2, %step : tensor<f32>
+  tape.assign %w, %wn : !tape.resource<tensor<f32>>
+  tape.return %loss : tensor<f32>
+}
+
+// -----
+
 // The seed's first program with the rebinding bug `w = w - lr * g`.
 tape.variable @weight : tensor<f32> = dense<1.0>
 tape.step @rebinding() -> tensor<f32> {

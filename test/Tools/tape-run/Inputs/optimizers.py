@@ -1,6 +1,7 @@
 """Checks SGD, momentum (plain and Nesterov) and Adam against their update
-formulas (Keras'), and AdamW against PyTorch's (torch.optim.AdamW; with no
-decay, torch.optim.Adam), over several steps: a linear least-squares model is
+formulas (Keras'), and AdamW and Adadelta against PyTorch's
+(torch.optim.AdamW, with no decay torch.optim.Adam; torch.optim.Adadelta),
+over several steps: a linear least-squares model is
 trained with tape-run, and its variables, slots and step count are compared
 with a float64 numpy implementation of the formulas.
 
@@ -114,6 +115,17 @@ def reference(kind, **p):
             b = b - step * mb / (np.sqrt(sb) / c2 + eps)
             slots = {"w__adamw_m": mw, "w__adamw_v": sw, "b__adamw_m": mb,
                      "b__adamw_v": sb, "adamw_iterations": np.array(STEPS)}
+        elif kind == "adadelta":
+            # torch.optim.Adadelta's single-tensor update, in float64.
+            lr, rho, eps, wd = p["lr"], p["rho"], p["eps"], p["wd"]
+            gw, gb = gw + wd * w, gb + wd * b
+            vw, vb = vw * rho + gw * gw * (1 - rho), vb * rho + gb * gb * (1 - rho)
+            dw = np.sqrt(mw + eps) / np.sqrt(vw + eps) * gw
+            db = np.sqrt(mb + eps) / np.sqrt(vb + eps) * gb
+            mw, mb = mw * rho + dw * dw * (1 - rho), mb * rho + db * db * (1 - rho)
+            w, b = w - lr * dw, b - lr * db
+            slots = {"w__adadelta_v": vw, "w__adadelta_u": mw,
+                     "b__adadelta_v": vb, "b__adadelta_u": mb}
         else:
             b1, b2, eps = p["b1"], p["b2"], p["eps"]
             alpha = p["lr"] * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
@@ -146,6 +158,11 @@ def main():
         ("adam_torch",
          "#tape.adamw<learning_rate = 0.1, beta1 = 0.8, beta2 = 0.99, epsilon = 0.1, weight_decay = 0.0>",
          "adamw", dict(lr=0.1, b1=0.8, b2=0.99, eps=0.1, wd=0.0)),
+        # torch.optim.Adadelta; a large epsilon and a decay make every
+        # term matter.
+        ("adadelta",
+         "#tape.adadelta<learning_rate = 0.5, rho = 0.8, epsilon = 0.01, weight_decay = 0.1>",
+         "adadelta", dict(lr=0.5, rho=0.8, eps=0.01, wd=0.1)),
     ]
     failed = False
     for name, attr, kind, params in cases:
