@@ -124,6 +124,9 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   //     numerics keeps every op apart, so that the first non-finite value
   //     is pinned on one op.
   OpPassManager &tensorFns = pm.nest<func::FuncOp>();
+  // Convolutions and their adjoints: im2col (col2im) around one 2-D
+  // matmul, which the next pass names.
+  tensorFns.addPass(cpu::createConvolutionsAsMatmuls());
   // Matmuls written as generics become linalg.matmul: the kernels apply.
   tensorFns.addPass(cpu::createSpecializeContractions());
   // SGD updates of weights by gradient matmuls accumulate into the weight.

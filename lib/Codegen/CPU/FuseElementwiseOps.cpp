@@ -46,6 +46,18 @@ static bool isSoundToFuse(OpOperand *fusedOperand) {
   return !(readsDestination && consumerOp.getNumReductionLoops() > 0);
 }
 
+/// Reshapes fold into generics only: folding one into a named op (a
+/// matmul over an im2col tensor) makes the named op a generic again, and
+/// the gather then fuses into it, undoing tape-cpu-convolutions-as-matmuls.
+static bool isGenericReshapeFold(OpOperand *fusedOperand) {
+  auto isNamed = [](Operation *op) {
+    return op && isa<linalg::LinalgOp>(op) && !isa<linalg::GenericOp>(op);
+  };
+  return !isNamed(fusedOperand->getOwner()) &&
+         !isNamed(fusedOperand->get().getDefiningOp()) &&
+         isSoundToFuse(fusedOperand);
+}
+
 namespace {
 struct FuseElementwiseOpsPass
     : public mlir::tape::cpu::impl::FuseElementwiseOpsBase<
@@ -54,7 +66,8 @@ struct FuseElementwiseOpsPass
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
     linalg::populateElementwiseOpsFusionPatterns(patterns, isSoundToFuse);
-    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, isSoundToFuse);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,
+                                                     isGenericReshapeFold);
     affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
     linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
     tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, context);

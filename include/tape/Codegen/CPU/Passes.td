@@ -28,6 +28,47 @@ def ApproximateMath
                            "::mlir::math::MathDialect"];
 }
 
+def ConvolutionsAsMatmuls
+    : Pass<"tape-cpu-convolutions-as-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Convolutions and their adjoints as im2col (or col2im) and "
+                "one 2-D matmul";
+  let description = [{
+    Runs on tensors. A linalg op whose body is `out + a * b` and in which
+    exactly one operand, the image, is indexed by sums of loop dimensions
+    (`x[n, c, oh + kh, ow + kw]`, any stride or dilation) becomes:
+
+    * the image copied into a tensor indexed by the loop dimensions it
+      uses (im2col: `col[c, kh, kw, n, oh, ow] = x[n, c, oh + kh, ow + kw]`),
+      laid out as the matmul reads it;
+    * the other operands, transposed only where the loops the matmul
+      groups into rows, columns or depth are not contiguous in them, and
+      collapsed to 2-D;
+    * one matmul (a generic that `tape-cpu-specialize-contractions`
+      names), so the packed kernels run it;
+    * the result expanded (and transposed back if needed), or, when the
+      image is the result (the gradient of a convolution with respect to
+      its input), the matmul computes the columns and a scatter-add puts
+      them into the result (col2im).
+
+    It works on indexing maps, so named convolutions of any layout and
+    the generics AD builds for their adjoints (the filter gradient is a
+    convolution of the input by the output gradient) are all rewritten.
+    Of the two orders of the inputs it takes the one that copies fewer
+    elements. Left alone: a loop in all three operands (depthwise and
+    grouped convolutions: batch dimensions) or in only one, and columns
+    with more than `max-column-elements` elements.
+  }];
+  let options = [
+    Option<"maxColumnElements", "max-column-elements", "int64_t",
+           /*default=*/"1 << 26",
+           "The largest im2col tensor to create, in elements (the default "
+           "is 256 MiB of float32)">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def SpecializeContractions
     : Pass<"tape-cpu-specialize-contractions", "::mlir::func::FuncOp"> {
   let summary = "Contractions written as linalg.generic become named ops, so "

@@ -1,0 +1,402 @@
+//===- ConvolutionsAsMatmuls.cpp - im2col into the matmul kernels ---------===//
+//
+// A convolution is a contraction in which one operand, the image, is
+// indexed by sums of loop dimensions (x[n, c, oh + kh, ow + kw]). Copying
+// the image into a tensor indexed by those loop dimensions themselves
+// (im2col: col[c, kh, kw, n, oh, ow] = x[n, c, oh + kh, ow + kw]) leaves a
+// plain contraction, which transposes and reshapes make one 2-D matmul for
+// the packed kernels. When the image is the result (the adjoint of a
+// convolution with respect to its input), the matmul computes the columns
+// and a scatter-add puts them back (col2im). The rewrite works on the
+// indexing maps, not on op names, so it applies to named convolutions of
+// any layout, stride and dilation and to the generics AD builds for their
+// adjoints.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::tape::cpu {
+#define GEN_PASS_DEF_CONVOLUTIONSASMATMULS
+#include "tape/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::tape::cpu
+
+using namespace mlir;
+
+namespace {
+
+/// The loop dimensions `map` uses, in the order its results first use them.
+SmallVector<unsigned> dimsOf(AffineMap map) {
+  SmallVector<unsigned> dims;
+  for (AffineExpr result : map.getResults())
+    result.walk([&](AffineExpr e) {
+      if (auto dim = dyn_cast<AffineDimExpr>(e))
+        if (!llvm::is_contained(dims, dim.getPosition()))
+          dims.push_back(dim.getPosition());
+    });
+  return dims;
+}
+
+/// True if the body is `out + in0 * in1` (in either order of the operands).
+bool isMultiplyAccumulate(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  if (body->getNumArguments() != 3 || body->getOperations().size() != 3)
+    return false;
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value out = body->getArgument(2);
+  Value product = add.getLhs() == out ? add.getRhs() : add.getLhs();
+  if ((add.getLhs() != out && add.getRhs() != out) || product == out)
+    return false;
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  Value a = body->getArgument(0), b = body->getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) ||
+         (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+/// An operand of the contraction as the matmul sees it: the loop dims
+/// it is indexed by (for the image, the dims its map uses) and the order
+/// the matmul wants them in.
+struct Side {
+  Value value;
+  AffineMap map;
+  bool isImage = false;
+  SmallVector<unsigned> dims;   // as indexed now (image: dims of its map)
+  SmallVector<unsigned> first;  // the matmul's row group of this operand
+  SmallVector<unsigned> second; // and column group
+  bool swapped = false;         // laid out [second, first] without a copy
+  bool transposed = false;      // needs a copy into [first, second]
+};
+
+class ConvolutionRewrite {
+public:
+  ConvolutionRewrite(linalg::LinalgOp op, int64_t maxColumnElements)
+      : op(op), maxColumnElements(maxColumnElements) {}
+
+  /// Plans the rewrite with the inputs in either order as the matmul's A
+  /// and B, and keeps the plan that copies fewer elements.
+  LogicalResult plan() {
+    if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+        !op.hasPureTensorSemantics() || op.hasDynamicShape() ||
+        !isMultiplyAccumulate(op))
+      return failure();
+    if (!isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())))
+      return failure();
+    ranges = op.getStaticLoopRanges();
+    elementType = getElementTypeOrSelf(op->getResult(0).getType());
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    int images = 0;
+    for (AffineMap map : maps)
+      images += !map.isProjectedPermutation(/*allowZeroInResults=*/false);
+    if (images != 1)
+      return failure();
+    std::optional<int64_t> best;
+    for (bool swap : {false, true}) {
+      std::optional<int64_t> cost = planWith(swap);
+      if (cost && (!best || *cost < *best)) {
+        best = cost;
+        chosen = {a, b, c};
+        chosenSwap = swap;
+      }
+    }
+    if (!best)
+      return failure();
+    std::tie(a, b, c) = chosen;
+    return success();
+  }
+
+  void rewrite(RewriterBase &rewriter) {
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    Value lhs = materializeInput(rewriter, loc, a);
+    Value rhs = materializeInput(rewriter, loc, b);
+    Type element = getElementTypeOrSelf(op->getResult(0).getType());
+    int64_t rows = extent(c.first), columns = extent(c.second);
+    auto resultType = RankedTensorType::get({rows, columns}, element);
+    Value init;
+    if (c.isImage) {
+      Value empty = tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), element);
+      Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(element, 0.0));
+      init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    } else {
+      init = collapse(rewriter, loc, arrange(rewriter, loc, c), c.first.size());
+    }
+
+    // The matmul: (m, n, k) loops, A as [m, k] or [k, m], B as [k, n] or
+    // [n, k]; tape-cpu-specialize-contractions names it.
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+               k = getAffineDimExpr(2, ctx);
+    auto map2 = [&](AffineExpr x, AffineExpr y) {
+      return AffineMap::get(3, 0, {x, y}, ctx);
+    };
+    SmallVector<AffineMap> maps = {a.swapped ? map2(k, m) : map2(m, k),
+                                   b.swapped ? map2(n, k) : map2(k, n),
+                                   map2(m, n)};
+    SmallVector<utils::IteratorType> iterators = {
+        utils::IteratorType::parallel, utils::IteratorType::parallel,
+        utils::IteratorType::reduction};
+    Value product =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{resultType}, ValueRange{lhs, rhs},
+            ValueRange{init}, maps, iterators,
+            [](OpBuilder &b, Location l, ValueRange args) {
+              Value p = arith::MulFOp::create(b, l, args[0], args[1]);
+              linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, args[2], p)});
+            })
+            .getResult(0);
+
+    Value result = c.isImage ? scatterColumns(rewriter, loc, product)
+                             : restoreLayout(rewriter, loc, product);
+    rewriter.replaceOp(op, result);
+  }
+
+private:
+  /// The plan with A = input 0 (or 1 when `swap`), B the other, C the
+  /// result: classifies loops as rows (A and C), columns (B and C) or
+  /// depth (A and B), orders each group and counts the elements copied
+  /// by transposes. None when a loop is in all three or only one.
+  std::optional<int64_t> planWith(bool swap) {
+    auto sideOf = [&](OpOperand *operand) {
+      Side side;
+      side.value = operand->get();
+      side.map = op.getMatchingIndexingMap(operand);
+      side.isImage = !side.map.isProjectedPermutation(false);
+      side.dims = dimsOf(side.map);
+      return side;
+    };
+    a = sideOf(op.getDpsInputOperand(swap ? 1 : 0));
+    b = sideOf(op.getDpsInputOperand(swap ? 0 : 1));
+    c = sideOf(op.getDpsInitOperand(0));
+    SmallVector<unsigned> rowsDims, columnDims, depthDims;
+    for (unsigned d = 0; d < ranges.size(); ++d) {
+      bool inA = llvm::is_contained(a.dims, d), inB = llvm::is_contained(b.dims, d),
+           inC = llvm::is_contained(c.dims, d);
+      if (inA && inC && !inB)
+        rowsDims.push_back(d);
+      else if (inB && inC && !inA)
+        columnDims.push_back(d);
+      else if (inA && inB && !inC)
+        depthDims.push_back(d);
+      else
+        return std::nullopt; // a batch dimension, or a loop only one reads
+    }
+    if (rowsDims.empty() || columnDims.empty() || depthDims.empty())
+      return std::nullopt;
+    // Each group in the order of an operand that is not the image.
+    auto orderFrom = [](ArrayRef<unsigned> group, const Side &x, const Side &y) {
+      const Side &from = x.isImage ? y : x;
+      SmallVector<unsigned> ordered;
+      for (unsigned d : from.dims)
+        if (llvm::is_contained(group, d))
+          ordered.push_back(d);
+      return ordered;
+    };
+    SmallVector<unsigned> rows = orderFrom(rowsDims, c, a);
+    SmallVector<unsigned> columns = orderFrom(columnDims, c, b);
+    SmallVector<unsigned> depth = orderFrom(depthDims, a, b);
+    a.first = rows, a.second = depth;
+    b.first = depth, b.second = columns;
+    c.first = rows, c.second = columns;
+    int64_t copied = 0;
+    for (Side *side : {&a, &b, &c}) {
+      if (side->isImage) {
+        if (columnElements(*side) > maxColumnElements)
+          return std::nullopt;
+        copied += columnElements(*side);
+        continue;
+      }
+      auto concat = [](ArrayRef<unsigned> x, ArrayRef<unsigned> y) {
+        SmallVector<unsigned> all(x);
+        all.append(y.begin(), y.end());
+        return all;
+      };
+      if (side->dims == concat(side->first, side->second))
+        continue;
+      if (side != &c && side->dims == concat(side->second, side->first)) {
+        side->swapped = true;
+        continue;
+      }
+      side->transposed = true;
+      copied += elements(side->dims) * (side == &c ? 2 : 1);
+    }
+    return copied;
+  }
+
+  int64_t extent(ArrayRef<unsigned> dims) const { return elements(dims); }
+  int64_t elements(ArrayRef<unsigned> dims) const {
+    int64_t n = 1;
+    for (unsigned d : dims)
+      n *= ranges[d];
+    return n;
+  }
+  int64_t columnElements(const Side &side) const {
+    return elements(side.first) * elements(side.second);
+  }
+
+  /// The loop dims of `side` in the matmul's order.
+  SmallVector<unsigned> layout(const Side &side) const {
+    SmallVector<unsigned> dims(side.swapped ? side.second : side.first);
+    ArrayRef<unsigned> rest = side.swapped ? side.first : side.second;
+    dims.append(rest.begin(), rest.end());
+    return dims;
+  }
+
+  RankedTensorType typeOver(ArrayRef<unsigned> dims) const {
+    SmallVector<int64_t> shape;
+    for (unsigned d : dims)
+      shape.push_back(ranges[d]);
+    return RankedTensorType::get(shape, elementType);
+  }
+
+  /// A non-image operand in the matmul's layout: itself, or a transpose.
+  Value arrange(RewriterBase &rewriter, Location loc, const Side &side) {
+    if (!side.transposed)
+      return side.value;
+    SmallVector<unsigned> target = layout(side);
+    SmallVector<int64_t> permutation;
+    for (unsigned d : target)
+      permutation.push_back(llvm::find(side.dims, d) - side.dims.begin());
+    RankedTensorType type = typeOver(target);
+    Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                          type.getElementType());
+    return linalg::TransposeOp::create(rewriter, loc, side.value, empty,
+                                       permutation)
+        .getResult()[0];
+  }
+
+  /// `value`, laid out as [group, rest], as a 2-D tensor.
+  Value collapse(RewriterBase &rewriter, Location loc, Value value,
+                 unsigned leading) {
+    auto type = cast<RankedTensorType>(value.getType());
+    SmallVector<ReassociationIndices> groups(2);
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      groups[i < leading ? 0 : 1].push_back(i);
+    return tensor::CollapseShapeOp::create(rewriter, loc, value, groups);
+  }
+
+  /// Replaces the loop dims in `map` by their positions in `dims`.
+  AffineMap overPositions(AffineMap map, ArrayRef<unsigned> dims) const {
+    MLIRContext *ctx = map.getContext();
+    SmallVector<AffineExpr> rename(ranges.size(), getAffineConstantExpr(0, ctx));
+    for (auto [i, d] : llvm::enumerate(dims))
+      rename[d] = getAffineDimExpr(i, ctx);
+    return map.replaceDimsAndSymbols(rename, {}, dims.size(), 0);
+  }
+
+  /// An input of the matmul, 2-D: the image gathered into columns, or the
+  /// operand (transposed if its groups are not contiguous).
+  Value materializeInput(RewriterBase &rewriter, Location loc, const Side &side) {
+    SmallVector<unsigned> target = layout(side);
+    unsigned leading = side.swapped ? side.second.size() : side.first.size();
+    if (!side.isImage)
+      return collapse(rewriter, loc, arrange(rewriter, loc, side), leading);
+    // im2col: columns[target dims] = image[map(target dims)].
+    RankedTensorType type = typeOver(target);
+    Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                          type.getElementType());
+    SmallVector<AffineMap> maps = {overPositions(side.map, target),
+                                   rewriter.getMultiDimIdentityMap(target.size())};
+    SmallVector<utils::IteratorType> iterators(target.size(),
+                                               utils::IteratorType::parallel);
+    Value columns =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{type}, ValueRange{side.value},
+            ValueRange{empty}, maps, iterators,
+            [](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(b, l, ValueRange{args[0]});
+            })
+            .getResult(0);
+    return collapse(rewriter, loc, columns, leading);
+  }
+
+  /// The matmul's [rows, columns] back in the result's layout.
+  Value restoreLayout(RewriterBase &rewriter, Location loc, Value product) {
+    SmallVector<unsigned> target = layout(c);
+    RankedTensorType type = typeOver(target);
+    SmallVector<ReassociationIndices> groups(2);
+    for (unsigned i = 0; i < target.size(); ++i)
+      groups[i < c.first.size() ? 0 : 1].push_back(i);
+    Value expanded =
+        tensor::ExpandShapeOp::create(rewriter, loc, type, product, groups);
+    if (!c.transposed)
+      return expanded;
+    SmallVector<int64_t> permutation;
+    for (unsigned d : c.dims)
+      permutation.push_back(llvm::find(target, d) - target.begin());
+    RankedTensorType outType = typeOver(c.dims);
+    Value empty = tensor::EmptyOp::create(rewriter, loc, outType.getShape(),
+                                          outType.getElementType());
+    return linalg::TransposeOp::create(rewriter, loc, expanded, empty,
+                                       permutation)
+        .getResult()[0];
+  }
+
+  /// col2im: the result's init plus every column added where the image
+  /// map sends it. Loops that the map adds to others are reductions (two
+  /// of their iterations write one element); the rest are parallel.
+  Value scatterColumns(RewriterBase &rewriter, Location loc, Value product) {
+    SmallVector<unsigned> target = layout(c);
+    RankedTensorType type = typeOver(target);
+    SmallVector<ReassociationIndices> groups(2);
+    for (unsigned i = 0; i < target.size(); ++i)
+      groups[i < c.first.size() ? 0 : 1].push_back(i);
+    Value columns =
+        tensor::ExpandShapeOp::create(rewriter, loc, type, product, groups);
+    SmallVector<utils::IteratorType> iterators;
+    for (unsigned d : target) {
+      bool alone = llvm::any_of(c.map.getResults(), [&](AffineExpr e) {
+        auto dim = dyn_cast<AffineDimExpr>(e);
+        return dim && dim.getPosition() == d;
+      });
+      iterators.push_back(alone ? utils::IteratorType::parallel
+                                : utils::IteratorType::reduction);
+    }
+    SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(target.size()),
+                                   overPositions(c.map, target)};
+    return linalg::GenericOp::create(
+               rewriter, loc, TypeRange{c.value.getType()}, ValueRange{columns},
+               ValueRange{c.value}, maps, iterators,
+               [](OpBuilder &b, Location l, ValueRange args) {
+                 linalg::YieldOp::create(
+                     b, l, ValueRange{arith::AddFOp::create(b, l, args[1], args[0])});
+               })
+        .getResult(0);
+  }
+
+  linalg::LinalgOp op;
+  int64_t maxColumnElements;
+  SmallVector<int64_t> ranges;
+  Type elementType;
+  Side a, b, c;
+  std::tuple<Side, Side, Side> chosen;
+  bool chosenSwap = false;
+};
+
+struct ConvolutionsAsMatmulsPass
+    : public mlir::tape::cpu::impl::ConvolutionsAsMatmulsBase<
+          ConvolutionsAsMatmulsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops) {
+      ConvolutionRewrite convolution(op, maxColumnElements);
+      if (succeeded(convolution.plan()))
+        convolution.rewrite(rewriter);
+    }
+  }
+};
+
+} // namespace

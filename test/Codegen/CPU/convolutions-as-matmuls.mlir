@@ -1,0 +1,60 @@
+// RUN: tape-opt %s --tape-cpu-convolutions-as-matmuls --tape-cpu-specialize-contractions | FileCheck %s
+// The numbers: scripts/gradcheck.py's convolution cases and
+// test/Tools/tape-run/cnn.test (against PyTorch) run through this pass.
+
+// CHECK-DAG: #[[$AT:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+
+// Forward NCHW convolution, stride 2 and dilation 2 in width: im2col
+// gathers through the strided, dilated map; the bias (the init) is
+// transposed to the matmul's layout and the result back.
+// CHECK-LABEL: func.func @forward
+// CHECK: %[[COL:.*]] = linalg.generic
+// CHECK-SAME: ins(%arg0 : tensor<2x3x9x9xf32>) outs(%{{.*}} : tensor<2x7x3x3x3x3xf32>)
+// CHECK: %[[A:.*]] = tensor.collapse_shape %[[COL]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x7x3x3x3x3xf32> into tensor<42x27xf32>
+// CHECK: %[[B:.*]] = tensor.collapse_shape %arg1 {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+// CHECK: linalg.transpose ins(%arg2 : tensor<2x4x7x3xf32>) {{.*}} permutation = [0, 2, 3, 1]
+// CHECK: %[[C:.*]] = linalg.matmul {{.*}} ins(%[[A]], %[[B]] : tensor<42x27xf32>, tensor<4x27xf32>) outs(%{{.*}} : tensor<42x4xf32>)
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[C]]
+// CHECK: %[[R:.*]] = linalg.transpose ins(%[[E]] : tensor<2x7x3x4xf32>) {{.*}} permutation = [0, 3, 1, 2]
+// CHECK: return %[[R]]
+func.func @forward(%x: tensor<2x3x9x9xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<2x4x7x3xf32>) -> tensor<2x4x7x3xf32> {
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<[1, 2]> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x3x9x9xf32>, tensor<4x3x3x3xf32>) outs(%b : tensor<2x4x7x3xf32>) -> tensor<2x4x7x3xf32>
+  return %y : tensor<2x4x7x3xf32>
+}
+
+// The input gradient AD builds: the image is the result. The matmul
+// computes the columns (the filter read transposed, without a copy), and
+// col2im adds them into the init; the loops added to others reduce.
+// CHECK-LABEL: func.func @input_gradient
+// CHECK: %[[W:.*]] = tensor.collapse_shape %arg0 {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+// CHECK: linalg.transpose ins(%arg1 : tensor<2x4x7x7xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK: %[[ZERO:.*]] = linalg.fill
+// CHECK: %[[COLS:.*]] = linalg.matmul indexing_maps = [#[[$AT]], #{{.*}}, #{{.*}}] ins(%[[W]], %{{.*}} : tensor<4x27xf32>, tensor<4x98xf32>) outs(%[[ZERO]] : tensor<27x98xf32>)
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[COLS]]
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction", "reduction", "parallel", "reduction", "reduction"]
+// CHECK-SAME: ins(%[[E]] : tensor<3x3x3x2x7x7xf32>) outs(%arg2 : tensor<2x3x9x9xf32>)
+// CHECK: arith.addf
+func.func @input_gradient(%w: tensor<4x3x3x3xf32>, %dy: tensor<2x4x7x7xf32>, %dx: tensor<2x3x9x9xf32>) -> tensor<2x3x9x9xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, f, oh, ow, c, kh, kw) -> (f, c, kh, kw)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (n, f, oh, ow)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>],
+      iterator_types = ["reduction", "reduction", "reduction", "reduction", "reduction", "reduction", "reduction"]}
+      ins(%w, %dy : tensor<4x3x3x3xf32>, tensor<2x4x7x7xf32>) outs(%dx : tensor<2x3x9x9xf32>) {
+  ^bb0(%a: f32, %g: f32, %acc: f32):
+    %p = arith.mulf %a, %g : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3x9x9xf32>
+  return %r : tensor<2x3x9x9xf32>
+}
+
+// Depthwise: the channel is in all three operands (a batch dimension):
+// left alone.
+// CHECK-LABEL: func.func @depthwise
+// CHECK: linalg.depthwise_conv_2d_nhwc_hwc
+func.func @depthwise(%x: tensor<1x5x5x2xf32>, %w: tensor<3x3x2xf32>, %b: tensor<1x3x3x2xf32>) -> tensor<1x3x3x2xf32> {
+  %y = linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x5x5x2xf32>, tensor<3x3x2xf32>) outs(%b : tensor<1x3x3x2xf32>) -> tensor<1x3x3x2xf32>
+  return %y : tensor<1x3x3x2xf32>
+}
+
