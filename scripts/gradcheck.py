@@ -432,6 +432,28 @@ CASES.update({
             %t = arith.addf %a, %acc : f64
             linalg.yield %t : f64
           }"""),
+    # A per-row loss, then its total: the total's adjoint seeds a generic
+    # that reads its destination (out + in), which upstream's elementwise
+    # fusion put inside the row broadcast of the first reduction's
+    # adjoint, adding the seed once per column (the GPT's cross-entropy
+    # came out vocabulary-size times too large).
+    "rowwise_loss_then_total": ([("x", [3, 4], "any")], [], """
+        %z = arith.constant 0.0 : f64
+        %e = tensor.empty() : tensor<3xf64>
+        %i = linalg.fill ins(%z : f64) outs(%e : tensor<3xf64>) -> tensor<3xf64>
+        %r = linalg.reduce ins(%x : tensor<3x4xf64>) outs(%i : tensor<3xf64>) dimensions = [1]
+          (%a: f64, %acc: f64) {
+            %t = arith.addf %a, %acc : f64
+            linalg.yield %t : f64
+          }
+        %sq = arith.mulf %r, %r : tensor<3xf64>
+        %e0 = tensor.empty() : tensor<f64>
+        %s0 = linalg.fill ins(%z : f64) outs(%e0 : tensor<f64>) -> tensor<f64>
+        %out = linalg.reduce ins(%sq : tensor<3xf64>) outs(%s0 : tensor<f64>) dimensions = [0]
+          (%a: f64, %acc: f64) {
+            %t = arith.addf %a, %acc : f64
+            linalg.yield %t : f64
+          }"""),
     "matvec": ([("a", [2, 3], "any"), ("x", [3], "any"), ("y", [2], "any")], [2], """
         %out = linalg.matvec ins(%a, %x : tensor<2x3xf64>, tensor<3xf64>) outs(%y : tensor<2xf64>) -> tensor<2xf64>"""),
     "vecmat": ([("x", [2], "any"), ("a", [2, 3], "any"), ("y", [3], "any")], [3], """

@@ -1,15 +1,16 @@
 //===- FuseElementwiseOps.cpp - Upstream fusion, minus one miscompile -----===//
 //
 // The patterns of upstream `linalg-fuse-elementwise-ops`, with a control
-// function that refuses the one fusion they get wrong: a producer whose
-// body reads its own destination, fused into a consumer that has
-// reduction loops. The fused op keeps the producer's destination as an
-// extra output and recomputes the producer at every iteration of the
-// consumer's loops; over a reduction loop that repeats the producer's
-// read-modify-write. AD's seed gradients (`out + 1` over a zero tensor)
-// are such producers: fused into a max-pool adjoint, whose loops all
-// reduce, the seed became 4 on a 2x2 window and the gradient 4 times too
-// large.
+// function that refuses the fusion they get wrong: a producer whose body
+// reads its own destination, fused into a consumer that visits each
+// element of the producer's result more than once. The fused op keeps the
+// producer's destination as an extra output and runs the producer's body
+// at every iteration of the consumer's loops, so the read-modify-write
+// repeats once per loop the consumer's map leaves out. AD's seed
+// gradients (`out + 1` over a zero tensor) are such producers: fused into
+// a max-pool adjoint, whose loops all reduce, the seed became 4 on a 2x2
+// window; fused into a row-broadcast of a cross-entropy's adjoint, it
+// became the vocabulary size.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,7 +31,10 @@ namespace mlir::tape::cpu {
 using namespace mlir;
 
 /// Upstream's default (the producer has one use), unless the producer
-/// reads its destination and the consumer reduces.
+/// reads its destination and the consumer visits each element of the
+/// producer's result more than once (its map for the fused operand leaves
+/// out some of its loops: a reduction over them, or a broadcast along
+/// them).
 static bool isSoundToFuse(OpOperand *fusedOperand) {
   Operation *producer = fusedOperand->get().getDefiningOp();
   if (!producer || !producer->hasOneUse())
@@ -43,7 +47,8 @@ static bool isSoundToFuse(OpOperand *fusedOperand) {
       llvm::any_of(producerOp.getDpsInitsMutable(), [&](OpOperand &init) {
         return producerOp.payloadUsesValueFromOperand(&init);
       });
-  return !(readsDestination && consumerOp.getNumReductionLoops() > 0);
+  return !readsDestination ||
+         consumerOp.getMatchingIndexingMap(fusedOperand).isPermutation();
 }
 
 /// Reshapes fold into generics only: folding one into a named op (a

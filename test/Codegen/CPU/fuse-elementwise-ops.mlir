@@ -1,5 +1,6 @@
 // RUN: tape-opt %s --tape-cpu-fuse-elementwise-ops --split-input-file | FileCheck %s
-// The numbers: scripts/gradcheck.py's pooling_nchw_max_scalar_loss.
+// The numbers: scripts/gradcheck.py's pooling_nchw_max_scalar_loss and
+// rowwise_loss_then_total.
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #scalar = affine_map<(d0, d1) -> ()>
@@ -72,4 +73,39 @@ func.func @seed_into_elementwise(%x: tensor<2x2xf32>, %one: tensor<f32>) -> tens
     linalg.yield %p : f32
   } -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
+}
+
+// -----
+
+#row = affine_map<(d0, d1) -> (d0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#vec = affine_map<(d0) -> (d0)>
+#scalar1 = affine_map<(d0) -> ()>
+
+// The same producer feeding a broadcast along rows (a per-row loss's
+// adjoint, spread over the classes): all loops parallel, but the map for
+// the producer's result leaves out d1, so fused it would add the seed once
+// per column. It stays its own op.
+// CHECK-LABEL: func.func @seed_into_broadcast
+// CHECK: %[[SEED:.*]] = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel"]
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel"]
+// CHECK-SAME: ins(%{{.*}}, %[[SEED]] :
+func.func @seed_into_broadcast(%x: tensor<4x8xf32>, %one: tensor<f32>) -> tensor<4x8xf32> {
+  %zeros = arith.constant dense<0.0> : tensor<4xf32>
+  %seed = linalg.generic {indexing_maps = [#scalar1, #vec], iterator_types = ["parallel"]}
+      ins(%one : tensor<f32>) outs(%zeros : tensor<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %e = tensor.empty() : tensor<4x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %seed : tensor<4x8xf32>, tensor<4xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %g: f32, %o: f32):
+    %p = arith.mulf %a, %g : f32
+    linalg.yield %p : f32
+  } -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
 }

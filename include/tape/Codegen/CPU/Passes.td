@@ -390,20 +390,28 @@ def HoistVectorTransfers
 def FuseElementwiseOps
     : Pass<"tape-cpu-fuse-elementwise-ops", "::mlir::func::FuncOp"> {
   let summary = "Upstream's elementwise fusion on tensors, without fusing "
-                "a destination-reading producer into a reduction";
+                "a destination-reading producer into a consumer that "
+                "repeats it";
   let description = [{
     Runs upstream `linalg-fuse-elementwise-ops`' patterns (producer into
     consumer when the consumer is the producer's only user, reshapes folded
-    by expansion, constants folded) under a control function that refuses
-    one case upstream miscompiles: a producer whose body reads its own
-    destination (`out + in`), fused into a consumer with reduction loops.
-    The fused op recomputes the producer at every iteration of the
-    consumer's loops, and with the destination an extra output of the
-    fused op, it accumulates once per reduction iteration instead of once.
+    by expansion into generics, constants folded) under a control function
+    that refuses one case upstream miscompiles: a producer whose body reads
+    its own destination (`out + in`), fused into a consumer whose map for
+    the producer's result leaves out some of the consumer's loops (a
+    reduction or a broadcast over them). The fused op runs the producer's
+    body at every iteration of the consumer's loops, with the destination
+    an extra output, so it accumulates once per iteration of the left-out
+    loops instead of once.
 
-    Example: AD's seed gradient `linalg.generic ins(%one) outs(%zeros)
+    Examples: AD's seed gradient `linalg.generic ins(%one) outs(%zeros)
     { out + in }` feeding the adjoint of a 2x2 max-pool, whose loops all
-    reduce, stays its own op; fused, the gradient was 4 times too large.
+    reduce, stays its own op (fused, the gradient was 4 times too large);
+    the seed of a per-row cross-entropy feeding a generic over rows and
+    classes stays its own op (fused, it was counted once per class).
+
+    Reshapes fold into generics only: folding one into a named op (a
+    matmul over an im2col tensor) would make the named op a generic again.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::affine::AffineDialect",
