@@ -78,6 +78,11 @@ tape.step @optimizers(%g: tensor<f32>, %gz: tensor<4x3xf32>) {
   tape.apply_gradients #tape.adamw<> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
   // CHECK: tape.apply_gradients #tape.adamw<learning_rate = 3.000000e-04, beta1 = 9.000000e-01, beta2 = 0.94999999999999996, epsilon = 1.000000e-08, weight_decay = 0.000000e+00>
   tape.apply_gradients #tape.adamw<learning_rate = 3.0e-4, beta2 = 0.95, weight_decay = 0.0> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  // SGD prints its weight decay only when there is one.
+  // CHECK: tape.apply_gradients #tape.sgd<learning_rate = 1.000000e-01, weight_decay = 5.000000e-04>
+  tape.apply_gradients #tape.sgd<learning_rate = 0.1, weight_decay = 5.0e-4> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  // CHECK: tape.apply_gradients #tape.sgd<learning_rate = 1.000000e-01> (
+  tape.apply_gradients #tape.sgd<learning_rate = 0.1, weight_decay = 0.0> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
   // Adadelta: PyTorch's defaults fill what is not given.
   // CHECK: tape.apply_gradients #tape.adadelta<learning_rate = 1.000000e+00, rho = 9.000000e-01, epsilon = 9.9999999999999995E-7, weight_decay = 0.000000e+00>
   tape.apply_gradients #tape.adadelta<> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)

@@ -55,13 +55,19 @@ def Tape_SGDAttr : Tape_Attr<"SGD", "sgd",
     [DeclareAttrInterfaceMethods<Tape_OptimizerAttrInterface>]> {
   let summary = "Stochastic gradient descent: w -= learning_rate * g";
   let description = [{
+    With `weight_decay` (default 0, printed only when not 0), PyTorch's
+    coupled decay (`torch.optim.SGD(weight_decay=...)`):
+    `w -= learning_rate * (g + weight_decay * w)`.
+
     Example:
 
     ```mlir
     tape.apply_gradients #tape.sgd<learning_rate = 0.01> (%gw : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+    #tape.sgd<learning_rate = 0.1, weight_decay = 5.0e-04>
     ```
   }];
-  let parameters = (ins APFloatParameter<"learning rate">:$learningRate);
+  let parameters = (ins APFloatParameter<"learning rate">:$learningRate,
+                        APFloatParameter<"weight decay">:$weightDecay);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }

@@ -215,33 +215,47 @@ DenseElementsAttr RandomNormalAttr::materialize(RankedTensorType type) const {
 //===----------------------------------------------------------------------===//
 
 Attribute SGDAttr::parse(AsmParser &parser, Type) {
-  double lr = 0.0;
-  NamedParam params[] = {{"learning_rate", &lr, /*required=*/true}};
+  double lr = 0.0, weightDecay = 0.0;
+  NamedParam params[] = {{"learning_rate", &lr, /*required=*/true},
+                         {"weight_decay", &weightDecay}};
   if (parseNamedParams(parser, params))
     return {};
-  return parser.getChecked<SGDAttr>(parser.getContext(), APFloat(lr));
+  return parser.getChecked<SGDAttr>(parser.getContext(), APFloat(lr),
+                                    APFloat(weightDecay));
 }
 
 void SGDAttr::print(AsmPrinter &printer) const {
-  double lr = getLearningRate().convertToDouble();
-  NamedParam params[] = {{"learning_rate", &lr}};
-  printNamedParams(printer, params);
+  double lr = getLearningRate().convertToDouble(),
+         weightDecay = getWeightDecay().convertToDouble();
+  NamedParam params[] = {{"learning_rate", &lr}, {"weight_decay", &weightDecay}};
+  // Without decay, the form every SGD had before it could decay.
+  printNamedParams(printer, ArrayRef<NamedParam>(params).take_front(
+                                weightDecay == 0.0 ? 1 : 2));
 }
 
 LogicalResult SGDAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                              APFloat learningRate) {
-  return checkFinite(emitError, "learning_rate", learningRate.convertToDouble(),
-                     false);
+                              APFloat learningRate, APFloat weightDecay) {
+  if (failed(checkFinite(emitError, "learning_rate",
+                         learningRate.convertToDouble(), false)) ||
+      failed(checkFinite(emitError, "weight_decay",
+                         weightDecay.convertToDouble(), false)))
+    return failure();
+  return success();
 }
 
 SmallVector<StringRef> SGDAttr::getSlotNames() const { return {}; }
 bool SGDAttr::needsStepCount() const { return false; }
 
-// w <- w - lr g.
+// w <- w - lr g, or with decay w <- w - lr (g + wd w) (torch.optim.SGD's
+// order of operations).
 Value SGDAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
                            ValueRange, Value,
                            SmallVectorImpl<Value> &) const {
   double lr = getLearningRate().convertToDouble();
+  double weightDecay = getWeightDecay().convertToDouble();
+  if (weightDecay != 0.0)
+    g = fb::add(b, loc, g,
+                fb::mul(b, loc, w, fb::constantLike(b, loc, w, weightDecay)));
   return fb::sub(b, loc, w, fb::mul(b, loc, fb::constantLike(b, loc, g, lr), g));
 }
 

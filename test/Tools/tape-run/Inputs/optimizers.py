@@ -1,7 +1,7 @@
 """Checks SGD, momentum (plain and Nesterov) and Adam against their update
 formulas (Keras'), and AdamW and Adadelta against PyTorch's
 (torch.optim.AdamW, with no decay torch.optim.Adam; torch.optim.Adadelta),
-over several steps: a linear least-squares model is
+over several steps (SGD also with PyTorch's weight decay): a linear least-squares model is
 trained with tape-run, and its variables, slots and step count are compared
 with a float64 numpy implementation of the formulas.
 
@@ -93,7 +93,9 @@ def reference(kind, **p):
     for t in range(1, STEPS + 1):
         gw, gb = grads(w, b)
         if kind == "sgd":
-            w, b = w - p["lr"] * gw, b - p["lr"] * gb
+            # torch.optim.SGD's coupled decay: g + wd * w.
+            wd = p.get("wd", 0.0)
+            w, b = w - p["lr"] * (gw + wd * w), b - p["lr"] * (gb + wd * b)
         elif kind == "momentum":
             vw = p["m"] * vw - p["lr"] * gw
             vb = p["m"] * vb - p["lr"] * gb
@@ -142,6 +144,8 @@ def main():
     tape_run, work = sys.argv[1:3]
     cases = [
         ("sgd", "#tape.sgd<learning_rate = 0.05>", "sgd", dict(lr=0.05)),
+        ("sgd_decay", "#tape.sgd<learning_rate = 0.05, weight_decay = 0.2>",
+         "sgd", dict(lr=0.05, wd=0.2)),
         ("momentum", "#tape.momentum<learning_rate = 0.05, momentum = 0.9>",
          "momentum", dict(lr=0.05, m=0.9, nesterov=False)),
         ("nesterov",
