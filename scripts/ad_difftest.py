@@ -599,10 +599,39 @@ class Program:
         lines.extend(hdecl)
         lines.append("  %tp, %loss = tape.record {")
         lines.extend("    " + l for l in body)
-        lines.append(f"    tape.yield {loss} : {T}")
-        lines.append(f"  }} : {T}")
+        # Half the programs reduce the loss to a scalar on the tape, per
+        # row and then in total (as a mean of per-example losses does),
+        # instead of seeding the gradient with a tensor of ones: the
+        # total's adjoint then feeds the rows' broadcast, the pattern
+        # whose fusion once counted the seed once per column. Drawn after
+        # the program, so a seed's programs stay what they were.
+        target, TT = loss, T
+        if self.rng.random() < 0.5:
+            rows = self.shape[0]
+            R = ttype([rows])
+            lines += [
+                "    %lz = arith.constant 0.0 : f64",
+                f"    %le = tensor.empty() : {R}",
+                f"    %li = linalg.fill ins(%lz : f64) outs(%le : {R}) -> {R}",
+                f"    %lrows = linalg.reduce ins({loss} : {T}) outs(%li : {R}) dimensions = [1]",
+                "      (%la: f64, %lacc: f64) {",
+                "        %ls = arith.addf %la, %lacc : f64",
+                "        linalg.yield %ls : f64",
+                "      }",
+                "    %lte = tensor.empty() : tensor<f64>",
+                "    %lti = linalg.fill ins(%lz : f64) outs(%lte : tensor<f64>) -> tensor<f64>",
+                f"    %ltotal = linalg.reduce ins(%lrows : {R}) outs(%lti : tensor<f64>) dimensions = [0]",
+                "      (%la: f64, %lacc: f64) {",
+                "        %ls = arith.addf %la, %lacc : f64",
+                "        linalg.yield %ls : f64",
+                "      }",
+            ]
+            target, TT = "%ltotal", "tensor<f64>"
+            self.used_ops.add("loss reduced on the tape (rows, then total)")
+        lines.append(f"    tape.yield {target} : {TT}")
+        lines.append(f"  }} : {TT}")
         lines.append(f"  %grads:{len(handles)} = tape.gradient %tp "
-                     f"(%loss : {T}) wrt ({', '.join(handles)} : {res_types})")
+                     f"(%loss : {TT}) wrt ({', '.join(handles)} : {res_types})")
         lines.append("  tape.return " + ", ".join(
             f"%grads#{i}" for i in range(len(handles)))
             + f" : {', '.join(grad_types)}")
