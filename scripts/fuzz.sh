@@ -27,7 +27,9 @@ done < <(find "$here/test" "$here/examples" "$here/benchmarks/models" \
 cp "$here/test/Fuzz/regressions/"* "$fuzz/seeds/" 2>/dev/null || true
 
 # Leaks are findings (libFuzzer checks each input), UBSan halts with a stack.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
+# allow_user_poisoning=0: see scripts/sanitize.sh (LLVM's allocator
+# poisoning across instrumented and uninstrumented code).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1:allow_user_poisoning=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/scripts/lsan.supp:print_suppressions=0}"
 command -v llvm-symbolizer >/dev/null ||
