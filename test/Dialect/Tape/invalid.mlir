@@ -378,7 +378,7 @@ tape.step @s(%g: tensor<2xf32>, %w: !tape.resource<tensor<f32>>) {
 
 tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>) {
   // expected-error @+1 {{Invalid attribute `optimizer` in property conversion}}
-  "tape.apply_gradients"(%g, %w) <{optimizer = 1.0 : f32}> : (tensor<f32>, !tape.resource<tensor<f32>>) -> ()
+  "tape.apply_gradients"(%g, %w) <{optimizer = 1.0 : f32, operandSegmentSizes = array<i32: 1, 1, 0>}> : (tensor<f32>, !tape.resource<tensor<f32>>) -> ()
   tape.return
 }
 
@@ -411,5 +411,45 @@ tape.step @s() -> tensor<4xbf16> {
 tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>) {
   // expected-error @+1 {{rho must be in [0, 1), got 1}}
   tape.apply_gradients #tape.adadelta<rho = 1.0> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  tape.return
+}
+
+// -----
+
+tape.step @s(%a: tensor<4xf32>, %b: tensor<4xf64>) {
+  // expected-error @+1 {{'tape.clip_by_global_norm' op gradient #1 has element type 'f64' but gradient #0 has 'f32'; the global norm is computed in one type}}
+  %c:3 = tape.clip_by_global_norm %a, %b {max_norm = 1.0 : f64} : tensor<4xf32>, tensor<4xf64>
+  tape.return
+}
+
+// -----
+
+tape.step @s(%a: tensor<4xf32>) {
+  // expected-error @+1 {{'tape.clip_by_global_norm' op max_norm must be finite and > 0, got 0}}
+  %c:2 = tape.clip_by_global_norm %a {max_norm = 0.0 : f64} : tensor<4xf32>
+  tape.return
+}
+
+// -----
+
+tape.step @s() {
+  // expected-error @+1 {{'tape.clip_by_global_norm' op needs at least one gradient}}
+  %n = "tape.clip_by_global_norm"() {max_norm = 1.0 : f64} : () -> tensor<f32>
+  tape.return
+}
+
+// -----
+
+tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>, %lr: tensor<2xf32>) {
+  // expected-error @+1 {{'tape.apply_gradients' op learning_rate must be a rank-0 tensor, got 'tensor<2xf32>'}}
+  tape.apply_gradients #tape.sgd<learning_rate = 0.1> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>) learning_rate(%lr : tensor<2xf32>)
+  tape.return
+}
+
+// -----
+
+tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>, %lr: tensor<f64>) {
+  // expected-error @+1 {{'tape.apply_gradients' op learning_rate has element type 'f64' but gradient #0 has 'f32'}}
+  tape.apply_gradients #tape.sgd<learning_rate = 0.1> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>) learning_rate(%lr : tensor<f64>)
   tape.return
 }

@@ -78,6 +78,10 @@ tape.step @optimizers(%g: tensor<f32>, %gz: tensor<4x3xf32>) {
   tape.apply_gradients #tape.adamw<> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
   // CHECK: tape.apply_gradients #tape.adamw<learning_rate = 3.000000e-04, beta1 = 9.000000e-01, beta2 = 0.94999999999999996, epsilon = 1.000000e-08, weight_decay = 0.000000e+00>
   tape.apply_gradients #tape.adamw<learning_rate = 3.0e-4, beta2 = 0.95, weight_decay = 0.0> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  // A learning rate that is a value.
+  // CHECK: tape.apply_gradients #tape.adamw<{{.*}}> (%{{.*}} : tensor<f32>) to (%{{.*}} : !tape.resource<tensor<f32>>) learning_rate(%{{.*}} : tensor<f32>)
+  %lr = arith.constant dense<3.0e-4> : tensor<f32>
+  tape.apply_gradients #tape.adamw<weight_decay = 0.1> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>) learning_rate(%lr : tensor<f32>)
   // SGD prints its weight decay only when there is one.
   // CHECK: tape.apply_gradients #tape.sgd<learning_rate = 1.000000e-01, weight_decay = 5.000000e-04>
   tape.apply_gradients #tape.sgd<learning_rate = 0.1, weight_decay = 5.0e-4> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
@@ -88,6 +92,13 @@ tape.step @optimizers(%g: tensor<f32>, %gz: tensor<4x3xf32>) {
   tape.apply_gradients #tape.adadelta<> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
   // CHECK: tape.return
   tape.return
+}
+
+// CHECK-LABEL: tape.step @clip
+tape.step @clip(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>, tensor<f32>) {
+  // CHECK: %{{.*}}:2, %{{.*}} = tape.clip_by_global_norm %{{.*}}, %{{.*}} {max_norm = 1.000000e+00 : f64} : tensor<4x3xf32>, tensor<3xf32>
+  %c:3 = tape.clip_by_global_norm %a, %b {max_norm = 1.0 : f64} : tensor<4x3xf32>, tensor<3xf32>
+  tape.return %c#0, %c#1, %c#2 : tensor<4x3xf32>, tensor<3xf32>, tensor<f32>
 }
 
 // CHECK-LABEL: tape.step @draws

@@ -27,6 +27,10 @@ def TapeMaterializeOptimizers
     declared right after the variable they belong to, so checkpoints and
     the state layout include them.
 
+    `tape.clip_by_global_norm` becomes per-gradient sums of squares, the
+    global norm and one scaling per gradient, as PyTorch's
+    `clip_grad_norm_` computes them.
+
     Example:
 
     ```mlir

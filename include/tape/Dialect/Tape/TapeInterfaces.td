@@ -115,14 +115,17 @@ def Tape_OptimizerAttrInterface : AttrInterface<"OptimizerAttrInterface"> {
         Builds one variable's update on tensors: from its current `value`,
         its `gradient`, its slots' current values (in `getSlotNames` order)
         and, when `needsStepCount`, the number of updates done before this
-        one (`steps`, a `tensor<i64>`; null otherwise). Returns the
-        variable's new value and appends the slots' new values to
-        `newSlots`.
+        one (`steps`, a `tensor<i64>`; null otherwise), and the learning
+        rate when it is a value (`learningRate`, a rank-0 tensor of the
+        variable's element type; null when the attribute's constant
+        applies). Returns the variable's new value and appends the slots'
+        new values to `newSlots`.
       }],
       "::mlir::Value", "buildUpdate",
       (ins "::mlir::OpBuilder &":$b, "::mlir::Location":$loc,
            "::mlir::Value":$value, "::mlir::Value":$gradient,
            "::mlir::ValueRange":$slots, "::mlir::Value":$steps,
+           "::mlir::Value":$learningRate,
            "::llvm::SmallVectorImpl<::mlir::Value> &":$newSlots)
     >,
   ];

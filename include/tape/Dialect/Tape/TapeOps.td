@@ -448,7 +448,36 @@ def Tape_CallOp : Tape_Op<"call", [CallOpInterface,
 // Optimizers
 //===----------------------------------------------------------------------===//
 
-def Tape_ApplyGradientsOp : Tape_Op<"apply_gradients", [SameVariadicOperandSize,
+def Tape_ClipByGlobalNormOp : Tape_Op<"clip_by_global_norm", [Pure,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "Scales gradients so that their global L2 norm is at most "
+                "max_norm";
+  let description = [{
+    The analogue of `torch.nn.utils.clip_grad_norm_(params, max_norm)`
+    and `tf.clip_by_global_norm`: with `n_i` the L2 norm of gradient `i`
+    and `n = sqrt(sum_i n_i^2)` their global norm, every gradient is
+    multiplied by `min(1, max_norm / (n + 1e-6))` (PyTorch's formula).
+    The second result is `n`, before clipping, as a rank-0 tensor of the
+    gradients' element type. All gradients share one element type.
+    `tape-materialize-optimizers` lowers it to reductions and arithmetic.
+
+    Example:
+
+    ```mlir
+    %clipped:2, %norm = tape.clip_by_global_norm %gw, %gb {max_norm = 1.0 : f64}
+        : tensor<4x3xf32>, tensor<3xf32>
+    // %norm: the global norm before clipping, a tensor<f32>
+    ```
+  }];
+  let arguments = (ins Variadic<Tape_FloatTensor>:$gradients,
+                       F64Attr:$max_norm);
+  let results = (outs Variadic<Tape_FloatTensor>:$clipped,
+                      Tape_FloatTensor:$norm);
+  let assemblyFormat = "$gradients attr-dict `:` type($gradients)";
+  let hasVerifier = 1;
+}
+
+def Tape_ApplyGradientsOp : Tape_Op<"apply_gradients", [AttrSizedOperandSegments,
     MemoryEffects<[MemRead<Tape_VariableResource>, MemWrite<Tape_VariableResource>]>]> {
   let summary = "Applies an optimizer update to variables";
   let description = [{
@@ -465,13 +494,28 @@ def Tape_ApplyGradientsOp : Tape_Op<"apply_gradients", [SameVariadicOperandSize,
         (%gw, %gb : tensor<f32>, tensor<f32>)
         to (%w, %b : !tape.resource<tensor<f32>>, !tape.resource<tensor<f32>>)
     ```
+
+    The learning rate can be a value instead of the optimizer's constant:
+    `learning_rate(%lr : tensor<f32>)`, a rank-0 tensor of the gradients'
+    element type, replaces the attribute's `learning_rate` wherever the
+    optimizer uses it (AdamW's decoupled decay `1 - lr * weight_decay`
+    included, as PyTorch's schedulers change it). A schedule is then
+    ordinary code in the step: computed from a step-count variable
+    (linear warmup, cosine decay, step decay) or fed as an input.
+
+    ```mlir
+    tape.apply_gradients #tape.adamw<weight_decay = 0.1> (%g : tensor<4xf32>)
+        to (%w : !tape.resource<tensor<4xf32>>) learning_rate(%lr : tensor<f32>)
+    ```
   }];
   let arguments = (ins Tape_OptimizerAttrInterface:$optimizer,
                        Variadic<Tape_FloatTensor>:$gradients,
-                       Variadic<Tape_Resource>:$variables);
+                       Variadic<Tape_Resource>:$variables,
+                       Optional<Tape_FloatTensor>:$learningRate);
   let assemblyFormat = [{
     $optimizer ` ` `(` $gradients `:` type($gradients) `)`
-    `to` ` ` `(` $variables `:` qualified(type($variables)) `)` attr-dict
+    `to` ` ` `(` $variables `:` qualified(type($variables)) `)`
+    (`learning_rate` `(` $learningRate^ `:` type($learningRate) `)`)? attr-dict
   }];
   let hasVerifier = 1;
 }

@@ -214,6 +214,42 @@ DenseElementsAttr RandomNormalAttr::materialize(RankedTensorType type) const {
 // Optimizers
 //===----------------------------------------------------------------------===//
 
+/// The learning rate as a scalar of `type`: the run-time value (a rank-0
+/// tensor, converted if its width differs) when there is one, else the
+/// attribute's constant.
+static Value learningRateScalar(OpBuilder &b, Location loc, Value runtime,
+                                double constant, FloatType type) {
+  if (!runtime)
+    return arith::ConstantOp::create(b, loc, FloatAttr::get(type, constant));
+  Value v = tensor::ExtractOp::create(b, loc, runtime, ValueRange{});
+  auto from = cast<FloatType>(v.getType());
+  if (from.getWidth() < type.getWidth())
+    v = arith::ExtFOp::create(b, loc, type, v);
+  else if (from.getWidth() > type.getWidth())
+    v = arith::TruncFOp::create(b, loc, type, v);
+  return v;
+}
+
+/// A tensor shaped like `like` filled with the scalar `s`.
+static Value splatLike(OpBuilder &b, Location loc, Value like, Value s) {
+  auto type = cast<RankedTensorType>(like.getType());
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType());
+  return linalg::FillOp::create(b, loc, s, empty).getResult(0);
+}
+
+/// The learning rate shaped like `like`: the attribute's splat constant
+/// (what the SGD-in-matmul fusion recognizes), or the run-time value
+/// filled.
+static Value learningRateLike(OpBuilder &b, Location loc, Value like,
+                              Value runtime, double constant) {
+  if (!runtime)
+    return fb::constantLike(b, loc, like, constant);
+  auto elt = cast<FloatType>(getElementTypeOrSelf(like.getType()));
+  return splatLike(b, loc, like,
+                   learningRateScalar(b, loc, runtime, constant, elt));
+}
+
 Attribute SGDAttr::parse(AsmParser &parser, Type) {
   double lr = 0.0, weightDecay = 0.0;
   NamedParam params[] = {{"learning_rate", &lr, /*required=*/true},
@@ -249,14 +285,15 @@ bool SGDAttr::needsStepCount() const { return false; }
 // w <- w - lr g, or with decay w <- w - lr (g + wd w) (torch.optim.SGD's
 // order of operations).
 Value SGDAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
-                           ValueRange, Value,
+                           ValueRange, Value, Value learningRate,
                            SmallVectorImpl<Value> &) const {
   double lr = getLearningRate().convertToDouble();
   double weightDecay = getWeightDecay().convertToDouble();
   if (weightDecay != 0.0)
     g = fb::add(b, loc, g,
                 fb::mul(b, loc, w, fb::constantLike(b, loc, w, weightDecay)));
-  return fb::sub(b, loc, w, fb::mul(b, loc, fb::constantLike(b, loc, g, lr), g));
+  return fb::sub(b, loc, w,
+                 fb::mul(b, loc, learningRateLike(b, loc, g, learningRate, lr), g));
 }
 
 Attribute MomentumAttr::parse(AsmParser &parser, Type) {
@@ -303,11 +340,11 @@ bool MomentumAttr::needsStepCount() const { return false; }
 // v <- mu v - lr g; w <- w + v, or with Nesterov w <- w + mu v - lr g
 // (tf.keras.optimizers.SGD).
 Value MomentumAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
-                                ValueRange slots, Value,
+                                ValueRange slots, Value, Value learningRate,
                                 SmallVectorImpl<Value> &newSlots) const {
   double lr = getLearningRate().convertToDouble();
   double mu = getMomentum().convertToDouble();
-  Value lrg = fb::mul(b, loc, fb::constantLike(b, loc, g, lr), g);
+  Value lrg = fb::mul(b, loc, learningRateLike(b, loc, g, learningRate, lr), g);
   Value vNew =
       fb::sub(b, loc, fb::mul(b, loc, fb::constantLike(b, loc, g, mu), slots[0]),
               lrg);
@@ -383,7 +420,7 @@ bool AdamAttr::needsStepCount() const { return true; }
 //   w <- w - lr sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps).
 // The step size is computed on scalars and splat to the variable's shape.
 Value AdamAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
-                            ValueRange slots, Value steps,
+                            ValueRange slots, Value steps, Value learningRate,
                             SmallVectorImpl<Value> &newSlots) const {
   double lr = getLearningRate().convertToDouble();
   double beta1 = getBeta1().convertToDouble();
@@ -400,7 +437,7 @@ Value AdamAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
   Value b2t = math::PowFOp::create(b, loc, scalar(beta2), t);
   Value alpha = arith::DivFOp::create(
       b, loc,
-      fb::mul(b, loc, scalar(lr),
+      fb::mul(b, loc, learningRateScalar(b, loc, learningRate, lr, elt),
               math::SqrtOp::create(b, loc, fb::sub(b, loc, one, b2t))),
       fb::sub(b, loc, one, b1t));
   Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), elt);
@@ -479,7 +516,7 @@ bool AdamWAttr::needsStepCount() const { return true; }
 // The bias corrections in float64 (PyTorch computes them in Python),
 // rounded once to the variable's type.
 Value AdamWAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
-                             ValueRange slots, Value steps,
+                             ValueRange slots, Value steps, Value learningRate,
                              SmallVectorImpl<Value> &newSlots) const {
   double lr = getLearningRate().convertToDouble();
   double beta1 = getBeta1().convertToDouble();
@@ -506,12 +543,17 @@ Value AdamWAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
                        : arith::TruncFOp::create(b, loc, elt, scalar64);
     return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
   };
-  Value stepSize = splat(arith::DivFOp::create(b, loc, f64Const(lr), bc1));
+  Value lr64 = learningRateScalar(b, loc, learningRate, lr, cast<FloatType>(f64));
+  Value stepSize = splat(arith::DivFOp::create(b, loc, lr64, bc1));
   Value bc2Sqrt = splat(math::SqrtOp::create(b, loc, bc2));
-  Value decayed =
-      weightDecay == 0.0
-          ? w
-          : fb::mul(b, loc, w, fb::constantLike(b, loc, w, 1.0 - lr * weightDecay));
+  Value decayed = w;
+  if (weightDecay != 0.0)
+    decayed = fb::mul(
+        b, loc, w,
+        learningRate
+            ? splat(fb::sub(b, loc, one,
+                            fb::mul(b, loc, lr64, f64Const(weightDecay))))
+            : fb::constantLike(b, loc, w, 1.0 - lr * weightDecay));
   Value m = slots[0], v = slots[1];
   Value mNew = fb::add(b, loc, m,
                        fb::mul(b, loc, fb::sub(b, loc, g, m),
@@ -584,6 +626,7 @@ bool AdadeltaAttr::needsStepCount() const { return false; }
 //   u <- u rho + d^2 (1 - rho),   w <- w - lr d.
 Value AdadeltaAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
                                 ValueRange slots, Value /*steps*/,
+                                Value learningRate,
                                 SmallVectorImpl<Value> &newSlots) const {
   double lr = getLearningRate().convertToDouble();
   double rho = getRho().convertToDouble();
@@ -606,5 +649,6 @@ Value AdadeltaAttr::buildUpdate(OpBuilder &b, Location loc, Value w, Value g,
                        fb::mul(b, loc, fb::mul(b, loc, delta, delta),
                                constant(1.0 - rho)));
   newSlots.append({vNew, uNew});
-  return fb::sub(b, loc, w, fb::mul(b, loc, delta, constant(lr)));
+  return fb::sub(b, loc, w,
+                 fb::mul(b, loc, delta, learningRateLike(b, loc, delta, learningRate, lr)));
 }

@@ -8,6 +8,8 @@
 #include "mlir/Interfaces/FunctionImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::tape;
 
@@ -230,6 +232,48 @@ LogicalResult RandomUniformOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// ClipByGlobalNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClipByGlobalNormOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr, OpaqueProperties, RegionRange,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  if (operands.empty())
+    return emitOptionalError(location, "'tape.clip_by_global_norm' op needs "
+                                       "at least one gradient");
+  for (Value gradient : operands)
+    inferredReturnTypes.push_back(gradient.getType());
+  // The global norm: a scalar of the first gradient's element type (the
+  // verifier requires one element type).
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {}, getElementTypeOrSelf(operands.front().getType())));
+  return success();
+}
+
+LogicalResult ClipByGlobalNormOp::verify() {
+  if (getGradients().empty())
+    return emitOpError("needs at least one gradient");
+  Type element = getElementTypeOrSelf(getGradients().front().getType());
+  for (auto [i, gradient] : llvm::enumerate(getGradients())) {
+    auto type = dyn_cast<RankedTensorType>(gradient.getType());
+    if (!type || !type.hasStaticShape())
+      return emitOpError("gradient #")
+             << i << " must be a statically shaped tensor, got "
+             << gradient.getType();
+    if (type.getElementType() != element)
+      return emitOpError("gradient #")
+             << i << " has element type " << type.getElementType()
+             << " but gradient #0 has " << element
+             << "; the global norm is computed in one type";
+  }
+  double maxNorm = getMaxNorm().convertToDouble();
+  if (!std::isfinite(maxNorm) || maxNorm <= 0.0)
+    return emitOpError("max_norm must be finite and > 0, got ") << maxNorm;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // GradientOp
 //===----------------------------------------------------------------------===//
 
@@ -387,7 +431,21 @@ LogicalResult CallOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ApplyGradientsOp::verify() {
-  // SameVariadicOperandSize already pairs gradients with variables.
+  if (getGradients().size() != getVariables().size())
+    return emitOpError("has ")
+           << getGradients().size() << " gradients for "
+           << getVariables().size() << " variables";
+  if (Value lr = getLearningRate()) {
+    auto type = cast<RankedTensorType>(lr.getType());
+    if (type.getRank() != 0)
+      return emitOpError("learning_rate must be a rank-0 tensor, got ")
+             << lr.getType();
+    for (auto [i, gradient] : llvm::enumerate(getGradients()))
+      if (getElementTypeOrSelf(gradient.getType()) != type.getElementType())
+        return emitOpError("learning_rate has element type ")
+               << type.getElementType() << " but gradient #" << i << " has "
+               << getElementTypeOrSelf(gradient.getType());
+  }
   for (auto [i, pair] :
        llvm::enumerate(llvm::zip(getGradients(), getVariables()))) {
     auto [gradient, variable] = pair;

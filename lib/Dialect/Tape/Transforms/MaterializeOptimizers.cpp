@@ -2,10 +2,12 @@
 //
 // Rewrites tape.apply_gradients into reads, arithmetic and in-place
 // assignments, creating the slot variables of stateful optimizers as
-// ordinary non-trainable variables (so checkpoints contain them).
+// ordinary non-trainable variables (so checkpoints contain them), and
+// tape.clip_by_global_norm into reductions and arithmetic.
 //
 //===----------------------------------------------------------------------===//
 
+#include "tape/Dialect/Tape/FloatBuilders.h"
 #include "tape/Dialect/Tape/Passes.h"
 #include "tape/Dialect/Tape/TapeOps.h"
 
@@ -60,7 +62,8 @@ public:
       }
       Value value = ReadOp::create(b, loc, resource);
       Value updated =
-          optimizer.buildUpdate(b, loc, value, g, slots, steps, newSlots);
+          optimizer.buildUpdate(b, loc, value, g, slots, steps,
+                                op.getLearningRate(), newSlots);
       for (auto [handle, v] : llvm::zip(slotHandles, newSlots))
         AssignOp::create(b, loc, handle, v);
       AssignOp::create(b, loc, resource, updated);
@@ -130,10 +133,70 @@ private:
   SymbolTable symbols;
 };
 
+/// PyTorch's clip_grad_norm_: per-gradient norms n_i = sqrt(sum g_i^2),
+/// the global norm n = sqrt(sum n_i^2), each gradient times
+/// min(1, max_norm / (n + 1e-6)).
+void lowerClipByGlobalNorm(ClipByGlobalNormOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Type element = getElementTypeOrSelf(op.getNorm().getType());
+  Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(element, 0.0));
+  auto allDims = [](int64_t rank) {
+    return llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  };
+  Value sumOfSquares;
+  for (Value g : op.getGradients()) {
+    auto type = cast<RankedTensorType>(g.getType());
+    Value squares = fb::mul(b, loc, g, g);
+    Value sum = squares;
+    if (type.getRank() > 0) {
+      Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, element);
+      Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+      sum = linalg::ReduceOp::create(
+                b, loc, ValueRange{squares}, ValueRange{init},
+                allDims(type.getRank()),
+                [](OpBuilder &nb, Location nl, ValueRange args) {
+                  linalg::YieldOp::create(
+                      nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[0], args[1])});
+                })
+                .getResult(0);
+    }
+    Value norm = math::SqrtOp::create(b, loc, sum);
+    Value square = fb::mul(b, loc, norm, norm);
+    sumOfSquares = sumOfSquares ? fb::add(b, loc, sumOfSquares, square) : square;
+  }
+  Value total = math::SqrtOp::create(b, loc, sumOfSquares);
+  double maxNorm = op.getMaxNorm().convertToDouble();
+  Value coefficient =
+      fb::div(b, loc, fb::constantLike(b, loc, total, maxNorm),
+              fb::add(b, loc, total, fb::constantLike(b, loc, total, 1e-6)));
+  coefficient = arith::MinimumFOp::create(b, loc, coefficient,
+                                          fb::constantLike(b, loc, total, 1.0));
+  SmallVector<Value> results;
+  for (Value g : op.getGradients()) {
+    auto type = cast<RankedTensorType>(g.getType());
+    Value factor = coefficient;
+    if (type.getRank() > 0) {
+      Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), element);
+      factor = linalg::BroadcastOp::create(b, loc, coefficient, empty,
+                                           allDims(type.getRank()))
+                   .getResult()[0];
+    }
+    results.push_back(fb::mul(b, loc, g, factor));
+  }
+  results.push_back(total);
+  op->replaceAllUsesWith(results);
+  op.erase();
+}
+
 struct TapeMaterializeOptimizersPass
     : public tape::impl::TapeMaterializeOptimizersBase<
           TapeMaterializeOptimizersPass> {
   void runOnOperation() override {
+    SmallVector<ClipByGlobalNormOp> clips;
+    getOperation().walk([&](ClipByGlobalNormOp op) { clips.push_back(op); });
+    for (ClipByGlobalNormOp op : clips)
+      lowerClipByGlobalNorm(op);
     OptimizerLowering lowering(getOperation());
     SmallVector<ApplyGradientsOp> ops;
     getOperation().walk([&](ApplyGradientsOp op) { ops.push_back(op); });

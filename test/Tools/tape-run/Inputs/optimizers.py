@@ -1,7 +1,8 @@
 """Checks SGD, momentum (plain and Nesterov) and Adam against their update
 formulas (Keras'), and AdamW and Adadelta against PyTorch's
 (torch.optim.AdamW, with no decay torch.optim.Adam; torch.optim.Adadelta),
-over several steps (SGD also with PyTorch's weight decay): a linear least-squares model is
+over several steps (SGD also with PyTorch's weight decay, and after
+tape.clip_by_global_norm): a linear least-squares model is
 trained with tape-run, and its variables, slots and step count are compared
 with a float64 numpy implementation of the formulas.
 
@@ -74,8 +75,36 @@ def grads(w, b):
 
 def run(tape_run, work, name, attr):
     path = f"{work}/{name}.mlir"
+    model = MODEL.replace("OPTIMIZER", attr)
+    if attr.startswith("SCHEDULE "):
+        # The learning rate as a value: attribute's rate times 0.5^t, t a
+        # step count the step keeps in a variable of its own.
+        optimizer = attr.split(" ", 1)[1]
+        base_lr = float(optimizer.split("learning_rate = ")[1].split(",")[0].split(">")[0])
+        model = MODEL.replace(
+            "module {\n",
+            "module {\n  tape.variable @t : tensor<f32> = dense<0.0> {trainable = false}\n", 1)
+        model = model.replace(
+            "    tape.apply_gradients OPTIMIZER (%g#0, %g#1 : tensor<3x1xf32>, tensor<1xf32>) to (%hw, %hb : !tape.resource<tensor<3x1xf32>>, !tape.resource<tensor<1xf32>>)",
+            "    %ht = tape.handle @t : !tape.resource<tensor<f32>>\n"
+            "    %tv = tape.read %ht : !tape.resource<tensor<f32>>\n"
+            "    %half = arith.constant dense<0.5> : tensor<f32>\n"
+            f"    %lr0 = arith.constant dense<{base_lr}> : tensor<f32>\n"
+            "    %decay = math.powf %half, %tv : tensor<f32>\n"
+            "    %lr = arith.mulf %lr0, %decay : tensor<f32>\n"
+            f"    tape.apply_gradients {optimizer} (%g#0, %g#1 : tensor<3x1xf32>, tensor<1xf32>) to (%hw, %hb : !tape.resource<tensor<3x1xf32>>, !tape.resource<tensor<1xf32>>) learning_rate(%lr : tensor<f32>)\n"
+            "    %one = arith.constant dense<1.0> : tensor<f32>\n"
+            "    tape.assign_add %ht, %one : !tape.resource<tensor<f32>>")
+        assert "learning_rate(%lr" in model
+    if attr.startswith("CLIP "):
+        # tape.clip_by_global_norm between the gradients and the update.
+        _, max_norm, optimizer = attr.split(" ", 2)
+        model = MODEL.replace(
+            "    tape.apply_gradients OPTIMIZER (%g#0, %g#1",
+            f"    %c:3 = tape.clip_by_global_norm %g#0, %g#1 {{max_norm = {max_norm} : f64}} : tensor<3x1xf32>, tensor<1xf32>\n"
+            f"    tape.apply_gradients {optimizer} (%c#0, %c#1")
     with open(path, "w") as f:
-        f.write(MODEL.replace("OPTIMIZER", attr))
+        f.write(model)
     npz = f"{work}/{name}.npz"
     subprocess.run([tape_run, path, "--steps", str(STEPS), "--quiet",
                     "--save-vars", npz], check=True)
@@ -90,8 +119,22 @@ def reference(kind, **p):
     vw, vb = np.zeros_like(w), np.zeros_like(b)
     mw, mb, sw, sb = (np.zeros_like(w), np.zeros_like(b), np.zeros_like(w),
                       np.zeros_like(b))
+    base = dict(p)
     for t in range(1, STEPS + 1):
+        p = dict(base)
+        if "schedule" in p:
+            # The step-decay schedule the SCHEDULE cases compute in the
+            # step: lr * 0.5^(t - 1), t counting from 1.
+            p["lr"] = base["lr"] * 0.5 ** (t - 1)
         gw, gb = grads(w, b)
+        if "clip" in p:
+            # torch.nn.utils.clip_grad_norm_: per-tensor norms, their norm,
+            # min(1, max_norm / (norm + 1e-6)).
+            total = np.sqrt(np.linalg.norm(gw) ** 2 + np.linalg.norm(gb) ** 2)
+            coefficient = min(1.0, p["clip"] / (total + 1e-6))
+            if t == 1:
+                assert coefficient < 1.0, "the case must clip"
+            gw, gb = gw * coefficient, gb * coefficient
         if kind == "sgd":
             # torch.optim.SGD's coupled decay: g + wd * w.
             wd = p.get("wd", 0.0)
@@ -137,6 +180,8 @@ def reference(kind, **p):
             b = b - alpha * mb / (np.sqrt(sb) + eps)
             slots = {"w__adam_m": mw, "w__adam_v": sw, "b__adam_m": mb,
                      "b__adam_v": sb, "adam_iterations": np.array(STEPS)}
+    if "schedule" in base:
+        slots["t"] = np.array(float(STEPS))  # the schedule's step count
     return {"w": w, "b": b, **slots}
 
 
@@ -146,6 +191,25 @@ def main():
         ("sgd", "#tape.sgd<learning_rate = 0.05>", "sgd", dict(lr=0.05)),
         ("sgd_decay", "#tape.sgd<learning_rate = 0.05, weight_decay = 0.2>",
          "sgd", dict(lr=0.05, wd=0.2)),
+        # Learning rates as values: a step-decay schedule computed in the
+        # step from a variable (the attribute's rate is its base).
+        ("sgd_schedule", "SCHEDULE #tape.sgd<learning_rate = 0.05>", "sgd",
+         dict(lr=0.05, schedule=True)),
+        ("adamw_schedule",
+         "SCHEDULE #tape.adamw<learning_rate = 0.1, beta1 = 0.9, beta2 = 0.999, epsilon = 1.0e-08, weight_decay = 0.1>",
+         "adamw", dict(lr=0.1, b1=0.9, b2=0.999, eps=1e-8, wd=0.1, schedule=True)),
+        ("momentum_schedule",
+         "SCHEDULE #tape.momentum<learning_rate = 0.05, momentum = 0.9, nesterov = true>",
+         "momentum", dict(lr=0.05, m=0.9, nesterov=True, schedule=True)),
+        ("adam_schedule",
+         "SCHEDULE #tape.adam<learning_rate = 0.1, beta1 = 0.9, beta2 = 0.999, epsilon = 1.0e-07>",
+         "adam", dict(lr=0.1, b1=0.9, b2=0.999, eps=1e-7, schedule=True)),
+        ("adadelta_schedule",
+         "SCHEDULE #tape.adadelta<learning_rate = 0.5, rho = 0.8, epsilon = 0.01, weight_decay = 0.1>",
+         "adadelta", dict(lr=0.5, rho=0.8, eps=0.01, wd=0.1, schedule=True)),
+        # Gradients clipped to a global norm of 0.5 before the update.
+        ("sgd_clipped", "CLIP 0.5 #tape.sgd<learning_rate = 0.05>", "sgd",
+         dict(lr=0.05, clip=0.5)),
         ("momentum", "#tape.momentum<learning_rate = 0.05, momentum = 0.9>",
          "momentum", dict(lr=0.05, m=0.9, nesterov=False)),
         ("nesterov",
