@@ -106,7 +106,6 @@ public:
       if (cost && (!best || *cost < *best)) {
         best = cost;
         chosen = {a, b, c};
-        chosenSwap = swap;
       }
     }
     if (!best)
@@ -121,7 +120,7 @@ public:
     Value lhs = materializeInput(rewriter, loc, a);
     Value rhs = materializeInput(rewriter, loc, b);
     Type element = getElementTypeOrSelf(op->getResult(0).getType());
-    int64_t rows = extent(c.first), columns = extent(c.second);
+    int64_t rows = elements(c.first), columns = elements(c.second);
     auto resultType = RankedTensorType::get({rows, columns}, element);
     Value init;
     if (c.isImage) {
@@ -233,7 +232,6 @@ private:
     return copied;
   }
 
-  int64_t extent(ArrayRef<unsigned> dims) const { return elements(dims); }
   int64_t elements(ArrayRef<unsigned> dims) const {
     int64_t n = 1;
     for (unsigned d : dims)
@@ -263,16 +261,32 @@ private:
   Value arrange(RewriterBase &rewriter, Location loc, const Side &side) {
     if (!side.transposed)
       return side.value;
-    SmallVector<unsigned> target = layout(side);
+    return transpose(rewriter, loc, side.value, side.dims, layout(side));
+  }
+
+  /// `value`, indexed by the loop dims `from`, copied into the order `to`.
+  Value transpose(RewriterBase &rewriter, Location loc, Value value,
+                  ArrayRef<unsigned> from, ArrayRef<unsigned> to) {
     SmallVector<int64_t> permutation;
-    for (unsigned d : target)
-      permutation.push_back(llvm::find(side.dims, d) - side.dims.begin());
-    RankedTensorType type = typeOver(target);
+    for (unsigned d : to)
+      permutation.push_back(llvm::find(from, d) - from.begin());
+    RankedTensorType type = typeOver(to);
     Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
                                           type.getElementType());
-    return linalg::TransposeOp::create(rewriter, loc, side.value, empty,
+    return linalg::TransposeOp::create(rewriter, loc, value, empty,
                                        permutation)
         .getResult()[0];
+  }
+
+  /// The matmul's 2-D [rows, columns] expanded to the result's loop dims
+  /// in the matmul's order (`layout(c)`).
+  Value expandProduct(RewriterBase &rewriter, Location loc, Value product) {
+    SmallVector<unsigned> target = layout(c);
+    SmallVector<ReassociationIndices> groups(2);
+    for (unsigned i = 0; i < target.size(); ++i)
+      groups[i < c.first.size() ? 0 : 1].push_back(i);
+    return tensor::ExpandShapeOp::create(rewriter, loc, typeOver(target),
+                                         product, groups);
   }
 
   /// `value`, laid out as [group, rest], as a 2-D tensor.
@@ -322,24 +336,10 @@ private:
 
   /// The matmul's [rows, columns] back in the result's layout.
   Value restoreLayout(RewriterBase &rewriter, Location loc, Value product) {
-    SmallVector<unsigned> target = layout(c);
-    RankedTensorType type = typeOver(target);
-    SmallVector<ReassociationIndices> groups(2);
-    for (unsigned i = 0; i < target.size(); ++i)
-      groups[i < c.first.size() ? 0 : 1].push_back(i);
-    Value expanded =
-        tensor::ExpandShapeOp::create(rewriter, loc, type, product, groups);
+    Value expanded = expandProduct(rewriter, loc, product);
     if (!c.transposed)
       return expanded;
-    SmallVector<int64_t> permutation;
-    for (unsigned d : c.dims)
-      permutation.push_back(llvm::find(target, d) - target.begin());
-    RankedTensorType outType = typeOver(c.dims);
-    Value empty = tensor::EmptyOp::create(rewriter, loc, outType.getShape(),
-                                          outType.getElementType());
-    return linalg::TransposeOp::create(rewriter, loc, expanded, empty,
-                                       permutation)
-        .getResult()[0];
+    return transpose(rewriter, loc, expanded, layout(c), c.dims);
   }
 
   /// col2im: the result's init plus every column added where the image
@@ -347,12 +347,7 @@ private:
   /// of their iterations write one element); the rest are parallel.
   Value scatterColumns(RewriterBase &rewriter, Location loc, Value product) {
     SmallVector<unsigned> target = layout(c);
-    RankedTensorType type = typeOver(target);
-    SmallVector<ReassociationIndices> groups(2);
-    for (unsigned i = 0; i < target.size(); ++i)
-      groups[i < c.first.size() ? 0 : 1].push_back(i);
-    Value columns =
-        tensor::ExpandShapeOp::create(rewriter, loc, type, product, groups);
+    Value columns = expandProduct(rewriter, loc, product);
     SmallVector<utils::IteratorType> iterators;
     for (unsigned d : target) {
       bool alone = llvm::any_of(c.map.getResults(), [&](AffineExpr e) {
@@ -380,7 +375,6 @@ private:
   Type elementType;
   Side a, b, c;
   std::tuple<Side, Side, Side> chosen;
-  bool chosenSwap = false;
 };
 
 struct ConvolutionsAsMatmulsPass
