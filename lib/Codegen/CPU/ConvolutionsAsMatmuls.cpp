@@ -16,6 +16,8 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "UnitStride.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -28,6 +30,7 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::isUnitStrideInnermost;
 
 namespace {
 
@@ -207,12 +210,25 @@ private:
     a.first = rows, a.second = depth;
     b.first = depth, b.second = columns;
     c.first = rows, c.second = columns;
+    // The cost: elements copied, twice for a copy whose innermost loop
+    // strides through its source (or destination) instead of running along
+    // it, which vectorizes poorly.
     int64_t copied = 0;
     for (Side *side : {&a, &b, &c}) {
       if (side->isImage) {
         if (columnElements(*side) > maxColumnElements)
           return std::nullopt;
-        copied += columnElements(*side);
+        // The columns are ours to lay out: an input image may be read by
+        // the matmul either way round, so take the order whose innermost
+        // loop runs longest along the image.
+        int64_t run = contiguousRun(*side);
+        if (side != &c) {
+          side->swapped = true;
+          int64_t swappedRun = contiguousRun(*side);
+          side->swapped = swappedRun > run;
+          run = std::max(run, swappedRun);
+        }
+        copied += columnElements(*side) * (run >= kShortestRun ? 1 : 2);
         continue;
       }
       auto concat = [](ArrayRef<unsigned> x, ArrayRef<unsigned> y) {
@@ -227,9 +243,21 @@ private:
         continue;
       }
       side->transposed = true;
-      copied += elements(side->dims) * (side == &c ? 2 : 1);
+      int64_t strided = layout(*side).back() == side->dims.back() ? 1 : 2;
+      copied += elements(side->dims) * (side == &c ? 2 : 1) * strided;
     }
     return copied;
+  }
+
+  /// Copies whose innermost loop moves along fewer consecutive elements
+  /// than this count as strided.
+  static constexpr int64_t kShortestRun = 8;
+
+  /// How many consecutive image elements the innermost loop of the
+  /// columns' layout reaches (0 if it strides).
+  int64_t contiguousRun(const Side &image) const {
+    unsigned innermost = layout(image).back();
+    return isUnitStrideInnermost(image.map, innermost) ? ranges[innermost] : 0;
   }
 
   int64_t elements(ArrayRef<unsigned> dims) const {

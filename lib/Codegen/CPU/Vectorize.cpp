@@ -9,6 +9,8 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "UnitStride.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -22,6 +24,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 
 namespace mlir::tape::cpu {
 #define GEN_PASS_DEF_VECTORIZE
@@ -30,6 +33,7 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::isUnitStrideInnermost;
 
 /// The largest divisor of `size` that is at most `limit`.
 static int64_t largestDivisor(int64_t size, int64_t limit) {
@@ -86,6 +90,148 @@ static bool hasBooleanBuffer(linalg::LinalgOp op) {
   });
 }
 
+/// True for an op upstream vectorization refuses because an operand is
+/// indexed by a sum of loops (im2col's gather `x[n, c, oh + kh, ow + kw]`,
+/// col2im's scatter-add into it) but that can run along its innermost
+/// loop: every operand that loop indexes has it in its last index alone,
+/// with coefficient 1, in memory of unit innermost stride; every output is
+/// indexed by it (so the lanes of one vector write distinct elements and
+/// the result is the scalar loops' to the bit, whatever the iterator
+/// types); an input that is also an output is read where it is written;
+/// and the body is elementwise scalar arithmetic.
+static bool runsAlongInnermostLoop(linalg::LinalgOp op) {
+  if (op.getNumLoops() == 0 || !op.hasPureBufferSemantics() ||
+      op.hasDynamicShape() ||
+      llvm::all_of(op.getIndexingMapsArray(),
+                   [](AffineMap map) { return map.isProjectedPermutation(); }))
+    return false;
+  unsigned inner = op.getNumLoops() - 1;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.getElementType().isIntOrFloat())
+      return false;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    bool output = op.isDpsInit(&operand);
+    if (!map.isFunctionOfDim(inner)) {
+      if (output)
+        return false;
+      continue;
+    }
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (!isUnitStrideInnermost(map, inner) ||
+        failed(type.getStridesAndOffset(strides, offset)) ||
+        strides.back() != 1)
+      return false;
+  }
+  for (OpOperand *input : op.getDpsInputOperands())
+    for (OpOperand &init : op.getDpsInitsMutable())
+      if (input->get() == init.get() &&
+          op.getMatchingIndexingMap(input) != op.getMatchingIndexingMap(&init))
+        return false;
+  for (Operation &nested : op.getBlock()->without_terminator())
+    if (nested.getNumRegions() != 0 ||
+        !OpTrait::hasElementwiseMappableTraits(&nested) ||
+        !llvm::all_of(nested.getResultTypes(),
+                      [](Type t) { return t.isIntOrFloat(); }))
+      return false;
+  return true;
+}
+
+/// Lowers an op `runsAlongInnermostLoop` accepts to scalar loops over its
+/// outer dimensions around vectors along the innermost one: `width`
+/// lanes at a time, then halves for what is left (24 = 16 + 8), each
+/// operand read by vector.load (or loaded once and broadcast when the
+/// loop does not index it) and each output written by vector.store.
+static void vectorizeAlongInnermostLoop(IRRewriter &rewriter,
+                                        linalg::LinalgOp op, int64_t width) {
+  Location loc = op.getLoc();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  unsigned inner = ranges.size() - 1;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  SmallVector<Value> ivs;
+  for (unsigned d = 0; d < inner; ++d) {
+    auto loop = scf::ForOp::create(rewriter, loc, constant(0),
+                                   constant(ranges[d]), constant(1));
+    rewriter.setInsertionPointToStart(loop.getBody());
+    ivs.push_back(loop.getInductionVar());
+  }
+
+  // The body on `lanes` consecutive iterations of the innermost loop from
+  // `index`.
+  auto emitVectors = [&](Value index, int64_t lanes) {
+    SmallVector<Value> point(ivs);
+    point.push_back(index);
+    auto indicesOf = [&](AffineMap map) {
+      SmallVector<Value> indices;
+      for (AffineExpr e : map.getResults())
+        indices.push_back(affine::AffineApplyOp::create(
+            rewriter, loc, AffineMap::get(map.getNumDims(), 0, e), point));
+      return indices;
+    };
+    auto vectorOf = [&](Type scalar) -> Type { return VectorType::get({lanes}, scalar); };
+    IRMapping mapping;
+    for (OpOperand &operand : op->getOpOperands()) {
+      BlockArgument arg = op.getMatchingBlockArgument(&operand);
+      if (arg.use_empty())
+        continue;
+      AffineMap map = op.getMatchingIndexingMap(&operand);
+      SmallVector<Value> indices = indicesOf(map);
+      Value value;
+      if (map.isFunctionOfDim(inner)) {
+        value = vector::LoadOp::create(rewriter, loc, vectorOf(arg.getType()),
+                                       operand.get(), indices);
+      } else {
+        Value scalar = memref::LoadOp::create(rewriter, loc, operand.get(), indices);
+        value = vector::BroadcastOp::create(rewriter, loc, vectorOf(arg.getType()), scalar);
+      }
+      mapping.map(arg, value);
+    }
+    // Values from outside the body are the same for every lane.
+    auto lookup = [&](Value v) -> Value {
+      if (Value mapped = mapping.lookupOrNull(v))
+        return mapped;
+      Value splat = vector::BroadcastOp::create(rewriter, loc, vectorOf(v.getType()), v);
+      mapping.map(v, splat);
+      return splat;
+    };
+    for (Operation &nested : op.getBlock()->without_terminator()) {
+      SmallVector<Value> operands = llvm::map_to_vector(nested.getOperands(), lookup);
+      SmallVector<Type> types = llvm::map_to_vector(nested.getResultTypes(), vectorOf);
+      OperationState state(nested.getLoc(), nested.getName(), operands, types,
+                           nested.getAttrs());
+      mapping.map(nested.getResults(), rewriter.create(state)->getResults());
+    }
+    auto yield = cast<linalg::YieldOp>(op.getBlock()->getTerminator());
+    for (auto [init, value] : llvm::zip(op.getDpsInitsMutable(), yield.getValues()))
+      vector::StoreOp::create(rewriter, loc, lookup(value), init.get(),
+                              indicesOf(op.getMatchingIndexingMap(&init)));
+  };
+
+  int64_t start = 0;
+  for (int64_t lanes = width; lanes >= 1 && start < ranges[inner]; lanes /= 2) {
+    int64_t count = (ranges[inner] - start) / lanes;
+    if (count == 0)
+      continue;
+    OpBuilder::InsertionGuard segment(rewriter);
+    if (count == 1) {
+      emitVectors(constant(start), lanes);
+    } else {
+      auto loop = scf::ForOp::create(rewriter, loc, constant(start),
+                                     constant(start + count * lanes),
+                                     constant(lanes));
+      rewriter.setInsertionPointToStart(loop.getBody());
+      emitVectors(loop.getInductionVar(), lanes);
+    }
+    start += count * lanes;
+  }
+  rewriter.eraseOp(op);
+}
+
 namespace {
 
 struct TapeVectorizePass
@@ -110,7 +256,14 @@ struct TapeVectorizePass
   /// it a worksharing loop). Otherwise `op` itself.
   linalg::LinalgOp spreadOverThreads(IRRewriter &rewriter,
                                      linalg::LinalgOp op) {
-    if (threads < 2 || op.getNumParallelLoops() != op.getNumLoops())
+    // An op that runs along its innermost loop may reduce over others; its
+    // outermost loop, when parallel, still splits it into blocks that write
+    // disjoint elements.
+    bool parallel = op.getNumParallelLoops() == op.getNumLoops() ||
+                    (runsAlongInnermostLoop(op) &&
+                     op.getIteratorTypesArray().front() ==
+                         utils::IteratorType::parallel);
+    if (threads < 2 || !parallel)
       return op;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t elements = 1;
@@ -135,7 +288,13 @@ struct TapeVectorizePass
   }
 
   LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
-    if (!reducesVaryingValues(op) || hasBooleanBuffer(op))
+    if (hasBooleanBuffer(op))
+      return failure();
+    if (runsAlongInnermostLoop(op)) {
+      vectorizeAlongInnermostLoop(rewriter, op, vectorWidth);
+      return success();
+    }
+    if (!reducesVaryingValues(op))
       return failure();
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     SmallVector<int64_t> tiles(ranges.size(), 1);

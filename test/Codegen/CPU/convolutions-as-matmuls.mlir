@@ -3,19 +3,23 @@
 // test/Tools/tape-run/cnn.test (against PyTorch) run through this pass.
 
 // CHECK-DAG: #[[$AT:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[$IM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d1 + d4, d2 + d5)>
+// CHECK-DAG: #[[$BT:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 
 // Forward NCHW convolution, stride 2 and dilation 2 in width: im2col
-// gathers through the strided, dilated map; the bias (the init) is
-// transposed to the matmul's layout and the result back.
+// gathers through the strided, dilated map. The filter is the matmul's A
+// and the columns its B, so that the bias (the init) and the result are
+// transposed in runs of whole rows ([n, f] to [f, n]) rather than
+// element by element.
 // CHECK-LABEL: func.func @forward
+// CHECK: %[[A:.*]] = tensor.collapse_shape %arg1 {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
 // CHECK: %[[COL:.*]] = linalg.generic
-// CHECK-SAME: ins(%arg0 : tensor<2x3x9x9xf32>) outs(%{{.*}} : tensor<2x7x3x3x3x3xf32>)
-// CHECK: %[[A:.*]] = tensor.collapse_shape %[[COL]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x7x3x3x3x3xf32> into tensor<42x27xf32>
-// CHECK: %[[B:.*]] = tensor.collapse_shape %arg1 {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
-// CHECK: linalg.transpose ins(%arg2 : tensor<2x4x7x3xf32>) {{.*}} permutation = [0, 2, 3, 1]
-// CHECK: %[[C:.*]] = linalg.matmul {{.*}} ins(%[[A]], %[[B]] : tensor<42x27xf32>, tensor<4x27xf32>) outs(%{{.*}} : tensor<42x4xf32>)
+// CHECK-SAME: ins(%arg0 : tensor<2x3x9x9xf32>) outs(%{{.*}} : tensor<3x3x3x2x7x3xf32>)
+// CHECK: %[[B:.*]] = tensor.collapse_shape %[[COL]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<3x3x3x2x7x3xf32> into tensor<27x42xf32>
+// CHECK: linalg.transpose ins(%arg2 : tensor<2x4x7x3xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK: %[[C:.*]] = linalg.matmul ins(%[[A]], %[[B]] : tensor<4x27xf32>, tensor<27x42xf32>) outs(%{{.*}} : tensor<4x42xf32>)
 // CHECK: %[[E:.*]] = tensor.expand_shape %[[C]]
-// CHECK: %[[R:.*]] = linalg.transpose ins(%[[E]] : tensor<2x7x3x4xf32>) {{.*}} permutation = [0, 3, 1, 2]
+// CHECK: %[[R:.*]] = linalg.transpose ins(%[[E]] : tensor<4x2x7x3xf32>) {{.*}} permutation = [1, 0, 2, 3]
 // CHECK: return %[[R]]
 func.func @forward(%x: tensor<2x3x9x9xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<2x4x7x3xf32>) -> tensor<2x4x7x3xf32> {
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<[1, 2]> : tensor<2xi64>}
@@ -46,6 +50,27 @@ func.func @input_gradient(%w: tensor<4x3x3x3xf32>, %dy: tensor<2x4x7x7xf32>, %dx
     linalg.yield %s : f32
   } -> tensor<2x3x9x9xf32>
   return %r : tensor<2x3x9x9xf32>
+}
+
+// The filter gradient AD builds (unit stride): the columns are laid out
+// [c, kh, kw, n, oh, ow], so that im2col copies whole rows of the image
+// (ow innermost) and the forward convolution's columns are the same
+// tensor; the matmul reads them transposed, without a copy.
+// CHECK-LABEL: func.func @filter_gradient
+// CHECK: %[[COL:.*]] = linalg.generic {indexing_maps = [#[[$IM]], #{{.*}}]
+// CHECK-SAME: ins(%arg1 : tensor<2x3x9x9xf32>) outs(%{{.*}} : tensor<3x3x3x2x7x7xf32>)
+// CHECK: %[[B:.*]] = tensor.collapse_shape %[[COL]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<3x3x3x2x7x7xf32> into tensor<27x98xf32>
+// CHECK: linalg.matmul indexing_maps = [#{{.*}}, #[[$BT]], #{{.*}}] ins(%{{.*}}, %[[B]] : tensor<4x98xf32>, tensor<27x98xf32>) outs(%{{.*}} : tensor<4x27xf32>)
+func.func @filter_gradient(%dy: tensor<2x4x7x7xf32>, %x: tensor<2x3x9x9xf32>, %dw: tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, f, oh, ow, c, kh, kw) -> (n, f, oh, ow)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (f, c, kh, kw)>],
+      iterator_types = ["reduction", "parallel", "reduction", "reduction", "parallel", "parallel", "parallel"]}
+      ins(%dy, %x : tensor<2x4x7x7xf32>, tensor<2x3x9x9xf32>) outs(%dw : tensor<4x3x3x3xf32>) {
+  ^bb0(%g: f32, %a: f32, %acc: f32):
+    %p = arith.mulf %g, %a : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x3x3x3xf32>
+  return %r : tensor<4x3x3x3xf32>
 }
 
 // Depthwise: the channel is in all three operands (a batch dimension):

@@ -80,3 +80,66 @@ func.func @boolean_buffer(%mask: memref<4x16xi1>, %x: memref<4x16xf32>, %out: me
   }
   return
 }
+
+// im2col (after tape-cpu-convolutions-as-matmuls): the image is indexed by
+// sums of loops, which upstream vectorization refuses. The innermost loop
+// (ow, 24 wide) walks along the image's rows: vectors of 16 and then 8
+// lanes, loaded from where the window starts.
+// CHECK-LABEL: func.func @im2col
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: vector.load %arg0{{.*}} : memref<2x3x26x26xf32>, vector<16xf32>
+// CHECK: vector.store {{.*}} : memref<3x3x3x2x24x24xf32>, vector<16xf32>
+// CHECK: vector.load %arg0{{.*}} : memref<2x3x26x26xf32>, vector<8xf32>
+// CHECK: vector.store {{.*}} : memref<3x3x3x2x24x24xf32>, vector<8xf32>
+// CHECK-NOT: linalg.generic
+func.func @im2col(%x: memref<2x3x26x26xf32>, %col: memref<3x3x3x2x24x24xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(c, kh, kw, n, oh, ow) -> (n, c, oh + kh, ow + kw)>, affine_map<(c, kh, kw, n, oh, ow) -> (c, kh, kw, n, oh, ow)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x3x26x26xf32>) outs(%col : memref<3x3x3x2x24x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
+// col2im: the columns added into the image. Its loops that add into one
+// element are reductions, but the lanes of one vector (consecutive ow)
+// reach distinct elements, so it vectorizes along ow all the same and
+// adds in the scalar loops' order: 4 + 2 + 1 lanes for a width of 7.
+// CHECK-LABEL: func.func @col2im
+// CHECK: %[[A:.*]] = vector.load %arg0{{.*}} : memref<3x2x2x2x5x7xf32>, vector<4xf32>
+// CHECK: %[[B:.*]] = vector.load %arg1{{.*}} : memref<2x3x6x8xf32>, vector<4xf32>
+// CHECK: %[[S:.*]] = arith.addf %[[B]], %[[A]] : vector<4xf32>
+// CHECK: vector.store %[[S]], %arg1{{.*}} : memref<2x3x6x8xf32>, vector<4xf32>
+// CHECK: vector<2xf32>
+// CHECK: vector<1xf32>
+// CHECK-NOT: linalg.generic
+func.func @col2im(%col: memref<3x2x2x2x5x7xf32>, %x: memref<2x3x6x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(c, kh, kw, n, oh, ow) -> (c, kh, kw, n, oh, ow)>, affine_map<(c, kh, kw, n, oh, ow) -> (n, c, oh + kh, ow + kw)>],
+      iterator_types = ["parallel", "reduction", "reduction", "parallel", "reduction", "reduction"]}
+      ins(%col : memref<3x2x2x2x5x7xf32>) outs(%x : memref<2x3x6x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %out, %in : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A stride-2 window (a max-pool's x[n, c, 2 * oh + kh, 2 * ow + kw]) with
+// ow innermost: consecutive iterations skip an element; left to the loops.
+// CHECK-LABEL: func.func @strided_window
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+func.func @strided_window(%x: memref<1x2x8x8xf32>, %out: memref<1x2x2x2x4x4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(n, c, kh, kw, oh, ow) -> (n, c, oh * 2 + kh, ow * 2 + kw)>, affine_map<(n, c, kh, kw, oh, ow) -> (n, c, kh, kw, oh, ow)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x2x8x8xf32>) outs(%out : memref<1x2x2x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
