@@ -54,7 +54,11 @@ def ConvolutionsAsMatmuls
     the generics AD builds for their adjoints (the filter gradient is a
     convolution of the input by the output gradient) are all rewritten.
     Of the two orders of the inputs it takes the one that copies fewer
-    elements. Left alone: a loop in all three operands (depthwise and
+    elements, counting twice a copy whose innermost loop strides (fewer
+    than 8 consecutive elements); the columns of an input image are laid
+    out so that their innermost loop runs along the image's rows
+    (`[c, kh, kw, n, oh, ow]`), which is one tensor for a convolution and
+    its filter gradient. Left alone: a loop in all three operands (depthwise and
     grouped convolutions: batch dimensions) or in only one, and columns
     with more than `max-column-elements` elements.
   }];
@@ -322,7 +326,18 @@ def Vectorize : Pass<"tape-cpu-vectorize", "::mlir::func::FuncOp"> {
     which later lowers to outer products (FMAs). Every other linalg op is
     tiled to one vector along its innermost dimension (up to
     `vector-width` elements) and vectorized. Ops with dynamic shapes or
-    rank 0 stay as they are. The reduction loop of a tiled contraction
+    rank 0 stay as they are.
+
+    Upstream vectorization refuses ops with an operand indexed by a sum of
+    loops (im2col's `x[n, c, oh + kh, ow + kw]`, col2im's scatter-add into
+    it). When the innermost loop appears only in the last index of each
+    operand it indexes, with coefficient 1 and unit stride in memory, and
+    indexes every output, such an op becomes scalar loops around vectors
+    along that loop (`vector-width` lanes, then halves for the rest:
+    24 = 16 + 8), with `vector.load`/`vector.store`. The lanes of one
+    vector write distinct elements, so even when the op's other loops
+    reduce (col2im) the result is the scalar loops' to the bit; when its
+    outermost loop is parallel it is spread over threads as below. The reduction loop of a tiled contraction
     carries its output tile as a vector (read before the loop, written
     after it): bufferization never lets a contraction's output alias its
     inputs, which upstream's hoisting cannot assume of function arguments.
