@@ -290,7 +290,7 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
   llvmModule->setTargetTriple(llvm::Triple(triple));
   llvmModule->setDataLayout(tm->createDataLayout());
   if (llvm::Error e =
-          mlir::makeOptimizingTransformer(3, 0, tm.get())(llvmModule.get()))
+          mlir::makeOptimizingTransformer(kLLVMOptLevel, 0, tm.get())(llvmModule.get()))
     return Status::error("LLVM optimisation failed: " +
                          llvm::toString(std::move(e)));
 

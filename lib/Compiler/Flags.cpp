@@ -35,6 +35,11 @@ CompileFlags::CompileFlags(cl::OptionCategory &category)
                    cl::desc("Remark on variables copied into their buffer "
                             "instead of updated in place"),
                    cl::cat(category), cl::Hidden),
+      debugInfo("g",
+                cl::desc("Line tables from the .mlir source into the "
+                         "compiled code, so that profilers (perf) report "
+                         "time per source line"),
+                cl::cat(category)),
       threads("num-threads",
               cl::desc("Threads the compiled step may use: 1 (the default), "
                        "more (OpenMP: an AOT object links -lomp), or 0 for "
@@ -59,6 +64,7 @@ Status CompileFlags::apply(CompileOptions &options) const {
   result.blasMinFlops = blasMinFlops;
   result.checkNumerics = checkNumerics;
   result.reportCopies = reportCopies;
+  result.debugInfo = debugInfo;
   result.threads = threads;
   if (vectorBits)
     result.vectorBits = vectorBits;

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -258,6 +259,10 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Every function gets a debug-info scope, so LLVM keeps the ops'
+  // locations as line tables (the lines of the source .mlir).
+  if (options.debugInfo)
+    pm.addPass(LLVM::createDIScopeForLLVMFuncOpPass());
   pm.addPass(abi::createVerifyABI());
   return success();
 }
@@ -275,6 +280,7 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   o.blas = blas;
   o.blasMinFlops = blasMinFlops;
   o.reportCopies = reportCopies;
+  o.debugInfo = debugInfo;
   return o;
 }
 

@@ -219,10 +219,14 @@ Status Model::compile(const std::string &source,
     return Status::error("cannot target the host: " +
                          llvm::toString(tm.takeError()));
   mlir::ExecutionEngineOptions engineOptions;
-  auto transformer = mlir::makeOptimizingTransformer(3, 0, tm->get());
+  auto transformer = mlir::makeOptimizingTransformer(kLLVMOptLevel, 0, tm->get());
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   engineOptions.enableGDBNotificationListener = false;
+  // LLVM's perf listener writes a jitdump file (~/.debug/jit/...) for
+  // every JIT: only on request (docs/Performance.md, "Profiling").
+  engineOptions.enablePerfNotificationListener =
+      std::getenv("TAPE_PERF_JITDUMP") != nullptr;
   auto engine = mlir::ExecutionEngine::create(*module, engineOptions,
                                               std::move(*tm));
   if (!engine)

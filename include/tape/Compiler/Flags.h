@@ -28,7 +28,7 @@ public:
 
 private:
   llvm::cl::opt<bool> strict, noVectorize, noPack, noFuseUpdates, blas,
-      checkNumerics, reportCopies;
+      checkNumerics, reportCopies, debugInfo;
   llvm::cl::opt<int> threads, vectorBits;
   llvm::cl::opt<int64_t> blasMinFlops;
 };

@@ -48,6 +48,9 @@ struct CompileOptions {
   int64_t threads = 1;
   /// Remark on variables copied instead of updated in place.
   bool reportCopies = false;
+  /// Line tables from the source's locations into the compiled code, so
+  /// that a profiler attributes time to lines of the .mlir file.
+  bool debugInfo = false;
 };
 
 /// Why `options` cannot be compiled with (a value out of range, named as

@@ -88,6 +88,11 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
       *this, "report-copies",
       llvm::cl::desc("Remark on variables copied instead of updated in place"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> debugInfo{
+      *this, "debug-info",
+      llvm::cl::desc("Line tables from the source's locations (for "
+                     "profilers)"),
+      llvm::cl::init(false)};
 
   /// The same options as the one struct the rest of the compiler uses.
   ::tape::CompileOptions toCompileOptions() const;
