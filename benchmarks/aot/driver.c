@@ -1,19 +1,23 @@
 /* Runs a train step compiled ahead of time by tape-compile, for
    benchmarks/train_steps.py: loads the variables and the dataset from raw
-   little-endian float32 files, calls the step STEPS times and prints one
-   JSON line with the median time per call and the first three losses.
+   little-endian files, calls the step STEPS times and prints one JSON line
+   with the median time per call and the first three losses.
 
      tape-compile model.mlir -o model.o --header model.h
-     cc -O2 -DTAPE_HEADER='"model.h"' -DTAPE_INPUTS=2 -DTAPE_OUTPUTS=1 driver.c model.o -lm
+     cc -O2 -DTAPE_HEADER='"model.h"' -DTAPE_INPUTS=2 -DTAPE_OUTPUTS=1 \
+        [-DTAPE_IN0_T=float -DTAPE_IN1_T=int64_t] driver.c model.o -lm
      driver WORKDIR STEPS [ELEMENTS_PER_BATCH_OF_INPUT0 ELEMENTS_PER_BATCH_OF_INPUT1]
 
    The header is the one tape-compile wrote with the default prefix
    (`model`). TAPE_INPUTS / TAPE_OUTPUTS give the step's signature: 2 / 1
-   (inputs x and labels, output the loss: models B, C, D) or 0 / 3 (the
-   seed's neuron, which returns loss, weight and bias). A variable whose
-   WORKDIR/<name>.bin exists starts from that file (optimizer slots keep
-   their initial zeros); input i is WORKDIR/in<i>.bin, a dataset of whole
-   batches that step k reads batch k mod (number of batches) of.
+   (two inputs, output the loss: models B-F) or 0 / 3 (the seed's neuron,
+   which returns loss, weight and bias). TAPE_IN<i>_T is the C element
+   type that the header's model_train_step declares for input i (`float`,
+   the default, or `int64_t` for the CNN's labels and the GPT's tokens and
+   targets); WORKDIR/in<i>.bin holds elements of that type. A variable
+   whose WORKDIR/<name>.bin exists starts from that file (optimizer slots
+   keep their initial zeros); input i is WORKDIR/in<i>.bin, a dataset of
+   whole batches that step k reads batch k mod (number of batches) of.
 
    Besides times and losses, the JSON line has the resident set size when
    main starts (the program, libc and any linked runtime) and the peak at
@@ -30,6 +34,13 @@
 #error "define TAPE_HEADER, TAPE_INPUTS and TAPE_OUTPUTS"
 #endif
 #include TAPE_HEADER
+
+#ifndef TAPE_IN0_T
+#define TAPE_IN0_T float
+#endif
+#ifndef TAPE_IN1_T
+#define TAPE_IN1_T float
+#endif
 
 static void *read_file(const char *path, size_t *bytes) {
   FILE *f = fopen(path, "rb");
@@ -112,21 +123,24 @@ int main(int argc, char **argv) {
     }
     fclose(f);
   }
-  float *inputs[TAPE_INPUTS + 1];
+  /* Inputs as bytes; per_batch[i] is the size of one batch of input i in
+     bytes (the elements the command line gives times the element size). */
+  const size_t element_size[2] = {sizeof(TAPE_IN0_T), sizeof(TAPE_IN1_T)};
+  unsigned char *inputs[TAPE_INPUTS + 1];
   size_t per_batch[TAPE_INPUTS + 1];
   long batches = 1;
   for (int i = 0; i < TAPE_INPUTS; ++i) {
     snprintf(path, sizeof path, "%s/in%d.bin", work, i);
     size_t bytes;
-    inputs[i] = (float *)read_file(path, &bytes);
-    per_batch[i] = (size_t)atol(argv[3 + i]);
-    if (!inputs[i] || per_batch[i] == 0 ||
-        bytes % (per_batch[i] * sizeof(float)) != 0) {
-      fprintf(stderr, "driver: %s is not whole batches of %zu floats\n", path,
-              per_batch[i]);
+    inputs[i] = (unsigned char *)read_file(path, &bytes);
+    per_batch[i] = (size_t)atol(argv[3 + i]) * element_size[i];
+    if (!inputs[i] || per_batch[i] == 0 || bytes % per_batch[i] != 0) {
+      fprintf(stderr,
+              "driver: %s is not whole batches of %s elements of %zu bytes\n",
+              path, argv[3 + i], element_size[i]);
       return 1;
     }
-    long n = (long)(bytes / (per_batch[i] * sizeof(float)));
+    long n = (long)(bytes / per_batch[i]);
     if (i == 0)
       batches = n;
     else if (n != batches) {
@@ -141,8 +155,9 @@ int main(int argc, char **argv) {
     double t0 = now_us();
 #if TAPE_INPUTS == 2 && TAPE_OUTPUTS == 1
     long b = k % batches;
-    model_train_step(s, inputs[0] + b * per_batch[0],
-                     inputs[1] + b * per_batch[1], &out[0]);
+    model_train_step(s, (const TAPE_IN0_T *)(inputs[0] + b * per_batch[0]),
+                     (const TAPE_IN1_T *)(inputs[1] + b * per_batch[1]),
+                     &out[0]);
 #elif TAPE_INPUTS == 0 && TAPE_OUTPUTS == 3
     model_train_step(s, &out[0], &out[1], &out[2]);
 #else
