@@ -138,6 +138,8 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   if (!options.checkNumerics)
     tensorFns.addPass(cpu::createFuseElementwiseOps());
   tensorFns.addPass(cpu::createLowerGatherScatter());
+  // Masks that loops hand to loops are stored as bytes, so both vectorize.
+  tensorFns.addPass(cpu::createStoreBooleansAsBytes());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Splat inits (zero constants, fills CSE merged) become one private fill
@@ -249,6 +251,7 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   pm.addPass(createArithToLLVMConversionPass());
   ConvertVectorToLLVMPassOptions toLLVM;
   toLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  toLLVM.vectorTransposeLowering = vector::VectorTransposeLowering::Shuffle1D;
   pm.addPass(createConvertVectorToLLVMPass(toLLVM));
   pm.addPass(createArithToLLVMConversionPass()); // masks are arith ops
   pm.addPass(createConvertIndexToLLVMPass());

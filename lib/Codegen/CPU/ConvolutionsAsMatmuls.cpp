@@ -77,8 +77,8 @@ struct Side {
   SmallVector<unsigned> dims;   // as indexed now (image: dims of its map)
   SmallVector<unsigned> first;  // the matmul's row group of this operand
   SmallVector<unsigned> second; // and column group
-  bool swapped = false;         // laid out [second, first] without a copy
-  bool transposed = false;      // needs a copy into [first, second]
+  bool swapped = false;         // laid out [second, first]
+  bool transposed = false;      // needs a copy into its layout
 };
 
 class ConvolutionRewrite {
@@ -243,11 +243,27 @@ private:
         continue;
       }
       side->transposed = true;
+      // An input is copied into whichever orientation keeps its innermost
+      // loop innermost ([co, n, oh, ow] from [n, co, oh, ow]: runs of rows).
+      if (side != &c && layout(*side).back() != side->dims.back()) {
+        side->swapped = true;
+        if (layout(*side).back() != side->dims.back())
+          side->swapped = false;
+      }
       int64_t strided = layout(*side).back() == side->dims.back() ? 1 : 2;
       copied += elements(side->dims) * (side == &c ? 2 : 1) * strided;
     }
+    // A product with few columns fills few vector lanes and is left to
+    // register tiles instead of the packed kernels (the filter gradient of
+    // a one-channel 3x3 convolution: 9 columns, 43264 deep): when the
+    // other order is wide, it wins at the price of transposing C.
+    if (elements(c.second) < kNarrowColumns)
+      copied += elements(a.first) * elements(a.second);
     return copied;
   }
+
+  /// Fewer columns than this make a narrow product.
+  static constexpr int64_t kNarrowColumns = 16;
 
   /// Copies whose innermost loop moves along fewer consecutive elements
   /// than this count as strided.

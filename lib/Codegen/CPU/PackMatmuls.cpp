@@ -183,6 +183,44 @@ struct TapePackMatmulsPass
     return vector::FromElementsOp::create(b, loc, type, elements);
   }
 
+  /// Packs `count` consecutive rows of `src` (from `row0`; rows from
+  /// `bound` on read as zeros), which run along the depth, into panel
+  /// rows: `store(p, v)` gets element (row0 + i, k0 + p) in lane i of `v`,
+  /// for p in [0, depth). Instead of one strided load per element, blocks
+  /// of `kTransposeDepth` columns are read a row at a time (contiguous
+  /// vectors) and transposed in registers; the columns left over go one
+  /// by one through `gather`.
+  template <typename Store>
+  void packAcross(OpBuilder &b, Location loc, Value src, Value row0, Value k0,
+                  Value depth, int64_t count, int64_t bound, bool inBounds,
+                  Store store) const {
+    IndexMath x{b, loc};
+    Value zero = x.c(0), one = x.c(1);
+    Value blocked = x.sub(depth, arith::RemUIOp::create(
+                                     b, loc, depth, x.c(kTransposeDepth)));
+    auto tileType = VectorType::get({count, kTransposeDepth}, b.getF32Type());
+    Value pad = arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
+                                               APFloat(0.0f));
+    forLoop(b, loc, zero, blocked, x.c(kTransposeDepth), [&](Value p0) {
+      // Rows past `bound` (the last panel) are padding: zeros, not read.
+      Value tile = vector::TransferReadOp::create(
+          b, loc, tileType, src, ValueRange{row0, x.add(k0, p0)}, pad,
+          b.getMultiDimIdentityMap(2), ArrayRef<bool>{inBounds, true});
+      Value across = vector::TransposeOp::create(b, loc, tile,
+                                                 ArrayRef<int64_t>{1, 0});
+      for (int64_t i = 0; i < kTransposeDepth; ++i)
+        store(x.add(p0, x.c(i)),
+              vector::ExtractOp::create(b, loc, across, ArrayRef<int64_t>{i}));
+    });
+    forLoop(b, loc, blocked, depth, one, [&](Value p) {
+      store(p, gather(b, loc, src, row0, x.add(k0, p), true, count, bound,
+                      inBounds));
+    });
+  }
+
+  /// Depth of the blocks `packAcross` transposes in registers.
+  static constexpr int64_t kTransposeDepth = 8;
+
   /// A contiguous run of `count` elements of row `row` from column `col`,
   /// zero past column `bound`.
   Value readRow(OpBuilder &b, Location loc, Value src, Value row, Value col,
@@ -242,13 +280,17 @@ struct TapePackMatmulsPass
         // Pack B: Bp[jp, p, :] = B[pc + p, jc + jp*nr : +nr].
         panels(colPanels, spreadB, [&](Value jp) {
           Value col0 = x.add(jc, x.mul(jp, nr));
-          forLoop(b, loc, zero, kcHere, one, [&](Value p) {
-            Value k = x.add(pc, p);
-            Value v = mm.transB ? gather(b, loc, bm, col0, k, true, nr, mm.n,
-                                         fullCols)
-                                : readRow(b, loc, bm, k, col0, nr, fullCols);
+          auto storeB = [&](Value p, Value v) {
             vector::StoreOp::create(b, loc, v, packedB,
                                     ValueRange{jp, p, zero});
+          };
+          if (mm.transB) {
+            packAcross(b, loc, bm, col0, pc, kcHere, nr, mm.n, fullCols,
+                       storeB);
+            return;
+          }
+          forLoop(b, loc, zero, kcHere, one, [&](Value p) {
+            storeB(p, readRow(b, loc, bm, x.add(pc, p), col0, nr, fullCols));
           });
         });
         // Without a zero fill to rely on, every slice adds to C.
@@ -262,14 +304,17 @@ struct TapePackMatmulsPass
           // Pack A: Ap[ip, p, :] = A[ic + ip*mr : +mr, pc + p].
           panels(rowPanels, spreadA, [&](Value ip) {
             Value row0 = x.add(ic, x.mul(ip, mr));
-            forLoop(b, loc, zero, kcHere, one, [&](Value p) {
-              Value k = x.add(pc, p);
-              Value v = mm.transA
-                            ? readRow(b, loc, a, k, row0, mr, fullRows)
-                            : gather(b, loc, a, row0, k, true, mr, mm.m,
-                                     fullRows);
+            auto storeA = [&](Value p, Value v) {
               vector::StoreOp::create(b, loc, v, packedA,
                                       ValueRange{ip, p, zero});
+            };
+            if (!mm.transA) {
+              packAcross(b, loc, a, row0, pc, kcHere, mr, mm.m, fullRows,
+                         storeA);
+              return;
+            }
+            forLoop(b, loc, zero, kcHere, one, [&](Value p) {
+              storeA(p, readRow(b, loc, a, x.add(pc, p), row0, mr, fullRows));
             });
           });
           // Column panels are independent (each writes its own columns of

@@ -83,3 +83,26 @@ func.func @depthwise(%x: tensor<1x5x5x2xf32>, %w: tensor<3x3x2xf32>, %b: tensor<
   return %y : tensor<1x3x3x2xf32>
 }
 
+
+// The filter gradient of a one-channel 3x3 convolution, in the
+// [f, c * kh * kw] order, has 9 columns: a narrow product, which the
+// packed kernels leave to register tiles. The other order (16 filters:
+// 16 columns) wins although C is then transposed, in and out (9 x 16
+// elements each); the output gradient is copied as [f, n, oh, ow], runs
+// of whole rows, and read transposed.
+// CHECK-LABEL: func.func @narrow_filter_gradient
+// CHECK: linalg.transpose ins(%arg0 : tensor<2x16x7x7xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK: linalg.transpose ins(%arg2 : tensor<16x1x3x3xf32>) {{.*}} permutation = [1, 2, 3, 0]
+// CHECK: linalg.matmul {{.*}} ins(%{{.*}}, %{{.*}} : tensor<9x98xf32>, tensor<16x98xf32>) outs(%{{.*}} : tensor<9x16xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<1x3x3x16xf32>) {{.*}} permutation = [3, 0, 1, 2]
+func.func @narrow_filter_gradient(%dy: tensor<2x16x7x7xf32>, %x: tensor<2x1x9x9xf32>, %dw: tensor<16x1x3x3xf32>) -> tensor<16x1x3x3xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, f, oh, ow, c, kh, kw) -> (n, f, oh, ow)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (f, c, kh, kw)>],
+      iterator_types = ["reduction", "parallel", "reduction", "reduction", "parallel", "parallel", "parallel"]}
+      ins(%dy, %x : tensor<2x16x7x7xf32>, tensor<2x1x9x9xf32>) outs(%dw : tensor<16x1x3x3xf32>) {
+  ^bb0(%g: f32, %a: f32, %acc: f32):
+    %p = arith.mulf %g, %a : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<16x1x3x3xf32>
+  return %r : tensor<16x1x3x3xf32>
+}

@@ -11,8 +11,13 @@
 // Pack B: one contiguous row of 16 per step.
 // CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<784x256xf32>, vector<16xf32>
 // CHECK: vector.store %{{.+}}, %[[BP]]
-// Pack A: a column of 6 (64 rows = 10 full panels and one of 4: clamped,
-// zero-padded).
+// Pack A: columns of 6, read as 6 rows of 8 contiguous elements and
+// transposed in registers (64 rows = 10 full panels and one of 4: the
+// rows past the matrix read as zeros); the 196 % 8 = 4 columns left of a
+// slice one by one (clamped, zero-padded).
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [false, true]} : memref<64x784xf32>, vector<6x8xf32>
+// CHECK: vector.transpose %{{.+}}, [1, 0] : vector<6x8xf32> to vector<8x6xf32>
+// CHECK-COUNT-8: vector.store %{{.+}}, %[[AP]]
 // CHECK: arith.select
 // CHECK: vector.from_elements {{.*}} : vector<6xf32>
 // CHECK: vector.store %{{.+}}, %[[AP]]
@@ -38,10 +43,11 @@ func.func @forward(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<6
 // -----
 
 // Transposed operands are transposed while packing: A^T's rows are A's
-// columns (contiguous reads), B^T is gathered.
+// columns (contiguous reads), B^T is read 16 rows of 8 at a time and
+// transposed in registers (64 = 8 x 8: no column left over).
 // CHECK-LABEL: func.func @transposed
-// CHECK: memref.load %{{.+}} : memref<48x64xf32>
-// CHECK: vector.from_elements {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_read %{{.+}} {in_bounds = [true, true]} : memref<48x64xf32>, vector<16x8xf32>
+// CHECK: vector.transpose %{{.+}}, [1, 0] : vector<16x8xf32> to vector<8x16xf32>
 // CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x96xf32>, vector<6xf32>
 // CHECK-COUNT-6: vector.fma
 func.func @transposed(%a: memref<64x96xf32>, %b: memref<48x64xf32>, %c: memref<96x48xf32>) {

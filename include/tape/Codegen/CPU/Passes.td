@@ -58,7 +58,10 @@ def ConvolutionsAsMatmuls
     than 8 consecutive elements); the columns of an input image are laid
     out so that their innermost loop runs along the image's rows
     (`[c, kh, kw, n, oh, ow]`), which is one tensor for a convolution and
-    its filter gradient. Left alone: a loop in all three operands (depthwise and
+    its filter gradient. A transposed input is copied in whichever
+    orientation keeps its innermost loop innermost, and an order whose
+    product has fewer than 16 columns (a narrow product the packed
+    kernels leave alone) costs as many elements as its A operand. Left alone: a loop in all three operands (depthwise and
     grouped convolutions: batch dimensions) or in only one, and columns
     with more than `max-column-elements` elements.
   }];
@@ -226,7 +229,11 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
     `scf.parallel` (threads share the packed A block; each writes its own
     columns of C), and so are the packing loops over panels of a block of
     at least 32768 elements (smaller ones do not pay for a fork and join).
-    Transposed operands are transposed while packing. Smaller or narrower
+    Transposed operands are transposed while packing: an operand whose
+    rows run along the depth (A as `[m, k]`, B as `[n, k]`) is read as
+    blocks of panel-many rows of 8 contiguous elements, transposed in
+    registers (`vector.transpose`, lowered to shuffles), and the columns
+    left over at the end of a slice are gathered one by one. Smaller or narrower
     matmuls are left to `tape-cpu-vectorize`. A weight's SGD update arrives
     folded into its gradient matmul (`tape-cpu-accumulate-into-matmuls`):
     C is then the weight and the kernel adds to it.
@@ -545,6 +552,37 @@ def ExpandStridedCopies
     ```
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def StoreBooleansAsBytes
+    : Pass<"tape-cpu-store-booleans-as-bytes", "::mlir::func::FuncOp"> {
+  let summary = "Keeps boolean tensors that loops pass to loops as i8";
+  let description = [{
+    Runs on tensors, before bufferization. Bufferization stores an `i1`
+    per byte, while a vector of `i1` is a bit vector in LLVM, so
+    `tape-cpu-vectorize` leaves ops on `i1` buffers as scalar loops, and
+    with them whatever elementwise fusion put in the same loop (a dropout
+    mask: the random draw that yields it and the max-pool adjoint that
+    reads it). For a `linalg.generic` result of `i1` elements whose init is
+    an empty tensor the body does not read and whose every use is an input
+    of another `linalg.generic`, the producer writes `arith.extui` of its
+    value into an `i8` tensor and each consumer reads the `i8` and
+    `arith.trunci`s it back on entry. Other boolean tensors are left alone.
+
+    Example:
+
+    ```mlir
+    %m = linalg.generic ... outs(%e : tensor<64xi1>) {
+      ... linalg.yield %keep : i1 } -> tensor<64xi1>
+    %y = linalg.generic ... ins(%m, %x : tensor<64xi1>, tensor<64xf32>) ...
+    ```
+
+    becomes a producer with `outs(%e8 : tensor<64xi8>)` yielding
+    `arith.extui %keep : i1 to i8`, and a consumer whose block argument
+    is `i8`, truncated to `i1` where the body starts.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def MaterializeSplatInits
