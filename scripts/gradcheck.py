@@ -473,6 +473,26 @@ CASES.update({
     "batch_matmul_transposed_b": ([("a", [2, 2, 3], "any"), ("b", [2, 4, 3], "any"), ("c", [2, 2, 4], "any")], [2, 2, 4], """
         %m = linalg.batch_matmul indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>] ins(%a, %b : tensor<2x2x3xf64>, tensor<2x4x3xf64>) outs(%c : tensor<2x2x4xf64>) -> tensor<2x2x4xf64>
         %out = math.tanh %m : tensor<2x2x4xf64>"""),
+    # Attention's products on operands laid out by heads ([b, t, h, d]):
+    # tape-cpu-batched-contractions-as-matmuls makes the forward and both
+    # adjoints loops of 2-D matmuls.
+    "heads_scores_then_weighted_sum": ([("q", [2, 3, 2, 2], "any"), ("k", [2, 3, 2, 2], "any"), ("v", [2, 3, 2, 2], "any")], [2, 3, 2, 2], """
+        %z = arith.constant dense<0.0> : tensor<2x2x3x3xf64>
+        %s = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, d) -> (b, i, h, d)>, affine_map<(b, h, i, j, d) -> (b, j, h, d)>, affine_map<(b, h, i, j, d) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%q, %k : tensor<2x3x2x2xf64>, tensor<2x3x2x2xf64>) outs(%z : tensor<2x2x3x3xf64>) {
+        ^bb0(%x: f64, %y: f64, %acc: f64):
+          %p = arith.mulf %x, %y : f64
+          %r = arith.addf %acc, %p : f64
+          linalg.yield %r : f64
+        } -> tensor<2x2x3x3xf64>
+        %t = math.tanh %s : tensor<2x2x3x3xf64>
+        %zo = arith.constant dense<0.0> : tensor<2x3x2x2xf64>
+        %o = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, d) -> (b, h, i, j)>, affine_map<(b, h, i, j, d) -> (b, j, h, d)>, affine_map<(b, h, i, j, d) -> (b, i, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%t, %v : tensor<2x2x3x3xf64>, tensor<2x3x2x2xf64>) outs(%zo : tensor<2x3x2x2xf64>) {
+        ^bb0(%x: f64, %y: f64, %acc: f64):
+          %p = arith.mulf %x, %y : f64
+          %r = arith.addf %acc, %p : f64
+          linalg.yield %r : f64
+        } -> tensor<2x3x2x2xf64>
+        %out = math.sin %o : tensor<2x3x2x2xf64>"""),
     "batch_reduce_matmul": ([("a", [2, 2, 3], "any"), ("b", [2, 3, 2], "any"), ("c", [2, 2], "any")], [2, 2], """
         %m = linalg.batch_reduce_matmul ins(%a, %b : tensor<2x2x3xf64>, tensor<2x3x2xf64>) outs(%c : tensor<2x2xf64>) -> tensor<2x2xf64>
         %out = math.sin %m : tensor<2x2xf64>"""),

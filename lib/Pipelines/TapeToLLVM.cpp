@@ -128,6 +128,8 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   // Convolutions and their adjoints: im2col (col2im) around one 2-D
   // matmul, which the next pass names.
   tensorFns.addPass(cpu::createConvolutionsAsMatmuls());
+  // Contractions with batch loops (attention): a loop of 2-D matmuls.
+  tensorFns.addPass(cpu::createBatchedContractionsAsMatmuls());
   // Matmuls written as generics become linalg.matmul: the kernels apply.
   tensorFns.addPass(cpu::createSpecializeContractions());
   // SGD updates of weights by gradient matmuls accumulate into the weight.

@@ -16,6 +16,7 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "MultiplyAccumulate.h"
 #include "UnitStride.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,42 +31,11 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::dimsOf;
+using mlir::tape::isMultiplyAccumulate;
 using mlir::tape::isUnitStrideInnermost;
 
 namespace {
-
-/// The loop dimensions `map` uses, in the order its results first use them.
-SmallVector<unsigned> dimsOf(AffineMap map) {
-  SmallVector<unsigned> dims;
-  for (AffineExpr result : map.getResults())
-    result.walk([&](AffineExpr e) {
-      if (auto dim = dyn_cast<AffineDimExpr>(e))
-        if (!llvm::is_contained(dims, dim.getPosition()))
-          dims.push_back(dim.getPosition());
-    });
-  return dims;
-}
-
-/// True if the body is `out + in0 * in1` (in either order of the operands).
-bool isMultiplyAccumulate(linalg::LinalgOp op) {
-  Block *body = op.getBlock();
-  if (body->getNumArguments() != 3 || body->getOperations().size() != 3)
-    return false;
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value out = body->getArgument(2);
-  Value product = add.getLhs() == out ? add.getRhs() : add.getLhs();
-  if ((add.getLhs() != out && add.getRhs() != out) || product == out)
-    return false;
-  auto mul = product.getDefiningOp<arith::MulFOp>();
-  if (!mul)
-    return false;
-  Value a = body->getArgument(0), b = body->getArgument(1);
-  return (mul.getLhs() == a && mul.getRhs() == b) ||
-         (mul.getLhs() == b && mul.getRhs() == a);
-}
 
 /// An operand of the contraction as the matmul sees it: the loop dims
 /// it is indexed by (for the image, the dims its map uses) and the order

@@ -76,6 +76,45 @@ def ConvolutionsAsMatmuls
                            "::mlir::arith::ArithDialect"];
 }
 
+def BatchedContractionsAsMatmuls
+    : Pass<"tape-cpu-batched-contractions-as-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Contractions with batch loops as a loop of 2-D matmuls";
+  let description = [{
+    Runs on tensors. A `linalg.generic` whose body is `out + a * b`, whose
+    maps are projected permutations, and which has batch loops (loops that
+    index both inputs and the result: attention's batch and head) as well
+    as row, column and depth loops, becomes an `scf.for` over the batch
+    entries of one 2-D matmul on `tensor.extract_slice`s, inserted back
+    into the result. Each operand is first laid out as
+    `[batch, rows or depth, depth or columns]` (an input in whichever
+    orientation it is stored in, or, when it must be copied, the one that
+    keeps its innermost loop innermost; the result as
+    `[batch, rows, columns]`, copied back when stored otherwise), so that
+    every batch entry is a contiguous matrix. The matmuls are generics that
+    `tape-cpu-specialize-contractions` names, so the packed kernels and
+    register tiles take them like any other matmul. Register tiles over the
+    original maps read operands laid out by heads (`q[b, i, h, d]`)
+    element by element; on the GPT example these products were 40% of the
+    LLVM IR.
+
+    Example:
+
+    ```mlir
+    linalg.generic {indexing_maps = [(b, h, i, j, d) -> (b, i, h, d),
+                                     (b, h, i, j, d) -> (b, j, h, d),
+                                     (b, h, i, j, d) -> (b, h, i, j)], ...}
+        ins(%q, %k : tensor<4x64x4x32xf32>, tensor<4x64x4x32xf32>) ...
+    ```
+
+    becomes `q` and `k` transposed to `[b, h, t, d]` and collapsed to
+    `tensor<16x64x32xf32>`, and a loop of 16 matmuls of 64x32 by (32x64,
+    read transposed) into slices of `tensor<16x64x64xf32>`.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def SpecializeContractions
     : Pass<"tape-cpu-specialize-contractions", "::mlir::func::FuncOp"> {
   let summary = "Contractions written as linalg.generic become named ops, so "
