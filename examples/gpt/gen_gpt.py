@@ -120,10 +120,11 @@ class Emitter:
         return self.binary("mulf", self.binary("mulf", x, self.splat(shape, "0.5"), shape), onep, shape)
 
 
-def generate(V, T, B, C, NH, L, wd):
+def generate(V, T, B, C, NH, L, wd, ids="i64"):
     assert C % NH == 0
     hs = C // NH
     BT = B * T
+    id_type = ids
     e = Emitter()
     params = [("wte.weight", [V, C], "matrix"), ("wpe.weight", [T, C], "matrix")]
     for l in range(L):
@@ -149,7 +150,7 @@ def generate(V, T, B, C, NH, L, wd):
     # Embeddings: wte rows gathered by token id, plus wpe by position.
     wte = read("wte.weight")
     ids = e.fresh("ids")
-    e.emit(f"{ids} = arith.index_cast %tokens : tensor<{BT}xi64> to tensor<{BT}xindex>")
+    e.emit(f"{ids} = arith.index_cast %tokens : tensor<{BT}x{id_type}> to tensor<{BT}xindex>")
     idx = e.fresh("idx")
     e.emit(f"{idx} = tensor.expand_shape {ids} [[0, 1]] output_shape [{BT}, 1] : tensor<{BT}xindex> into tensor<{BT}x1xindex>")
     g = e.fresh("g")
@@ -235,11 +236,11 @@ def generate(V, T, B, C, NH, L, wd):
     picked = e.fresh("picked")
     e.emit(f"{eb} = tensor.empty() : {e.t([BT, V])}")
     e.emit(f"{picked} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], "
-           f"iterator_types = [\"parallel\", \"parallel\"]}} ins({shifted}, %targets : {e.t([BT, V])}, tensor<{BT}xi64>) outs({eb} : {e.t([BT, V])}) {{")
-    e.emit(f"^bb0(%s: f32, %target: i64, %o: f32):")
+           f"iterator_types = [\"parallel\", \"parallel\"]}} ins({shifted}, %targets : {e.t([BT, V])}, tensor<{BT}x{id_type}>) outs({eb} : {e.t([BT, V])}) {{")
+    e.emit(f"^bb0(%s: f32, %target: {id_type}, %o: f32):")
     e.emit(f"  %j = linalg.index 1 : index")
-    e.emit(f"  %ji = arith.index_cast %j : index to i64")
-    e.emit(f"  %hit = arith.cmpi eq, %ji, %target : i64")
+    e.emit(f"  %ji = arith.index_cast %j : index to {id_type}")
+    e.emit(f"  %hit = arith.cmpi eq, %ji, %target : {id_type}")
     e.emit(f"  %zero = arith.constant 0.0 : f32")
     e.emit(f"  %r = arith.select %hit, %s, %zero : f32")
     e.emit(f"  linalg.yield %r : f32")
@@ -264,7 +265,7 @@ def generate(V, T, B, C, NH, L, wd):
            "module {"]
     for i, (name, shape, kind) in enumerate(params):
         out.append(f"  tape.variable @{name} : {e.t(shape)} = {init(kind, shape, i + 1)}")
-    out.append(f"  tape.step @train_step(%tokens: tensor<{BT}xi64>, %targets: tensor<{BT}xi64>) -> tensor<f32> {{")
+    out.append(f"  tape.step @train_step(%tokens: tensor<{BT}x{id_type}>, %targets: tensor<{BT}x{id_type}>) -> tensor<f32> {{")
     for name, _, _ in params:
         out.append(f"    {handle[name]} = tape.handle @{name} : {rtype(name)}")
     out.append("    %tape, %loss = tape.record {")
@@ -297,9 +298,11 @@ def main():
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--weight-decay", type=float, default=0.1)
+    parser.add_argument("--ids", choices=("i64", "i32"), default="i64",
+                        help="element type of the token and target inputs")
     a = parser.parse_args()
     sys.stdout.write(generate(a.vocab, a.seq, a.batch, a.channels, a.heads,
-                              a.layers, a.weight_decay))
+                              a.layers, a.weight_decay, a.ids))
 
 
 if __name__ == "__main__":

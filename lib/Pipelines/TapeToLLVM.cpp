@@ -229,6 +229,9 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
     pm.addPass(createConvertSCFToOpenMPPass(openmp));
     pm.addPass(createCanonicalizerPass()); // the empty alloca_scope
   }
+  // One function per large loop nest: LLVM's loop passes and scheduler
+  // cost more than linearly in a function's size.
+  pm.addPass(cpu::createOutlineLoopNests());
 
   // --- LLVM: loops, vectors fully unrolled to one dimension (no stack
   //     buffers for n-d transfers, so no allocas inside loops), then every

@@ -593,6 +593,31 @@ def ExpandStridedCopies
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def OutlineLoopNests : Pass<"tape-cpu-outline-loop-nests", "::mlir::ModuleOp"> {
+  let summary = "Moves each large top-level loop nest of a function into a "
+                "private function of its own";
+  let description = [{
+    Runs on buffers, last before the conversion to LLVM. A train step is
+    one function of hundreds of loop nests, and LLVM's loop passes
+    (induction variable simplification, rotation, unrolling) and its
+    machine scheduler cost more than linearly in a function's size. Each
+    top-level op with regions and no results (a loop nest, a parallel
+    region) of at least `min-ops` operations becomes a private function
+    (`<function>__loop<N>`, marked `no_inline` so that LLVM does not put it
+    back) called in its place. Its arguments are the values the nest uses
+    from above that the bare-pointer calling convention can pass (scalars,
+    statically shaped memrefs with the identity layout); constants and
+    views of such values are recomputed inside instead. A nest that uses
+    anything else stays where it is.
+  }];
+  let options = [
+    Option<"minOps", "min-ops", "int64_t", /*default=*/"40",
+           "Smallest nest (in operations, nested ones included) that is "
+           "outlined">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def StoreBooleansAsBytes
     : Pass<"tape-cpu-store-booleans-as-bytes", "::mlir::func::FuncOp"> {
   let summary = "Keeps boolean tensors that loops pass to loops as i8";
