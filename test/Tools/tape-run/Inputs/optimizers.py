@@ -98,11 +98,19 @@ def run(tape_run, work, name, attr):
         assert "learning_rate(%lr" in model
     if attr.startswith("CLIP "):
         # tape.clip_by_global_norm between the gradients and the update.
+        # The norm it returns (before clipping) is kept in a variable,
+        # so the last step's norm is checked too.
         _, max_norm, optimizer = attr.split(" ", 2)
         model = MODEL.replace(
+            "module {\n",
+            "module {\n  tape.variable @norm : tensor<f32> = dense<0.0> {trainable = false}\n", 1)
+        model = model.replace(
             "    tape.apply_gradients OPTIMIZER (%g#0, %g#1",
             f"    %c:3 = tape.clip_by_global_norm %g#0, %g#1 {{max_norm = {max_norm} : f64}} : tensor<3x1xf32>, tensor<1xf32>\n"
+            "    %hn = tape.handle @norm : !tape.resource<tensor<f32>>\n"
+            "    tape.assign %hn, %c#2 : !tape.resource<tensor<f32>>\n"
             f"    tape.apply_gradients {optimizer} (%c#0, %c#1")
+        assert "tape.assign %hn" in model
     with open(path, "w") as f:
         f.write(model)
     npz = f"{work}/{name}.npz"
@@ -135,6 +143,7 @@ def reference(kind, **p):
             if t == 1:
                 assert coefficient < 1.0, "the case must clip"
             gw, gb = gw * coefficient, gb * coefficient
+            slots["norm"] = np.array(total)  # the last step's, unclipped
         if kind == "sgd":
             # torch.optim.SGD's coupled decay: g + wd * w.
             wd = p.get("wd", 0.0)
