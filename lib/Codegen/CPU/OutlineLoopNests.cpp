@@ -12,6 +12,7 @@
 #include "tape/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
@@ -121,8 +122,12 @@ struct OutlineLoopNestsPass
         b, loc, (fn.getName() + "__loop" + Twine(index)).str(),
         b.getFunctionType(types, {}));
     outlined.setPrivate();
-    // LLVM would inline a private function with one caller right back.
-    outlined->setAttr("no_inline", b.getUnitAttr());
+    // Internal linkage (two objects tape-compile wrote link together), and
+    // never inlined: LLVM would put a function with one caller right back.
+    // Both reach llvm.func through the conversion to LLVM.
+    outlined->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
+                                          b.getContext(), LLVM::Linkage::Internal));
+    outlined->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
     symbols.insert(outlined, std::next(Block::iterator(after)));
     Block *body = outlined.addEntryBlock();
     IRMapping mapping;

@@ -2,16 +2,17 @@
 // The numbers: every model test runs the whole pipeline, this pass last
 // before LLVM.
 
-// A loop nest becomes a private, never-inlined function; the buffers it
-// uses are its arguments, the constants and the view of the workspace it
-// reads are recomputed inside (a view is a strided memref the bare-pointer
-// convention cannot pass). A small op stays.
+// A loop nest becomes a private function (internal linkage, never inlined
+// by LLVM); the buffers it uses are its arguments, the constants and the
+// view of the workspace it reads are recomputed inside (a view is a
+// strided memref the bare-pointer convention cannot pass). A small op
+// stays.
 // CHECK-LABEL: func.func @step
 // CHECK-SAME: (%[[WS:.*]]: memref<64xi8>, %[[X:.*]]: memref<16xf32>)
 // CHECK: call @step__loop0(%[[X]], %[[WS]]) : (memref<16xf32>, memref<64xi8>) -> ()
 // CHECK: memref.store
 // CHECK: return
-// CHECK: func.func private @step__loop0(%[[A:.*]]: memref<16xf32>, %[[B:.*]]: memref<64xi8>) attributes {no_inline}
+// CHECK: func.func private @step__loop0(%[[A:.*]]: memref<16xf32>, %[[B:.*]]: memref<64xi8>) attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
 // CHECK: %[[V:.*]] = memref.view %[[B]]
 // CHECK: scf.for
 // CHECK: memref.load %[[A]]

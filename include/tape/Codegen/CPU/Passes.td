@@ -603,8 +603,8 @@ def OutlineLoopNests : Pass<"tape-cpu-outline-loop-nests", "::mlir::ModuleOp"> {
     machine scheduler cost more than linearly in a function's size. Each
     top-level op with regions and no results (a loop nest, a parallel
     region) of at least `min-ops` operations becomes a private function
-    (`<function>__loop<N>`, marked `no_inline` so that LLVM does not put it
-    back) called in its place. Its arguments are the values the nest uses
+    (`<function>__loop<N>`, with internal linkage, so that objects link
+    together, and LLVM's `noinline`, so that LLVM does not put it back) called in its place. Its arguments are the values the nest uses
     from above that the bare-pointer calling convention can pass (scalars,
     statically shaped memrefs with the identity layout); constants and
     views of such values are recomputed inside instead. A nest that uses
@@ -615,7 +615,8 @@ def OutlineLoopNests : Pass<"tape-cpu-outline-loop-nests", "::mlir::ModuleOp"> {
            "Smallest nest (in operations, nested ones included) that is "
            "outlined">,
   ];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def StoreBooleansAsBytes
