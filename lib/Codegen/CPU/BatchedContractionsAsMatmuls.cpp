@@ -102,25 +102,35 @@ public:
     SmallVector<unsigned> aLayout = orient(a, rows, depth, aSwapped);
     SmallVector<unsigned> bLayout = orient(b, depth, columns, bSwapped);
     SmallVector<unsigned> cLayout = concat(batch, rows, columns);
-    Value lhs = toBatches(rewriter, loc, op.getDpsInputs()[0], a, aLayout);
-    Value rhs = toBatches(rewriter, loc, op.getDpsInputs()[1], b, bLayout);
-    Value init = toBatches(rewriter, loc, op.getDpsInits()[0], c, cLayout);
+    Value lhs = toBatches(rewriter, loc, op.getDpsInputs()[0], a, aLayout,
+                          aSwapped ? depth.size() : rows.size());
+    Value rhs = toBatches(rewriter, loc, op.getDpsInputs()[1], b, bLayout,
+                          bSwapped ? columns.size() : depth.size());
+    Value init = toBatches(rewriter, loc, op.getDpsInits()[0], c, cLayout,
+                           rows.size());
 
     Type element = getElementTypeOrSelf(init.getType());
     auto sliceType = [&](Value batches) {
       auto type = cast<RankedTensorType>(batches.getType());
       return RankedTensorType::get(type.getShape().drop_front(), element);
     };
-    auto slice = [&](OpBuilder &b, Value batches, Value index) -> Value {
+    // Batch entry `index` of a [batch, x, y] tensor: offsets, sizes and
+    // strides of its slice.
+    struct Entry {
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+    };
+    auto entry = [](OpBuilder &b, Value batches, Value index) {
       auto type = cast<RankedTensorType>(batches.getType());
-      SmallVector<OpFoldResult> offsets = {index, b.getIndexAttr(0),
-                                           b.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                         b.getIndexAttr(type.getDimSize(1)),
-                                         b.getIndexAttr(type.getDimSize(2))};
-      SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+      return Entry{{index, b.getIndexAttr(0), b.getIndexAttr(0)},
+                   {b.getIndexAttr(1), b.getIndexAttr(type.getDimSize(1)),
+                    b.getIndexAttr(type.getDimSize(2))},
+                   SmallVector<OpFoldResult>(3, b.getIndexAttr(1))};
+    };
+    auto slice = [&](OpBuilder &b, Value batches, Value index) -> Value {
+      Entry e = entry(b, batches, index);
       return tensor::ExtractSliceOp::create(b, loc, sliceType(batches),
-                                            batches, offsets, sizes, strides);
+                                            batches, e.offsets, e.sizes,
+                                            e.strides);
     };
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
@@ -153,19 +163,13 @@ public:
                         nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], p)});
                   })
                   .getResult(0);
-          auto type = cast<RankedTensorType>(carried[0].getType());
-          SmallVector<OpFoldResult> offsets = {i, b.getIndexAttr(0),
-                                               b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> sizes = {
-              b.getIndexAttr(1), b.getIndexAttr(type.getDimSize(1)),
-              b.getIndexAttr(type.getDimSize(2))};
-          SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+          Entry e = entry(b, carried[0], i);
           Value updated = tensor::InsertSliceOp::create(
-              b, l, product, carried[0], offsets, sizes, strides);
+              b, l, product, carried[0], e.offsets, e.sizes, e.strides);
           scf::YieldOp::create(b, l, ValueRange{updated});
         });
     rewriter.replaceOp(op, fromBatches(rewriter, loc, loop.getResult(0), c,
-                                       cLayout));
+                                       cLayout, rows.size()));
   }
 
 private:
@@ -185,30 +189,23 @@ private:
     return RankedTensorType::get(shape, element);
   }
 
-  /// Sizes of the batch group and of the two groups after it in `layout`.
-  SmallVector<ReassociationIndices> groupsOf(ArrayRef<unsigned> layout) const {
+  /// The positions of `layout` in three groups: the batch, the `leading`
+  /// dims after it, and the rest.
+  SmallVector<ReassociationIndices> groupsOf(ArrayRef<unsigned> layout,
+                                             unsigned leading) const {
     SmallVector<ReassociationIndices> groups(3);
-    unsigned firstEnd = batch.size();
-    // The group after the batch: rows or depth for A, depth or columns
-    // for B, rows for C; it ends where the other group's dims begin.
-    unsigned secondEnd = firstEnd;
-    auto inGroup = [&](unsigned d, ArrayRef<unsigned> g) {
-      return llvm::is_contained(g, d);
-    };
-    ArrayRef<unsigned> groupOfFirst =
-        inGroup(layout[firstEnd], rows)      ? ArrayRef<unsigned>(rows)
-        : inGroup(layout[firstEnd], depth)   ? ArrayRef<unsigned>(depth)
-                                             : ArrayRef<unsigned>(columns);
-    secondEnd += groupOfFirst.size();
+    unsigned batchEnd = batch.size(), leadingEnd = batchEnd + leading;
     for (unsigned i = 0; i < layout.size(); ++i)
-      groups[i < firstEnd ? 0 : i < secondEnd ? 1 : 2].push_back(i);
+      groups[i < batchEnd ? 0 : i < leadingEnd ? 1 : 2].push_back(i);
     return groups;
   }
 
   /// `value`, indexed by the loop dims `dims`, as a 3-D tensor over the
-  /// loop dims `layout` (a transpose when they differ, then a collapse).
+  /// loop dims `layout` (a transpose when they differ, then a collapse
+  /// after the batch and `leading` more dims).
   Value toBatches(RewriterBase &rewriter, Location loc, Value value,
-                  ArrayRef<unsigned> dims, ArrayRef<unsigned> layout) const {
+                  ArrayRef<unsigned> dims, ArrayRef<unsigned> layout,
+                  unsigned leading) const {
     Type element = getElementTypeOrSelf(value.getType());
     if (!llvm::equal(dims, layout)) {
       SmallVector<int64_t> permutation;
@@ -219,15 +216,18 @@ private:
       value = linalg::TransposeOp::create(rewriter, loc, value, empty, permutation)
                   .getResult()[0];
     }
-    return tensor::CollapseShapeOp::create(rewriter, loc, value, groupsOf(layout));
+    return tensor::CollapseShapeOp::create(rewriter, loc, value,
+                                           groupsOf(layout, leading));
   }
 
   /// The loop's 3-D result back in C's layout.
   Value fromBatches(RewriterBase &rewriter, Location loc, Value batches,
-                    ArrayRef<unsigned> dims, ArrayRef<unsigned> layout) const {
+                    ArrayRef<unsigned> dims, ArrayRef<unsigned> layout,
+                    unsigned leading) const {
     Type element = getElementTypeOrSelf(batches.getType());
     Value value = tensor::ExpandShapeOp::create(
-        rewriter, loc, typeOver(layout, element), batches, groupsOf(layout));
+        rewriter, loc, typeOver(layout, element), batches,
+        groupsOf(layout, leading));
     if (llvm::equal(dims, layout))
       return value;
     SmallVector<int64_t> permutation;

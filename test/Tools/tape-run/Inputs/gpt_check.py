@@ -41,14 +41,21 @@ inits = []
 for name, value in data.initial_weights(V, T, C, L).items():
     np.save(f"{work}/{name}.npy", value)
     inits.append(f"--init={name}={work}/{name}.npy")
-out = subprocess.run(
-    [tape_run, f"{work}/gpt.mlir", "--steps", str(steps), "--precision", "0",
-     "--input", f"{work}/tokens.npy", "--input", f"{work}/targets.npy"]
-    + inits + extra, check=True, capture_output=True, text=True).stdout
-got = np.array([float(line.split("Loss: ")[1]) for line in out.splitlines()
-                if line.startswith("Loss: ")])
+
+
+def losses(model, tokens, targets):
+    """The losses tape-run prints training `model` on the token files."""
+    out = subprocess.run(
+        [tape_run, model, "--steps", str(steps), "--precision", "0",
+         "--input", tokens, "--input", targets]
+        + inits + extra, check=True, capture_output=True, text=True).stdout
+    return np.array([float(line.split("Loss: ")[1])
+                     for line in out.splitlines() if line.startswith("Loss: ")])
+
+
+got = losses(f"{work}/gpt.mlir", f"{work}/tokens.npy", f"{work}/targets.npy")
 want = np.array(reference["losses"])
-assert len(got) == steps, out
+assert len(got) == steps, got
 rel = np.abs(got - want) / np.abs(want)
 print("tape-run:", " ".join(f"{v:.6f}" for v in got))
 print("PyTorch: ", " ".join(f"{v:.6f}" for v in want))
@@ -64,11 +71,7 @@ with open(f"{work}/gpt_i32.mlir", "w") as f:
     f.write(gen_gpt.generate(V, T, B, C, NH, L, cfg["weight_decay"], ids="i32"))
 np.save(f"{work}/tokens_i32.npy", inputs.astype(np.int32))
 np.save(f"{work}/targets_i32.npy", targets.astype(np.int32))
-out32 = subprocess.run(
-    [tape_run, f"{work}/gpt_i32.mlir", "--steps", str(steps), "--precision", "0",
-     "--input", f"{work}/tokens_i32.npy", "--input", f"{work}/targets_i32.npy"]
-    + inits + extra, check=True, capture_output=True, text=True).stdout
-got32 = np.array([float(line.split("Loss: ")[1]) for line in out32.splitlines()
-                  if line.startswith("Loss: ")])
+got32 = losses(f"{work}/gpt_i32.mlir", f"{work}/tokens_i32.npy",
+               f"{work}/targets_i32.npy")
 assert np.array_equal(got32, got), (got32, got)
 print("PASS int32 ids: the same losses")
