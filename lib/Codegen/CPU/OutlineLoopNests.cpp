@@ -5,7 +5,8 @@
 // unrolling) and its scheduler cost more than linearly in a function's
 // size, so the step's compile time grew faster than its code. Each large
 // top-level loop nest becomes a private, never-inlined function called in
-// its place; the step is a sequence of calls.
+// its place; the step is a sequence of calls. Nests that differ only in
+// the buffers they touch (a network's layers) share one function.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,9 +39,12 @@ bool isPassable(Type type) {
 
 /// Collects, for the values `op` uses from above, the arguments the
 /// outlined function takes (`arguments`) and the side-effect-free ops it
-/// recomputes instead (constants, views and subviews of passable values:
-/// a strided view cannot be passed as a bare pointer), in an order that
-/// defines each before its users. Fails if a value is neither.
+/// recomputes instead (constants, and views of passable values that are
+/// not passable themselves: a strided subview cannot be passed as a bare
+/// pointer), in an order that defines each before its users. A passable
+/// view is passed, not recomputed: its offset into the workspace then
+/// stays in the caller, and two nests that differ only in which buffers
+/// they touch become the same function. Fails if a value is neither.
 LogicalResult collectInputs(Operation *op, SetVector<Value> &arguments,
                             SetVector<Operation *> &recomputed) {
   SetVector<Value> used;
@@ -50,22 +54,22 @@ LogicalResult collectInputs(Operation *op, SetVector<Value> &arguments,
     Operation *def = v.getDefiningOp();
     bool recomputable = def && def->getNumRegions() == 0 &&
                         isMemoryEffectFree(def) && def->getNumResults() == 1;
-    if (recomputable && !isa<IndexType, IntegerType, FloatType>(v.getType())) {
-      if (recomputed.contains(def))
-        return success();
-      for (Value operand : def->getOperands())
-        if (failed(visit(operand)))
-          return failure();
-      recomputed.insert(def);
-      return success();
-    }
     if (recomputable && def->hasTrait<OpTrait::ConstantLike>()) {
       recomputed.insert(def);
       return success();
     }
-    if (!isPassable(v.getType()))
+    if (isPassable(v.getType())) {
+      arguments.insert(v);
+      return success();
+    }
+    if (!recomputable || isa<IndexType, IntegerType, FloatType>(v.getType()))
       return failure();
-    arguments.insert(v);
+    if (recomputed.contains(def))
+      return success();
+    for (Value operand : def->getOperands())
+      if (failed(visit(operand)))
+        return failure();
+    recomputed.insert(def);
     return success();
   };
   for (Value v : used)
@@ -73,6 +77,31 @@ LogicalResult collectInputs(Operation *op, SetVector<Value> &arguments,
       return failure();
   return success();
 }
+
+/// True if an op inside `op` frees a buffer defined outside it (the
+/// `scf.if { memref.dealloc }` that ownership-based deallocation emits).
+/// Such a nest stays in place: the bare-pointer convention passes only
+/// the aligned pointer, and `free` needs the allocated one.
+bool freesBufferFromAbove(Operation *op) {
+  WalkResult result = op->walk([&](MemoryEffectOpInterface effects) {
+    SmallVector<MemoryEffects::EffectInstance> instances;
+    effects.getEffects(instances);
+    for (const MemoryEffects::EffectInstance &effect : instances) {
+      Value value = effect.getValue();
+      if (isa<MemoryEffects::Free>(effect.getEffect()) &&
+          (!value || !op->isAncestor(value.getParentRegion()->getParentOp())))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+/// True if `v` is a buffer its function allocates on the heap (the
+/// deallocation's small bookkeeping arrays, a buffer a loop carries). A
+/// nest that uses one stays in place: LLVM removes a `malloc` whose
+/// memory does not leave its function, and a call would let it escape.
+bool isHeapAllocation(Value v) { return v.getDefiningOp<memref::AllocOp>(); }
 
 int64_t countOps(Operation *op) {
   int64_t n = 0;
@@ -87,6 +116,7 @@ struct OutlineLoopNestsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
+    candidates.clear();
     SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
     for (func::FuncOp fn : functions) {
       if (fn.isExternal() || !fn.getBody().hasOneBlock())
@@ -96,19 +126,48 @@ struct OutlineLoopNestsPass
       for (Operation &op :
            llvm::make_early_inc_range(fn.getBody().front().without_terminator())) {
         if (op.getNumRegions() == 0 || op.getNumResults() != 0 ||
-            countOps(&op) < minOps)
+            countOps(&op) < minOps || freesBufferFromAbove(&op))
           continue;
         SetVector<Value> arguments;
         SetVector<Operation *> recomputed;
-        if (failed(collectInputs(&op, arguments, recomputed)))
+        if (failed(collectInputs(&op, arguments, recomputed)) ||
+            llvm::any_of(arguments, isHeapAllocation))
           continue;
-        last = outline(fn, op, arguments, recomputed, count++, last, symbols);
+        auto [outlined, call] =
+            outline(fn, op, arguments, recomputed, count++, last, symbols);
+        if (func::FuncOp same = findEquivalent(outlined)) {
+          call.setCallee(same.getSymName());
+          symbols.erase(outlined);
+          continue;
+        }
+        candidates[{outlined.getFunctionType(), countOps(outlined)}].push_back(
+            outlined);
+        last = outlined;
       }
     }
   }
 
-  /// Moves `op` into a new function placed after `after`; returns it.
-  Operation *outline(func::FuncOp fn, Operation &op,
+  /// An outlined function with the same signature and body as `outlined`
+  /// (up to locations), or null. Layers of a network repeat their nests
+  /// with other buffers; their code is compiled once.
+  func::FuncOp findEquivalent(func::FuncOp outlined) {
+    auto it = candidates.find({outlined.getFunctionType(), countOps(outlined)});
+    if (it == candidates.end())
+      return {};
+    for (func::FuncOp other : it->second)
+      if (OperationEquivalence::isRegionEquivalentTo(
+              &other.getBody(), &outlined.getBody(),
+              OperationEquivalence::IgnoreLocations))
+        return other;
+    return {};
+  }
+
+  /// The outlined functions of this run so far, by signature and size.
+  DenseMap<std::pair<Type, int64_t>, SmallVector<func::FuncOp>> candidates;
+
+  /// Moves `op` into a new function placed after `after`; returns it and
+  /// the call that replaces `op`.
+  std::pair<func::FuncOp, func::CallOp> outline(func::FuncOp fn, Operation &op,
                      const SetVector<Value> &arguments,
                      const SetVector<Operation *> &recomputed, unsigned index,
                      Operation *after, SymbolTable &symbols) {
@@ -145,9 +204,9 @@ struct OutlineLoopNestsPass
     inside.clone(op, mapping);
     func::ReturnOp::create(inside, loc);
     b.setInsertionPoint(&op);
-    func::CallOp::create(b, loc, outlined, arguments.getArrayRef());
+    auto call = func::CallOp::create(b, loc, outlined, arguments.getArrayRef());
     op.erase();
-    return outlined;
+    return {outlined, call};
   }
 };
 

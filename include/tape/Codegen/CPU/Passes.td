@@ -594,8 +594,8 @@ def ExpandStridedCopies
 }
 
 def OutlineLoopNests : Pass<"tape-cpu-outline-loop-nests", "::mlir::ModuleOp"> {
-  let summary = "Moves each large top-level loop nest of a function into a "
-                "private function of its own";
+  let summary = "Moves each top-level loop nest of a function into a "
+                "private function of its own, one per distinct nest";
   let description = [{
     Runs on buffers, last before the conversion to LLVM. A train step is
     one function of hundreds of loop nests, and LLVM's loop passes
@@ -604,14 +604,31 @@ def OutlineLoopNests : Pass<"tape-cpu-outline-loop-nests", "::mlir::ModuleOp"> {
     top-level op with regions and no results (a loop nest, a parallel
     region) of at least `min-ops` operations becomes a private function
     (`<function>__loop<N>`, with internal linkage, so that objects link
-    together, and LLVM's `noinline`, so that LLVM does not put it back) called in its place. Its arguments are the values the nest uses
-    from above that the bare-pointer calling convention can pass (scalars,
-    statically shaped memrefs with the identity layout); constants and
-    views of such values are recomputed inside instead. A nest that uses
-    anything else stays where it is.
+    together, and LLVM's `noinline`, so that LLVM does not put it back)
+    called in its place.
+
+    Its arguments are the values the nest uses from above that the
+    bare-pointer calling convention can pass: scalars and statically
+    shaped memrefs with the identity layout, views of the workspace
+    included. Constants, and strided views of passable values (which the
+    convention cannot pass), are recomputed inside. A nest that uses
+    anything else stays where it is, and so does one that frees a buffer
+    from outside (the deallocation's `scf.if { memref.dealloc }`): the
+    bare pointer is the aligned one, not the pointer `free` needs. A nest
+    that uses a buffer its function allocates on the heap stays too:
+    LLVM deletes a `malloc` whose memory does not leave its function (the
+    deallocation's bookkeeping arrays), and a call would let it escape.
+
+    Nests that differ only in the buffers they touch (the layers of a
+    network, the optimizer's update of equally shaped variables) become
+    equal functions; a function equal to an earlier one (same signature,
+    same body up to locations) is dropped and its call goes to the
+    earlier one, so LLVM compiles each distinct nest once. On the GPT
+    example this leaves 120 functions for 355 nests and compiles in 3.3-3.7 s
+    instead of 8-10 s.
   }];
   let options = [
-    Option<"minOps", "min-ops", "int64_t", /*default=*/"40",
+    Option<"minOps", "min-ops", "int64_t", /*default=*/"1",
            "Smallest nest (in operations, nested ones included) that is "
            "outlined">,
   ];
