@@ -22,8 +22,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+
+#include "llvm/ADT/SmallBitVector.h"
 
 namespace mlir::tape::cpu {
 #define GEN_PASS_DEF_CONVOLUTIONSASMATMULS
@@ -391,6 +394,119 @@ private:
   std::tuple<Side, Side, Side> chosen;
 };
 
+/// The loop the image leads with (`n` of `x[n, c, oh + kh, ow + kw]`), if
+/// every operand that uses it leads with it too and some operand does not
+/// use it: one iteration of it is then a convolution of one image, whose
+/// operands are contiguous slices.
+std::optional<unsigned> leadingImageDim(linalg::LinalgOp op) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  std::optional<unsigned> d;
+  for (AffineMap map : maps)
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false) &&
+        map.getNumResults() > 0)
+      if (auto dim = dyn_cast<AffineDimExpr>(map.getResult(0)))
+        d = dim.getPosition();
+  if (!d || op.getStaticLoopRanges()[*d] < 2)
+    return std::nullopt;
+  bool someWithout = false;
+  for (AffineMap map : maps) {
+    if (!map.isFunctionOfDim(*d)) {
+      someWithout = true;
+      continue;
+    }
+    if (map.getResult(0) != getAffineDimExpr(*d, op.getContext()) ||
+        map.dropResult(0).isFunctionOfDim(*d))
+      return std::nullopt;
+  }
+  if (!someWithout)
+    return std::nullopt;
+  return d;
+}
+
+/// Rewrites `op` as a loop over its leading image dimension `d` of
+/// convolutions of one image, each as im2col (or col2im) and one matmul:
+/// the columns of one image (a few hundred KiB) stay in cache between the
+/// copy that writes them and the packing that reads them, and the product
+/// of one image is already in the result's layout. An operand without `d`
+/// (the filter) is read whole by every iteration; a result without it (the
+/// filter gradient) is accumulated over the iterations. Fails, leaving
+/// `op` alone, if one image's convolution is not a matmul.
+LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
+                                  unsigned d, int64_t maxColumnElements) {
+  Location loc = op.getLoc();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  llvm::SmallBitVector dropped(op.getNumLoops());
+  dropped.set(d);
+  SmallVector<AffineMap> inner;
+  SmallVector<bool> sliced;
+  for (AffineMap map : maps) {
+    sliced.push_back(map.isFunctionOfDim(d));
+    inner.push_back(compressDims(sliced.back() ? map.dropResult(0) : map, dropped));
+  }
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  iterators.erase(iterators.begin() + d);
+
+  // Entry `i` of the leading dimension of `whole`, without that dimension.
+  auto sliceOf = [&](OpBuilder &b, Value whole, Value i) -> Value {
+    auto type = cast<RankedTensorType>(whole.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+    offsets[0] = i;
+    sizes.push_back(b.getIndexAttr(1));
+    for (int64_t size : type.getShape().drop_front())
+      sizes.push_back(b.getIndexAttr(size));
+    auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
+                                           type.getElementType());
+    return tensor::ExtractSliceOp::create(b, loc, sliceType, whole, offsets,
+                                          sizes, strides);
+  };
+  auto insertInto = [&](OpBuilder &b, Value part, Value whole, Value i) -> Value {
+    auto type = cast<RankedTensorType>(whole.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+    offsets[0] = i;
+    sizes.push_back(b.getIndexAttr(1));
+    for (int64_t size : type.getShape().drop_front())
+      sizes.push_back(b.getIndexAttr(size));
+    return tensor::InsertSliceOp::create(b, loc, part, whole, offsets, sizes,
+                                         strides);
+  };
+
+  rewriter.setInsertionPoint(op);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value end = arith::ConstantIndexOp::create(rewriter, loc,
+                                             op.getStaticLoopRanges()[d]);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  linalg::GenericOp image;
+  auto loop = scf::ForOp::create(
+      rewriter, loc, zero, end, one, ValueRange{op.getDpsInits()[0]},
+      [&](OpBuilder &b, Location l, Value i, ValueRange carried) {
+        SmallVector<Value> inputs;
+        for (auto [k, input] : llvm::enumerate(op.getDpsInputs()))
+          inputs.push_back(sliced[k] ? sliceOf(b, input, i) : input);
+        Value acc = sliced[2] ? sliceOf(b, carried[0], i) : carried[0];
+        image = linalg::GenericOp::create(
+            b, l, TypeRange{acc.getType()}, inputs, ValueRange{acc}, inner,
+            iterators, [](OpBuilder &nb, Location nl, ValueRange args) {
+              Value p = arith::MulFOp::create(nb, nl, args[0], args[1]);
+              linalg::YieldOp::create(
+                  nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], p)});
+            });
+        Value result = image.getResult(0);
+        if (sliced[2])
+          result = insertInto(b, result, carried[0], i);
+        scf::YieldOp::create(b, l, ValueRange{result});
+      });
+  ConvolutionRewrite oneImage(image, maxColumnElements);
+  if (failed(oneImage.plan())) {
+    rewriter.eraseOp(loop);
+    return failure();
+  }
+  oneImage.rewrite(rewriter);
+  rewriter.replaceOp(op, loop.getResults());
+  return success();
+}
+
 struct ConvolutionsAsMatmulsPass
     : public mlir::tape::cpu::impl::ConvolutionsAsMatmulsBase<
           ConvolutionsAsMatmulsPass> {
@@ -401,8 +517,13 @@ struct ConvolutionsAsMatmulsPass
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
       ConvolutionRewrite convolution(op, maxColumnElements);
-      if (succeeded(convolution.plan()))
-        convolution.rewrite(rewriter);
+      if (failed(convolution.plan()))
+        continue;
+      if (imageByImage)
+        if (std::optional<unsigned> d = leadingImageDim(op))
+          if (succeeded(rewriteImageByImage(rewriter, op, *d, maxColumnElements)))
+            continue;
+      convolution.rewrite(rewriter);
     }
   }
 };

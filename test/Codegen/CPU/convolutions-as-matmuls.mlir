@@ -1,4 +1,5 @@
-// RUN: tape-opt %s --tape-cpu-convolutions-as-matmuls --tape-cpu-specialize-contractions | FileCheck %s
+// RUN: tape-opt %s --tape-cpu-convolutions-as-matmuls=image-by-image=0 --tape-cpu-specialize-contractions | FileCheck %s
+// RUN: tape-opt %s --tape-cpu-convolutions-as-matmuls --tape-cpu-specialize-contractions | FileCheck %s --check-prefix=IMAGE
 // The numbers: scripts/gradcheck.py's convolution cases and
 // test/Tools/tape-run/cnn.test (against PyTorch) run through this pass.
 
@@ -6,6 +7,45 @@
 // CHECK-DAG: #[[$IM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d1 + d4, d2 + d5)>
 // CHECK-DAG: #[[$BT:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 
+// The default: one image at a time. Each image's columns are small
+// enough to stay in cache from im2col to the packing that reads them, and
+// one image's product [f, oh * ow] is already the result's layout: no
+// transposes. The filter is read whole by every iteration.
+// IMAGE-LABEL: func.func @forward
+// IMAGE: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %arg2)
+// IMAGE: %[[X:.*]] = tensor.extract_slice %arg0[%[[N]], 0, 0, 0] [1, 3, 9, 9] [1, 1, 1, 1] : tensor<2x3x9x9xf32> to tensor<3x9x9xf32>
+// IMAGE: %[[Y:.*]] = tensor.extract_slice %[[ACC]][%[[N]], 0, 0, 0] [1, 4, 7, 3]
+// IMAGE: %[[COL:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<3x9x9xf32>) outs(%{{.*}} : tensor<3x3x3x7x3xf32>)
+// IMAGE: %[[B:.*]] = tensor.collapse_shape %[[COL]] {{.*}} into tensor<27x21xf32>
+// IMAGE: %[[C:.*]] = tensor.collapse_shape %[[Y]] {{.*}} into tensor<4x21xf32>
+// IMAGE: %[[P:.*]] = linalg.matmul ins(%{{.*}}, %[[B]] : tensor<4x27xf32>, tensor<27x21xf32>) outs(%[[C]] : tensor<4x21xf32>)
+// IMAGE-NOT: linalg.transpose
+// IMAGE: %[[E:.*]] = tensor.expand_shape %[[P]]
+// IMAGE: tensor.insert_slice %[[E]] into %[[ACC]][%[[N]], 0, 0, 0]
+//
+// The input gradient: one image's columns, then col2im into its slice.
+// IMAGE-LABEL: func.func @input_gradient
+// IMAGE: scf.for %[[N:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %arg2)
+// IMAGE: %[[DY:.*]] = tensor.extract_slice %arg1[%[[N]], 0, 0, 0]
+// IMAGE: %[[DX:.*]] = tensor.extract_slice %[[ACC]][%[[N]], 0, 0, 0]
+// IMAGE: %[[COLS:.*]] = linalg.matmul {{.*}} : tensor<4x27xf32>, tensor<4x49xf32>) outs(%{{.*}} : tensor<27x49xf32>)
+// IMAGE: %[[E:.*]] = tensor.expand_shape %[[COLS]]
+// IMAGE: %[[S:.*]] = linalg.generic {{.*}} ins(%[[E]] : tensor<3x3x3x7x7xf32>) outs(%[[DX]] : tensor<3x9x9xf32>)
+// IMAGE: tensor.insert_slice %[[S]] into %[[ACC]][%[[N]], 0, 0, 0]
+//
+// The filter gradient has no image dimension: the iterations accumulate
+// into it.
+// IMAGE-LABEL: func.func @filter_gradient
+// IMAGE: scf.for %[[N:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %arg2)
+// IMAGE: %[[C:.*]] = tensor.collapse_shape %[[ACC]] {{.*}} into tensor<4x27xf32>
+// IMAGE: %[[P:.*]] = linalg.matmul {{.*}} : tensor<4x49xf32>, tensor<27x49xf32>) outs(%[[C]] : tensor<4x27xf32>)
+// IMAGE: %[[E:.*]] = tensor.expand_shape %[[P]]
+// IMAGE: scf.yield %[[E]]
+//
+// IMAGE-LABEL: func.func @depthwise
+// IMAGE: linalg.depthwise_conv_2d_nhwc_hwc
+
+// The whole batch at once (image-by-image=0).
 // Forward NCHW convolution, stride 2 and dilation 2 in width: im2col
 // gathers through the strided, dilated map. The filter is the matmul's A
 // and the columns its B, so that the bias (the init) and the result are

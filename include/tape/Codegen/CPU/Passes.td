@@ -53,6 +53,18 @@ def ConvolutionsAsMatmuls
     It works on indexing maps, so named convolutions of any layout and
     the generics AD builds for their adjoints (the filter gradient is a
     convolution of the input by the output gradient) are all rewritten.
+
+    With `image-by-image` (the default), a convolution whose image leads
+    with a loop (`n` of `x[n, c, oh + kh, ow + kw]`) that every operand
+    using it also leads with becomes an `scf.for` over that loop of
+    one-image convolutions, each rewritten as above: one image's columns
+    (a few hundred KiB) stay in cache from im2col to the packing that
+    reads them instead of going through memory, and one image's product
+    (`[f, oh * ow]`) is already the NCHW result's layout, so nothing is
+    transposed. The filter is read whole by each iteration; the filter
+    gradient, which has no image dimension, is accumulated over them.
+    On the MNIST CNN this took the step from 89-103 ms to 65-79 ms
+    (medians of 3 alternating runs).
     Of the two orders of the inputs it takes the one that copies fewer
     elements, counting twice a copy whose innermost loop strides (fewer
     than 8 consecutive elements); the columns of an input image are laid
@@ -69,11 +81,15 @@ def ConvolutionsAsMatmuls
     Option<"maxColumnElements", "max-column-elements", "int64_t",
            /*default=*/"1 << 26",
            "The largest im2col tensor to create, in elements (the default "
-           "is 256 MiB of float32)">
+           "is 256 MiB of float32)">,
+    Option<"imageByImage", "image-by-image", "bool", /*default=*/"true",
+           "Convolve one image at a time (a loop over the image's leading "
+           "dimension) when every operand that uses it leads with it">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def BatchedContractionsAsMatmuls
