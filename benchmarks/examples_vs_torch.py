@@ -9,7 +9,13 @@ threads, in alternating rounds of the same run.
        (examples/gpt/torch_reference.py's GPT on the other side)
 
 Both sides train the same model from the same weights on the same data
-(the examples' data.py). Each round runs ours (tape-run --report-stats:
+(the examples' data.py). PyTorch runs with OMP_WAIT_POLICY=passive
+(spinning threads made it slower on this busy 2-core machine) and with
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, or set to
+--openblas-coretype: its linear layers are OpenBLAS sgemm, and where
+OpenBLAS misdetects the CPU (this VM: Prescott kernels, a third of the
+speed) the baseline must be given its real kernels (SkylakeX here). The
+script prints which kernels torch's OpenBLAS runs. Each round runs ours (tape-run --report-stats:
 the median step of the round) and then PyTorch
 (torch.set_num_threads(N) under OMP_NUM_THREADS=N, the median step of
 the round); the table reports the medians over rounds and the median of
@@ -25,7 +31,7 @@ logits.
 
 Usage: /usr/bin/python3 benchmarks/examples_vs_torch.py
          --tape-run build/bin/tape-run [--models cnn,gpt] [--steps 20]
-         [--rounds 5] [--threads 1,2]
+         [--rounds 5] [--threads 1,2] [--openblas-coretype SkylakeX]
 """
 import argparse
 import importlib
@@ -104,7 +110,17 @@ for k in range(steps):
     opt.step()
     times.append(time.perf_counter() - t0)
 times = sorted(times[1:])
-print(json.dumps({"median_us": times[len(times) // 2] * 1e6}))
+# The OpenBLAS kernels torch's matmuls run (its convolutions are oneDNN's).
+import ctypes
+core = "?"
+for lib in sorted({l.split()[-1] for l in open("/proc/self/maps") if "libopenblas" in l}):
+    try:
+        f = ctypes.CDLL(lib).openblas_get_corename
+        f.restype = ctypes.c_char_p
+        core = f().decode()
+    except (OSError, AttributeError):
+        pass
+print(json.dumps({"median_us": times[len(times) // 2] * 1e6, "openblas_core": core}))
 """
 
 
@@ -146,14 +162,22 @@ def ours(opts, path, inits, work, threads):
 
 
 def torch_step(opts, model, work, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               OMP_WAIT_POLICY="passive")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         env.pop(var, None)
+    if opts.openblas_coretype:
+        env["OPENBLAS_CORETYPE"] = opts.openblas_coretype
     out = subprocess.run(
         ["/usr/bin/python3", "-c", TORCH, model, os.path.join(EXAMPLES, model),
          work, str(opts.steps), str(threads)],
         check=True, capture_output=True, text=True, env=env)
-    return json.loads(out.stdout.splitlines()[-1])["median_us"]
+    result = json.loads(out.stdout.splitlines()[-1])
+    if result["openblas_core"] not in opts.cores_seen:
+        opts.cores_seen.add(result["openblas_core"])
+        print(f"torch's OpenBLAS kernels: {result['openblas_core']}",
+              file=sys.stderr, flush=True)
+    return result["median_us"]
 
 
 def main():
@@ -163,7 +187,12 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--openblas-coretype", default="",
+                        help="OPENBLAS_CORETYPE for PyTorch's OpenBLAS "
+                        "(e.g. SkylakeX where OpenBLAS misdetects the CPU "
+                        "and picks Prescott)")
     opts = parser.parse_args()
+    opts.cores_seen = set()
     threads = [int(t) for t in opts.threads.split(",")]
     for model in opts.models.split(","):
         with tempfile.TemporaryDirectory() as work:

@@ -91,9 +91,11 @@ Memory: peak RSS against the analytic size, variables + optimizer slots
 + gradients + activations (the whole dataset, which every implementation
 keeps loaded, and 2 values per layer output). E and F: variables,
 Adam's/AdamW's two slots and the gradients of the parameters in the
-example's data.py, and the dataset (float32 images and int64 labels,
-int64 tokens and targets); their intermediate values (convolution and
-attention activations) are not modelled, so the ratios are larger.
+example's data.py, the dataset (float32 images and int64 labels, int64
+tokens and targets) and 2 values per layer output of a batch (E: conv1,
+conv2, pooling, fc1, fc2; F per layer: ln_1, qkv, attention scores,
+attention output, its projection, ln_2, the MLP's 4C and its
+projection, then ln_f and the logits).
 
 Environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (this machine may
 export them to pin AVX2 kernels) are unset for every command that uses
@@ -356,18 +358,26 @@ def analytic_bytes(model):
     bytes: activations = the whole dataset (every implementation keeps it
     loaded) + two values per layer output (pre-activation and activation;
     logits and softmax for the last layer). E, F: the parameters of the
-    example's data.py and the dataset only (float32 images, int64 labels,
-    tokens and targets); their intermediate values are not modelled."""
+    example's data.py, the dataset (float32 images, int64 labels, tokens
+    and targets) and two float32 values per layer output of one batch."""
     m = MODELS[model]
     if "example" in m:
         data = example_module(model, "data")
         if model == "E":
             shapes = data.SHAPES.values()
             dataset = m["rows"] * (28 * 28 * 4 + 8)
+            # conv1, conv2, pooling, fc1, fc2, per image
+            outputs = m["batch"] * (32 * 26 * 26 + 64 * 24 * 24
+                                    + 64 * 12 * 12 + 128 + 10)
         else:
             shapes = [shape for shape, _ in data.parameters(
                 GPT["V"], GPT["T"], GPT["C"], GPT["L"]).values()]
             dataset = 2 * m["rows"] * 8
+            # per token and layer: ln_1 C, qkv 3C, scores NH*T, attention
+            # C, projection C, ln_2 C, MLP 4C, projection C; ln_f, logits
+            per_layer = 12 * GPT["C"] + GPT["NH"] * GPT["T"]
+            outputs = m["batch"] * (GPT["L"] * per_layer + GPT["C"] + GPT["V"])
+        dataset += 4 * 2 * outputs
         params = 0
         for shape in shapes:
             size = 1
@@ -940,8 +950,9 @@ def report(results, memory, sgemm, models, threads, tape):
           "against the analytic size (variables + optimizer slots + "
           "gradients + activations: the whole dataset and 2 values per "
           "layer output"
-          + ("; E, F: the dataset only, their intermediate values are not "
-             "modelled" if any("example" in MODELS[m] for m in models) else "")
+          + ("; E, F: of one batch, E's conv1, conv2, pooling and linear "
+             "outputs, F's per-layer outputs and the logits"
+             if any("example" in MODELS[m] for m in models) else "")
           + "); ours' compile times\n")
     rows = []
     for model in models:
