@@ -15,7 +15,9 @@ OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, or set to
 --openblas-coretype: its linear layers are OpenBLAS sgemm, and where
 OpenBLAS misdetects the CPU (this VM: Prescott kernels, a third of the
 speed) the baseline must be given its real kernels (SkylakeX here). The
-script prints which kernels torch's OpenBLAS runs. Each round runs ours (tape-run --report-stats:
+script prints which kernels torch's OpenBLAS runs. Gradients are reset
+with zero_grad(set_to_none=True), PyTorch 2's default, as train_steps.py
+does. Each round runs ours (tape-run --report-stats:
 the median step of the round) and then PyTorch
 (torch.set_num_threads(N) under OMP_NUM_THREADS=N, the median step of
 the round); the table reports the medians over rounds and the median of
@@ -101,7 +103,7 @@ times = []
 for k in range(steps):
     sl = slice((k % batches) * rows, (k % batches + 1) * rows)
     t0 = time.perf_counter()
-    opt.zero_grad()
+    opt.zero_grad(set_to_none=True)
     if model == "cnn":
         loss = F.nll_loss(net(a[sl]), b[sl])
     else:
