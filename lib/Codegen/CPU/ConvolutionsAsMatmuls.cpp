@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include "llvm/ADT/SmallBitVector.h"
@@ -423,6 +424,35 @@ std::optional<unsigned> leadingImageDim(linalg::LinalgOp op) {
   return d;
 }
 
+/// `producer` (all parallel, its result indexed by the identity, its
+/// inputs not by the leading loop) computed for one entry of its leading
+/// loop, into `into`.
+Value oneImageOf(OpBuilder &b, linalg::LinalgOp producer, Value into) {
+  llvm::SmallBitVector dropped(producer.getNumLoops());
+  dropped.set(0);
+  SmallVector<AffineMap> maps;
+  for (AffineMap map : producer.getIndexingMapsArray())
+    maps.push_back(compressDims(map.isFunctionOfDim(0) ? map.dropResult(0) : map,
+                                dropped));
+  SmallVector<utils::IteratorType> iterators(producer.getNumLoops() - 1,
+                                             utils::IteratorType::parallel);
+  Block *body = producer.getBlock();
+  return linalg::GenericOp::create(
+             b, producer.getLoc(), TypeRange{into.getType()},
+             producer.getDpsInputs(), ValueRange{into}, maps, iterators,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               IRMapping mapping;
+               mapping.map(body->getArguments(), args);
+               for (Operation &o : body->without_terminator())
+                 nb.clone(o, mapping);
+               SmallVector<Value> yielded;
+               for (Value v : body->getTerminator()->getOperands())
+                 yielded.push_back(mapping.lookupOrDefault(v));
+               linalg::YieldOp::create(nb, nl, yielded);
+             })
+      .getResult(0);
+}
+
 /// Rewrites `op` as a loop over its leading image dimension `d` of
 /// convolutions of one image, each as im2col (or col2im) and one matmul:
 /// the columns of one image (a few hundred KiB) stay in cache between the
@@ -472,19 +502,47 @@ LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
                                          strides);
   };
 
+  // An init that is an all-parallel op over a fresh tensor (the bias
+  // broadcast) whose inputs do not use `d` is computed image by image
+  // inside the loop, into the slice the matmul then accumulates into:
+  // written and read while in cache, not through memory.
+  linalg::LinalgOp initProducer =
+      op.getDpsInits()[0].getDefiningOp<linalg::LinalgOp>();
+  auto fusable = [&](linalg::LinalgOp producer) {
+    if (!producer || !sliced[2] || !producer->hasOneUse() ||
+        producer->getNumResults() != 1 || producer.getNumDpsInits() != 1 ||
+        !producer.hasPureTensorSemantics() ||
+        producer.getNumParallelLoops() != producer.getNumLoops() ||
+        !producer.getDpsInits()[0].getDefiningOp<tensor::EmptyOp>())
+      return false;
+    AffineMap out = producer.getIndexingMapsArray().back();
+    if (!out.isIdentity() || out.getNumResults() == 0)
+      return false;
+    for (OpOperand *input : producer.getDpsInputOperands())
+      if (producer.getMatchingIndexingMap(input).isFunctionOfDim(0))
+        return false;
+    return true;
+  };
+  if (!fusable(initProducer))
+    initProducer = {};
+
   rewriter.setInsertionPoint(op);
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value end = arith::ConstantIndexOp::create(rewriter, loc,
                                              op.getStaticLoopRanges()[d]);
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   linalg::GenericOp image;
+  Value start = initProducer ? initProducer.getDpsInits()[0]
+                             : op.getDpsInits()[0];
   auto loop = scf::ForOp::create(
-      rewriter, loc, zero, end, one, ValueRange{op.getDpsInits()[0]},
+      rewriter, loc, zero, end, one, ValueRange{start},
       [&](OpBuilder &b, Location l, Value i, ValueRange carried) {
         SmallVector<Value> inputs;
         for (auto [k, input] : llvm::enumerate(op.getDpsInputs()))
           inputs.push_back(sliced[k] ? sliceOf(b, input, i) : input);
         Value acc = sliced[2] ? sliceOf(b, carried[0], i) : carried[0];
+        if (initProducer)
+          acc = oneImageOf(b, initProducer, acc);
         image = linalg::GenericOp::create(
             b, l, TypeRange{acc.getType()}, inputs, ValueRange{acc}, inner,
             iterators, [](OpBuilder &nb, Location nl, ValueRange args) {
@@ -504,6 +562,8 @@ LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
   }
   oneImage.rewrite(rewriter);
   rewriter.replaceOp(op, loop.getResults());
+  if (initProducer)
+    rewriter.eraseOp(initProducer);
   return success();
 }
 

@@ -44,6 +44,18 @@
 //
 // IMAGE-LABEL: func.func @depthwise
 // IMAGE: linalg.depthwise_conv_2d_nhwc_hwc
+//
+// A bias broadcast into a fresh tensor as the init is computed image by
+// image into the slice the matmul accumulates into; the loop starts from
+// the fresh tensor and the whole-batch broadcast is gone.
+// IMAGE-LABEL: func.func @biased
+// IMAGE: %[[E:.*]] = tensor.empty() : tensor<2x4x7x7xf32>
+// IMAGE-NOT: linalg.broadcast
+// IMAGE: scf.for %[[N:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %[[E]])
+// IMAGE: %[[Y:.*]] = tensor.extract_slice %[[ACC]][%[[N]], 0, 0, 0]
+// IMAGE: %[[B:.*]] = linalg.generic {{.*}} ins(%arg2 : tensor<4xf32>) outs(%[[Y]] : tensor<4x7x7xf32>)
+// IMAGE: %[[C:.*]] = tensor.collapse_shape %[[B]]
+// IMAGE: linalg.matmul {{.*}} outs(%[[C]] : tensor<4x49xf32>)
 
 // The whole batch at once (image-by-image=0).
 // Forward NCHW convolution, stride 2 and dilation 2 in width: im2col
@@ -145,4 +157,12 @@ func.func @narrow_filter_gradient(%dy: tensor<2x16x7x7xf32>, %x: tensor<2x1x9x9x
     linalg.yield %s : f32
   } -> tensor<16x1x3x3xf32>
   return %r : tensor<16x1x3x3xf32>
+}
+
+func.func @biased(%x: tensor<2x3x9x9xf32>, %w: tensor<4x3x3x3xf32>, %bias: tensor<4xf32>) -> tensor<2x4x7x7xf32> {
+  %e = tensor.empty() : tensor<2x4x7x7xf32>
+  %b = linalg.broadcast ins(%bias : tensor<4xf32>) outs(%e : tensor<2x4x7x7xf32>) dimensions = [0, 2, 3]
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x3x9x9xf32>, tensor<4x3x3x3xf32>) outs(%b : tensor<2x4x7x7xf32>) -> tensor<2x4x7x7xf32>
+  return %y : tensor<2x4x7x7xf32>
 }

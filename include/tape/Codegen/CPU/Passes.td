@@ -62,7 +62,10 @@ def ConvolutionsAsMatmuls
     reads them instead of going through memory, and one image's product
     (`[f, oh * ow]`) is already the NCHW result's layout, so nothing is
     transposed. The filter is read whole by each iteration; the filter
-    gradient, which has no image dimension, is accumulated over them.
+    gradient, which has no image dimension, is accumulated over them. An
+    init computed by an all-parallel op over a fresh tensor from inputs
+    without the image dimension (the bias broadcast) is computed image by
+    image inside the loop, into the slice the matmul accumulates into.
     On the MNIST CNN this took the step from 89-103 ms to 65-79 ms
     (medians of 3 alternating runs).
     Of the two orders of the inputs it takes the one that copies fewer
