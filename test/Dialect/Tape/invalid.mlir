@@ -453,3 +453,11 @@ tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>, %lr: tensor<f64>)
   tape.apply_gradients #tape.sgd<learning_rate = 0.1> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>) learning_rate(%lr : tensor<f64>)
   tape.return
 }
+
+// -----
+
+// A variable whose type is not a tensor (only the generic form can say
+// so): a located error, not a crash (the constraint checked the shape
+// before the kind of type).
+// expected-error @+1 {{attribute 'type' failed to satisfy constraint: type attribute of statically shaped tensor of integers or floats}}
+"tape.variable"() {sym_name = "w", type = f32, initial_value = #tape.zeros} : () -> ()

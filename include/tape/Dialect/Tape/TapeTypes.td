@@ -61,8 +61,12 @@ def Tape_Resource : Type<CPred<"::llvm::isa<::mlir::tape::ResourceType>($_self)"
 
 def Tape_FloatTensor : TensorOf<[AnyFloat]>;
 
-def Tape_VariableValueType : Type<And<[HasStaticShapePred,
+// The isa comes first: the conjunction short-circuits, and the other two
+// predicates cast to a shaped type (a non-tensor type in the generic form
+// crashed the verifier).
+def Tape_VariableValueType : Type<And<[
     CPred<"::llvm::isa<::mlir::RankedTensorType>($_self)">,
+    HasStaticShapePred,
     Or<[CPred<"::llvm::cast<::mlir::ShapedType>($_self).getElementType().isIntOrFloat()">]>]>,
     "statically shaped tensor of integers or floats">;
 
