@@ -157,11 +157,7 @@ public:
                   b, l, TypeRange{acc.getType()},
                   ValueRange{slice(b, lhs, i), slice(b, rhs, i)},
                   ValueRange{acc}, maps, iterators,
-                  [](OpBuilder &nb, Location nl, ValueRange args) {
-                    Value p = arith::MulFOp::create(nb, nl, args[0], args[1]);
-                    linalg::YieldOp::create(
-                        nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], p)});
-                  })
+                  mlir::tape::buildMultiplyAccumulate)
                   .getResult(0);
           Entry e = entry(b, carried[0], i);
           Value updated = tensor::InsertSliceOp::create(

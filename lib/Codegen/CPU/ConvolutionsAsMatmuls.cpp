@@ -126,10 +126,7 @@ public:
         linalg::GenericOp::create(
             rewriter, loc, TypeRange{resultType}, ValueRange{lhs, rhs},
             ValueRange{init}, maps, iterators,
-            [](OpBuilder &b, Location l, ValueRange args) {
-              Value p = arith::MulFOp::create(b, l, args[0], args[1]);
-              linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, args[2], p)});
-            })
+            mlir::tape::buildMultiplyAccumulate)
             .getResult(0);
 
     Value result = c.isImage ? scatterColumns(rewriter, loc, product)
@@ -424,16 +421,21 @@ std::optional<unsigned> leadingImageDim(linalg::LinalgOp op) {
   return d;
 }
 
+/// `map` without loop `d`: the result that leads with it (if any) dropped
+/// and the remaining loops renumbered.
+AffineMap withoutLoop(AffineMap map, unsigned d) {
+  llvm::SmallBitVector dropped(map.getNumDims());
+  dropped.set(d);
+  return compressDims(map.isFunctionOfDim(d) ? map.dropResult(0) : map, dropped);
+}
+
 /// `producer` (all parallel, its result indexed by the identity, its
 /// inputs not by the leading loop) computed for one entry of its leading
 /// loop, into `into`.
 Value oneImageOf(OpBuilder &b, linalg::LinalgOp producer, Value into) {
-  llvm::SmallBitVector dropped(producer.getNumLoops());
-  dropped.set(0);
   SmallVector<AffineMap> maps;
   for (AffineMap map : producer.getIndexingMapsArray())
-    maps.push_back(compressDims(map.isFunctionOfDim(0) ? map.dropResult(0) : map,
-                                dropped));
+    maps.push_back(withoutLoop(map, 0));
   SmallVector<utils::IteratorType> iterators(producer.getNumLoops() - 1,
                                              utils::IteratorType::parallel);
   Block *body = producer.getBlock();
@@ -465,41 +467,41 @@ LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
                                   unsigned d, int64_t maxColumnElements) {
   Location loc = op.getLoc();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  llvm::SmallBitVector dropped(op.getNumLoops());
-  dropped.set(d);
   SmallVector<AffineMap> inner;
   SmallVector<bool> sliced;
   for (AffineMap map : maps) {
     sliced.push_back(map.isFunctionOfDim(d));
-    inner.push_back(compressDims(sliced.back() ? map.dropResult(0) : map, dropped));
+    inner.push_back(withoutLoop(map, d));
   }
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   iterators.erase(iterators.begin() + d);
 
-  // Entry `i` of the leading dimension of `whole`, without that dimension.
+  // Entry `i` of the leading dimension of `whole`: the bounds of its
+  // slice, which drops that dimension.
+  struct Entry {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+  };
+  auto entry = [](OpBuilder &b, RankedTensorType type, Value i) {
+    Entry e{SmallVector<OpFoldResult>(type.getRank(), b.getIndexAttr(0)),
+            {b.getIndexAttr(1)},
+            SmallVector<OpFoldResult>(type.getRank(), b.getIndexAttr(1))};
+    e.offsets[0] = i;
+    for (int64_t size : type.getShape().drop_front())
+      e.sizes.push_back(b.getIndexAttr(size));
+    return e;
+  };
   auto sliceOf = [&](OpBuilder &b, Value whole, Value i) -> Value {
     auto type = cast<RankedTensorType>(whole.getType());
-    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
-    offsets[0] = i;
-    sizes.push_back(b.getIndexAttr(1));
-    for (int64_t size : type.getShape().drop_front())
-      sizes.push_back(b.getIndexAttr(size));
+    Entry e = entry(b, type, i);
     auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
                                            type.getElementType());
-    return tensor::ExtractSliceOp::create(b, loc, sliceType, whole, offsets,
-                                          sizes, strides);
+    return tensor::ExtractSliceOp::create(b, loc, sliceType, whole, e.offsets,
+                                          e.sizes, e.strides);
   };
   auto insertInto = [&](OpBuilder &b, Value part, Value whole, Value i) -> Value {
-    auto type = cast<RankedTensorType>(whole.getType());
-    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
-    offsets[0] = i;
-    sizes.push_back(b.getIndexAttr(1));
-    for (int64_t size : type.getShape().drop_front())
-      sizes.push_back(b.getIndexAttr(size));
-    return tensor::InsertSliceOp::create(b, loc, part, whole, offsets, sizes,
-                                         strides);
+    Entry e = entry(b, cast<RankedTensorType>(whole.getType()), i);
+    return tensor::InsertSliceOp::create(b, loc, part, whole, e.offsets,
+                                         e.sizes, e.strides);
   };
 
   // An init that is an all-parallel op over a fresh tensor (the bias
@@ -545,11 +547,7 @@ LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
           acc = oneImageOf(b, initProducer, acc);
         image = linalg::GenericOp::create(
             b, l, TypeRange{acc.getType()}, inputs, ValueRange{acc}, inner,
-            iterators, [](OpBuilder &nb, Location nl, ValueRange args) {
-              Value p = arith::MulFOp::create(nb, nl, args[0], args[1]);
-              linalg::YieldOp::create(
-                  nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], p)});
-            });
+            iterators, mlir::tape::buildMultiplyAccumulate);
         Value result = image.getResult(0);
         if (sliced[2])
           result = insertInto(b, result, carried[0], i);

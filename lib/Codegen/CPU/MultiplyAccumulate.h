@@ -35,6 +35,15 @@ inline bool isMultiplyAccumulate(linalg::LinalgOp op) {
          (mul.getLhs() == b && mul.getRhs() == a);
 }
 
+/// Builds the body `out + in0 * in1` (for linalg::GenericOp::create) of the
+/// matmuls the contractions become.
+inline void buildMultiplyAccumulate(OpBuilder &b, Location loc,
+                                    ValueRange args) {
+  Value product = arith::MulFOp::create(b, loc, args[0], args[1]);
+  linalg::YieldOp::create(
+      b, loc, ValueRange{arith::AddFOp::create(b, loc, args[2], product)});
+}
+
 /// The loop dimensions `map` uses, in the order its results first use them.
 inline SmallVector<unsigned> dimsOf(AffineMap map) {
   SmallVector<unsigned> dims;

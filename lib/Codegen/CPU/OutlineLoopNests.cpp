@@ -135,26 +135,26 @@ struct OutlineLoopNestsPass
           continue;
         auto [outlined, call] =
             outline(fn, op, arguments, recomputed, count++, last, symbols);
-        if (func::FuncOp same = findEquivalent(outlined)) {
+        SmallVector<func::FuncOp> &alike =
+            candidates[{outlined.getFunctionType(), countOps(outlined)}];
+        if (func::FuncOp same = findEquivalent(outlined, alike)) {
           call.setCallee(same.getSymName());
           symbols.erase(outlined);
           continue;
         }
-        candidates[{outlined.getFunctionType(), countOps(outlined)}].push_back(
-            outlined);
+        alike.push_back(outlined);
         last = outlined;
       }
     }
   }
 
-  /// An outlined function with the same signature and body as `outlined`
-  /// (up to locations), or null. Layers of a network repeat their nests
-  /// with other buffers; their code is compiled once.
-  func::FuncOp findEquivalent(func::FuncOp outlined) {
-    auto it = candidates.find({outlined.getFunctionType(), countOps(outlined)});
-    if (it == candidates.end())
-      return {};
-    for (func::FuncOp other : it->second)
+  /// The function among `alike` (outlined before, with the same signature
+  /// and size) whose body equals that of `outlined` up to locations, or
+  /// null. Layers of a network repeat their nests with other buffers;
+  /// their code is compiled once.
+  static func::FuncOp findEquivalent(func::FuncOp outlined,
+                                     ArrayRef<func::FuncOp> alike) {
+    for (func::FuncOp other : alike)
       if (OperationEquivalence::isRegionEquivalentTo(
               &other.getBody(), &outlined.getBody(),
               OperationEquivalence::IgnoreLocations))
