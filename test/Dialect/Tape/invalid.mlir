@@ -461,3 +461,52 @@ tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>, %lr: tensor<f64>)
 // before the kind of type).
 // expected-error @+1 {{attribute 'type' failed to satisfy constraint: type attribute of statically shaped tensor of integers or floats}}
 "tape.variable"() {sym_name = "w", type = f32, initial_value = #tape.zeros} : () -> ()
+
+// -----
+
+// A variable declared {trainable = false} is never differentiated, whether
+// or not the pipeline runs with `strict`.
+// expected-note @+1 {{declared {trainable = false} here}}
+tape.variable @counter : tensor<f32> = #tape.zeros {trainable = false}
+tape.step @s() -> tensor<f32> {
+  %w = tape.handle @counter : !tape.resource<tensor<f32>>
+  %t, %l = tape.record {
+    %v = tape.read %w : !tape.resource<tensor<f32>>
+    %sq = arith.mulf %v, %v : tensor<f32>
+    tape.yield %sq : tensor<f32>
+  } : tensor<f32>
+  // expected-error @+1 {{'tape.gradient' op source #0 is variable @counter, which is not trainable; take the gradient of a tensor read from it and watched (tape.watch), or drop {trainable = false}}}
+  %g = tape.gradient %t (%l : tensor<f32>) wrt (%w : !tape.resource<tensor<f32>>)
+  tape.return %g : tensor<f32>
+}
+
+// -----
+
+// ... nor updated by an optimizer.
+// expected-note @+1 {{declared {trainable = false} here}}
+tape.variable @counter : tensor<f32> = #tape.zeros {trainable = false}
+tape.step @s(%g: tensor<f32>) {
+  %w = tape.handle @counter : !tape.resource<tensor<f32>>
+  // expected-error @+1 {{'tape.apply_gradients' op variable #0 is @counter, which is not trainable: an optimizer updates only trainable variables; update it with tape.assign, or drop {trainable = false}}}
+  tape.apply_gradients #tape.sgd<learning_rate = 0.1> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  tape.return
+}
+
+// -----
+
+// Hyper-parameters are written in f64 and used in the variable's type: one
+// that is finite in f64 but not in f32 is refused ...
+tape.step @s(%g: tensor<f32>, %w: !tape.resource<tensor<f32>>) {
+  // expected-error @+1 {{'tape.apply_gradients' op learning_rate = 1.000000e+39 is not finite in 'f32', the element type of variable #0}}
+  tape.apply_gradients #tape.sgd<learning_rate = 1.0e39> (%g : tensor<f32>) to (%w : !tape.resource<tensor<f32>>)
+  tape.return
+}
+
+// -----
+
+// ... and so is one that rounds to zero there.
+tape.step @s(%g: tensor<f16>, %w: !tape.resource<tensor<f16>>) {
+  // expected-error @+1 {{'tape.apply_gradients' op epsilon = 1.000000e-08 is zero in 'f16', the element type of variable #0}}
+  tape.apply_gradients #tape.adam<learning_rate = 0.001, epsilon = 1.0e-8> (%g : tensor<f16>) to (%w : !tape.resource<tensor<f16>>)
+  tape.return
+}

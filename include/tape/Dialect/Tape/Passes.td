@@ -17,8 +17,9 @@ def TapeMaterializeOptimizers
       `v = momentum * v - learning_rate * g`, then `w += v`, or with
       Nesterov `w += momentum * v - learning_rate * g`;
     * Adam (Keras' formulation): slots `@<w>__adam_m`, `@<w>__adam_v` and
-      one step count per optimizer, `@adam_iterations` (i64);
-      `t = iterations + 1`,
+      the variable's step count `@<w>__adam_step` (i64, per variable as
+      torch.optim keeps `state["step"]`, so two updates of one variable
+      advance its moments and its count together); `t = step + 1`,
       `alpha = learning_rate * sqrt(1 - beta2^t) / (1 - beta1^t)`,
       `m += (g - m) * (1 - beta1)`, `v += (g * g - v) * (1 - beta2)`,
       `w -= alpha * m / (sqrt(v) + epsilon)`.

@@ -106,10 +106,19 @@ def Tape_OptimizerAttrInterface : AttrInterface<"OptimizerAttrInterface"> {
     >,
     InterfaceMethod<[{
         Whether the optimizer keeps a step count (Adam's bias correction
-        does): one non-trainable `tensor<i64>` per `tape.apply_gradients`,
-        incremented after every update it makes.
+        does): one non-trainable `tensor<i64>` slot per variable,
+        incremented with every update of the variable.
       }],
       "bool", "needsStepCount", (ins)
+    >,
+    InterfaceMethod<[{
+        The real-valued hyper-parameters by name (learning rate, betas,
+        epsilon, decay), as written. `tape.apply_gradients` checks that
+        each survives the conversion to the variables' element type: finite,
+        and not rounded to zero when it is not zero.
+      }],
+      "::llvm::SmallVector<std::pair<::llvm::StringRef, ::llvm::APFloat>>",
+      "getHyperParameters", (ins)
     >,
     InterfaceMethod<[{
         Builds one variable's update on tensors: from its current `value`,

@@ -310,7 +310,8 @@ def Tape_StopGradientOp : Tape_Op<"stop_gradient", [Pure,
 }
 
 def Tape_GradientOp : Tape_Op<"gradient", [AttrSizedOperandSegments,
-    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+    DeclareOpInterfaceMethods<InferTypeOpInterface>,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "Gradients of recorded targets with respect to sources";
   let description = [{
     The analogue of `t.gradient(targets, sources)`. Returns, per source,
@@ -478,6 +479,7 @@ def Tape_ClipByGlobalNormOp : Tape_Op<"clip_by_global_norm", [Pure,
 }
 
 def Tape_ApplyGradientsOp : Tape_Op<"apply_gradients", [AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>,
     MemoryEffects<[MemRead<Tape_VariableResource>, MemWrite<Tape_VariableResource>]>]> {
   let summary = "Applies an optimizer update to variables";
   let description = [{

@@ -279,6 +279,12 @@ LogicalResult SGDAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+SmallVector<std::pair<StringRef, APFloat>>
+SGDAttr::getHyperParameters() const {
+  return {{"learning_rate", getLearningRate()},
+          {"weight_decay", getWeightDecay()}};
+}
+
 SmallVector<StringRef> SGDAttr::getSlotNames() const { return {}; }
 bool SGDAttr::needsStepCount() const { return false; }
 
@@ -330,6 +336,12 @@ MomentumAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (momentum > 1.0)
     return emitError() << "momentum must be in [0, 1], got " << momentum;
   return success();
+}
+
+SmallVector<std::pair<StringRef, APFloat>>
+MomentumAttr::getHyperParameters() const {
+  return {{"learning_rate", getLearningRate()},
+          {"momentum", getMomentum()}};
 }
 
 SmallVector<StringRef> MomentumAttr::getSlotNames() const {
@@ -408,6 +420,14 @@ LogicalResult AdamAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (!(beta >= 0.0 && beta < 1.0))
       return emitError() << name << " must be in [0, 1), got " << beta;
   return success();
+}
+
+SmallVector<std::pair<StringRef, APFloat>>
+AdamAttr::getHyperParameters() const {
+  return {{"learning_rate", getLearningRate()},
+          {"beta1", getBeta1()},
+          {"beta2", getBeta2()},
+          {"epsilon", getEpsilon()}};
 }
 
 SmallVector<StringRef> AdamAttr::getSlotNames() const {
@@ -502,6 +522,15 @@ LogicalResult AdamWAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          weightDecay.convertToDouble(), false)))
     return failure();
   return success();
+}
+
+SmallVector<std::pair<StringRef, APFloat>>
+AdamWAttr::getHyperParameters() const {
+  return {{"learning_rate", getLearningRate()},
+          {"beta1", getBeta1()},
+          {"beta2", getBeta2()},
+          {"epsilon", getEpsilon()},
+          {"weight_decay", getWeightDecay()}};
 }
 
 SmallVector<StringRef> AdamWAttr::getSlotNames() const {
@@ -613,6 +642,14 @@ LogicalResult AdadeltaAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!(rho >= 0.0 && rho < 1.0))
     return emitError() << "rho must be in [0, 1), got " << rho;
   return success();
+}
+
+SmallVector<std::pair<StringRef, APFloat>>
+AdadeltaAttr::getHyperParameters() const {
+  return {{"learning_rate", getLearningRate()},
+          {"rho", getRho()},
+          {"epsilon", getEpsilon()},
+          {"weight_decay", getWeightDecay()}};
 }
 
 SmallVector<StringRef> AdadeltaAttr::getSlotNames() const {

@@ -273,6 +273,20 @@ LogicalResult ClipByGlobalNormOp::verify() {
   return success();
 }
 
+/// The non-trainable variable behind `resource` when it is a tape.handle of
+/// one ({trainable = false}: optimizer slots, counters, statistics), else
+/// null. Gradients with respect to such a variable and optimizer updates of
+/// it are refused: the flag is the user's statement that nothing trains it.
+static VariableOp nonTrainableVariableOf(Value resource,
+                                         SymbolTableCollection &symbolTable) {
+  auto handle = resource.getDefiningOp<HandleOp>();
+  if (!handle)
+    return nullptr;
+  auto variable = symbolTable.lookupNearestSymbolFrom<VariableOp>(
+      handle, handle.getVariableAttr());
+  return variable && !variable.getTrainable() ? variable : nullptr;
+}
+
 //===----------------------------------------------------------------------===//
 // GradientOp
 //===----------------------------------------------------------------------===//
@@ -335,6 +349,19 @@ LogicalResult GradientOp::verify() {
                  .attachNote(record.getLoc())
              << "tape recorded here";
   }
+  return success();
+}
+
+LogicalResult GradientOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  for (auto [i, source] : llvm::enumerate(getSources()))
+    if (VariableOp variable = nonTrainableVariableOf(source, symbolTable))
+      return emitOpError("source #")
+                 .append(i, " is variable @", variable.getSymName(),
+                         ", which is not trainable; take the gradient of a "
+                         "tensor read from it and watched (tape.watch), or "
+                         "drop {trainable = false}")
+                 .attachNote(variable.getLoc())
+             << "declared {trainable = false} here";
   return success();
 }
 
@@ -430,6 +457,20 @@ LogicalResult CallOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 // ApplyGradientsOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult
+ApplyGradientsOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  for (auto [i, resource] : llvm::enumerate(getVariables()))
+    if (VariableOp variable = nonTrainableVariableOf(resource, symbolTable))
+      return emitOpError("variable #")
+                 .append(i, " is @", variable.getSymName(),
+                         ", which is not trainable: an optimizer updates only "
+                         "trainable variables; update it with tape.assign, or "
+                         "drop {trainable = false}")
+                 .attachNote(variable.getLoc())
+             << "declared {trainable = false} here";
+  return success();
+}
+
 LogicalResult ApplyGradientsOp::verify() {
   if (getGradients().size() != getVariables().size())
     return emitOpError("has ")
@@ -455,6 +496,29 @@ LogicalResult ApplyGradientsOp::verify() {
       return emitOpError("gradient #")
              << i << " has type " << gradient.getType()
              << " but variable #" << i << " has type " << valueType;
+  }
+  // The hyper-parameters are written in f64 and built as constants of the
+  // variables' element type: each must stay finite and, when not zero,
+  // not round to zero there (a learning rate of 1e39 is inf in f32).
+  auto optimizer = cast<OptimizerAttrInterface>(getOptimizer());
+  for (auto [i, variable] : llvm::enumerate(getVariables())) {
+    auto element = dyn_cast<FloatType>(
+        cast<ResourceType>(variable.getType()).getValueType().getElementType());
+    if (!element)
+      continue;
+    for (auto [name, value] : optimizer.getHyperParameters()) {
+      APFloat converted = value;
+      bool losesInfo = false;
+      converted.convert(element.getFloatSemantics(),
+                        APFloat::rmNearestTiesToEven, &losesInfo);
+      bool overflows = !converted.isFinite() && value.isFinite();
+      bool vanishes = converted.isZero() && !value.isZero();
+      if (overflows || vanishes)
+        return emitOpError()
+               << name << " = " << value.convertToDouble() << " is "
+               << (overflows ? "not finite" : "zero") << " in " << element
+               << ", the element type of variable #" << i;
+    }
   }
   return success();
 }

@@ -12,6 +12,8 @@
 #include "tape/Dialect/Tape/TapeOps.h"
 
 #include "mlir/IR/SymbolTable.h"
+
+#include <map>
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -35,30 +37,33 @@ public:
   /// updates of it), their values and the variable's read, the optimizer's
   /// update (OptimizerAttrInterface::buildUpdate), then assignments of the
   /// slots and the variable. The step count, when the optimizer keeps one,
-  /// is one variable per apply_gradients, incremented after its updates.
+  /// is a slot like the others (`<w>__<kind>_step`, i64, as torch.optim
+  /// keeps `state["step"]` per parameter), incremented with each update of
+  /// the variable: two updates of one variable (two apply_gradients, or two
+  /// steps that update it) advance the moments and the count together.
   LogicalResult lower(ApplyGradientsOp op) {
     OpBuilder b(op);
     Location loc = op.getLoc();
     auto optimizer = cast<OptimizerAttrInterface>(op.getOptimizer());
     auto i64 = RankedTensorType::get({}, b.getI64Type());
-    Value stepsHandle, steps;
-    if (optimizer.needsStepCount()) {
-      // "adam_iterations" for #tape.adam, as Keras names it.
-      StringRef kind = op.getOptimizer().getAbstractAttribute().getName();
-      kind.consume_front("tape.");
-      VariableOp counter = createVariable(op, (kind + "_iterations").str(),
-                                          i64, /*after=*/nullptr);
-      stepsHandle = handleOf(b, loc, counter);
-      steps = ReadOp::create(b, loc, stepsHandle);
-    }
+    // "adam_step" for #tape.adam.
+    StringRef kind = op.getOptimizer().getAbstractAttribute().getName();
+    kind.consume_front("tape.");
+    std::string stepSlot = (kind + "_step").str();
     for (auto [g, resource] : llvm::zip(op.getGradients(), op.getVariables())) {
       FailureOr<VariableOp> variable = lookupVariable(op, resource);
       if (failed(variable))
         return failure();
       SmallVector<Value> slotHandles, slots, newSlots;
       for (StringRef name : optimizer.getSlotNames()) {
-        slotHandles.push_back(handleOf(b, loc, slot(op, *variable, name)));
+        slotHandles.push_back(handleOf(
+            b, loc, slot(op, *variable, name, variable->getValueType())));
         slots.push_back(ReadOp::create(b, loc, slotHandles.back()));
+      }
+      Value stepsHandle, steps;
+      if (optimizer.needsStepCount()) {
+        stepsHandle = handleOf(b, loc, slot(op, *variable, stepSlot, i64));
+        steps = ReadOp::create(b, loc, stepsHandle);
       }
       Value value = ReadOp::create(b, loc, resource);
       Value updated =
@@ -67,11 +72,11 @@ public:
       for (auto [handle, v] : llvm::zip(slotHandles, newSlots))
         AssignOp::create(b, loc, handle, v);
       AssignOp::create(b, loc, resource, updated);
-    }
-    if (stepsHandle) {
-      Value one = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(i64, b.getI64IntegerAttr(1)));
-      AssignAddOp::create(b, loc, stepsHandle, one);
+      if (stepsHandle) {
+        Value one = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(i64, b.getI64IntegerAttr(1)));
+        AssignAddOp::create(b, loc, stepsHandle, one);
+      }
     }
     op.erase();
     return success();
@@ -90,38 +95,32 @@ private:
     return variable;
   }
 
-  /// A new zero-initialised, non-trainable variable, declared after `after`
-  /// (or before the op's function), with a unique name based on `name`.
-  VariableOp createVariable(Operation *user, StringRef name,
-                            RankedTensorType type, VariableOp after) {
-    if (auto existing = symbols.lookup<VariableOp>(name))
-      if (after && existing.getValueType() == type)
-        return existing; // the slot of this variable, shared by updates
-    OpBuilder b(module.getContext());
-    if (after) {
-      // After the variable and the slots it already has, in creation order.
-      Operation *last = after;
-      std::string prefix = (after.getSymName() + "__").str();
-      while (auto next = dyn_cast_or_null<VariableOp>(last->getNextNode())) {
-        if (!next.getSymName().starts_with(prefix))
-          break;
-        last = next;
-      }
-      b.setInsertionPointAfter(last);
+  /// The slot `suffix` of `variable`: a zero-initialised, non-trainable
+  /// variable `@<variable>__<suffix>`, declared after the variable and the
+  /// slots it already has, created on first use and shared by every later
+  /// update of the variable. Only slots this pass created are shared: a
+  /// user's variable that happens to carry the name is left alone (the slot
+  /// is renamed instead).
+  VariableOp slot(Operation *user, VariableOp variable, StringRef suffix,
+                  RankedTensorType type) {
+    VariableOp &entry = slotVariables[{variable.getOperation(), suffix.str()}];
+    if (entry)
+      return entry;
+    Operation *last = variable;
+    std::string prefix = (variable.getSymName() + "__").str();
+    while (auto next = dyn_cast_or_null<VariableOp>(last->getNextNode())) {
+      if (!next.getSymName().starts_with(prefix))
+        break;
+      last = next;
     }
-    else
-      b.setInsertionPoint(user->getParentWithTrait<OpTrait::IsIsolatedFromAbove>());
-    auto variable = VariableOp::create(
-        b, user->getLoc(), b.getStringAttr(name), StringAttr(),
+    OpBuilder b(module.getContext());
+    b.setInsertionPointAfter(last);
+    entry = VariableOp::create(
+        b, user->getLoc(), b.getStringAttr(prefix + suffix), StringAttr(),
         TypeAttr::get(type), ZerosAttr::get(b.getContext()),
         b.getBoolAttr(false));
-    symbols.insert(variable); // renames on a clash
-    return variable;
-  }
-
-  VariableOp slot(Operation *user, VariableOp variable, StringRef suffix) {
-    std::string name = (variable.getSymName() + "__" + suffix).str();
-    return createVariable(user, name, variable.getValueType(), variable);
+    symbols.insert(entry); // renames on a clash
+    return entry;
   }
 
   static Value handleOf(OpBuilder &b, Location loc, VariableOp variable) {
@@ -131,6 +130,7 @@ private:
 
   ModuleOp module;
   SymbolTable symbols;
+  std::map<std::pair<Operation *, std::string>, VariableOp> slotVariables;
 };
 
 /// PyTorch's clip_grad_norm_: per-gradient norms n_i = sqrt(sum g_i^2),

@@ -40,13 +40,13 @@ tape.step @momentum(%g: tensor<3xf32>) {
 
 // -----
 
-// Adam: m and v slots per variable and one i64 step count per optimizer.
+// Adam: m, v and an i64 step count per variable.
 // CHECK: tape.variable @w : tensor<3xf32>
 // CHECK-NEXT: tape.variable @w__adam_m : tensor<3xf32> = #tape.zeros {trainable = false}
 // CHECK-NEXT: tape.variable @w__adam_v : tensor<3xf32> = #tape.zeros {trainable = false}
-// CHECK-NEXT: tape.variable @adam_iterations : tensor<i64> = #tape.zeros {trainable = false}
+// CHECK-NEXT: tape.variable @w__adam_step : tensor<i64> = #tape.zeros {trainable = false}
 // CHECK-LABEL: tape.step @adam
-// CHECK: %[[IT:.*]] = tape.handle @adam_iterations
+// CHECK: %[[IT:.*]] = tape.handle @w__adam_step
 // CHECK: math.powf
 // CHECK: math.powf
 // CHECK: math.sqrt
@@ -65,13 +65,13 @@ tape.step @adam(%g: tensor<3xf32>) {
 // -----
 
 // AdamW (PyTorch's form): its own slots and step count; the bias
-// corrections in f64, rounded once to f32; decoupled decay of w. A second
-// apply_gradients without decay (a bias) gets its own step count.
+// corrections in f64, rounded once to f32; decoupled decay of w. Each
+// variable has its own step count.
 // CHECK: tape.variable @w__adamw_m : tensor<3xf32> = #tape.zeros {trainable = false}
 // CHECK-NEXT: tape.variable @w__adamw_v : tensor<3xf32> = #tape.zeros {trainable = false}
+// CHECK-NEXT: tape.variable @w__adamw_step : tensor<i64> = #tape.zeros {trainable = false}
 // CHECK: tape.variable @b__adamw_m
-// CHECK: tape.variable @adamw_iterations : tensor<i64> = #tape.zeros {trainable = false}
-// CHECK-NEXT: tape.variable @adamw_iterations_0 : tensor<i64>
+// CHECK: tape.variable @b__adamw_step : tensor<i64>
 // CHECK-LABEL: tape.step @adamw
 // CHECK: math.powf %{{.*}}, %{{.*}} : f64
 // CHECK: math.powf %{{.*}}, %{{.*}} : f64
@@ -86,5 +86,28 @@ tape.step @adamw(%g: tensor<3xf32>, %gb: tensor<3xf32>) {
   %b = tape.handle @b : !tape.resource<tensor<3xf32>>
   tape.apply_gradients #tape.adamw<learning_rate = 0.001, weight_decay = 0.1> (%g : tensor<3xf32>) to (%w : !tape.resource<tensor<3xf32>>)
   tape.apply_gradients #tape.adamw<learning_rate = 0.001, weight_decay = 0.0> (%gb : tensor<3xf32>) to (%b : !tape.resource<tensor<3xf32>>)
+  tape.return
+}
+
+// -----
+
+// Two Adam updates of one variable (two apply_gradients in a step) share
+// the variable's slots and its step count, and each advances both; a user
+// variable that happens to carry a slot's name is not taken for the slot.
+// CHECK: tape.variable @w : tensor<3xf32>
+// CHECK-NEXT: tape.variable @w__adam_m : tensor<3xf32> = #tape.zeros{{$}}
+// CHECK-NEXT: tape.variable @w__adam_m_0 : tensor<3xf32> = #tape.zeros {trainable = false}
+// CHECK-NEXT: tape.variable @w__adam_v : tensor<3xf32> = #tape.zeros {trainable = false}
+// CHECK-NEXT: tape.variable @w__adam_step : tensor<i64> = #tape.zeros {trainable = false}
+// CHECK-NOT: tape.variable
+// CHECK-LABEL: tape.step @twice
+// CHECK-COUNT-2: tape.assign_add %{{.*}} : !tape.resource<tensor<i64>>
+// CHECK-NOT: tape.assign_add
+tape.variable @w : tensor<3xf32> = #tape.zeros
+tape.variable @w__adam_m : tensor<3xf32> = #tape.zeros
+tape.step @twice(%g: tensor<3xf32>) {
+  %w = tape.handle @w : !tape.resource<tensor<3xf32>>
+  tape.apply_gradients #tape.adam<learning_rate = 0.05> (%g : tensor<3xf32>) to (%w : !tape.resource<tensor<3xf32>>)
+  tape.apply_gradients #tape.adam<learning_rate = 0.05> (%g : tensor<3xf32>) to (%w : !tape.resource<tensor<3xf32>>)
   tape.return
 }

@@ -168,7 +168,7 @@ def reference(kind, **p):
             w = w - step * mw / (np.sqrt(sw) / c2 + eps)
             b = b - step * mb / (np.sqrt(sb) / c2 + eps)
             slots = {"w__adamw_m": mw, "w__adamw_v": sw, "b__adamw_m": mb,
-                     "b__adamw_v": sb, "adamw_iterations": np.array(STEPS)}
+                     "b__adamw_v": sb, "w__adamw_step": np.array(STEPS), "b__adamw_step": np.array(STEPS)}
         elif kind == "adadelta":
             # torch.optim.Adadelta's single-tensor update, in float64.
             lr, rho, eps, wd = p["lr"], p["rho"], p["eps"], p["wd"]
@@ -188,7 +188,7 @@ def reference(kind, **p):
             w = w - alpha * mw / (np.sqrt(sw) + eps)
             b = b - alpha * mb / (np.sqrt(sb) + eps)
             slots = {"w__adam_m": mw, "w__adam_v": sw, "b__adam_m": mb,
-                     "b__adam_v": sb, "adam_iterations": np.array(STEPS)}
+                     "b__adam_v": sb, "w__adam_step": np.array(STEPS), "b__adam_step": np.array(STEPS)}
     if "schedule" in base:
         slots["t"] = np.array(float(STEPS))  # the schedule's step count
     return {"w": w, "b": b, **slots}
