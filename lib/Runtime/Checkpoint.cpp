@@ -8,20 +8,30 @@
 //===----------------------------------------------------------------------===//
 
 #include "tape/Runtime/Checkpoint.h"
-#include "tape/Runtime/Npy.h"
+#include "tape/Runtime/Files.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CRC.h"
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 using namespace tape;
 
 static constexpr char kMagic[] = "TAPECKP1";
 static constexpr uint32_t kVersion = 1;
+/// The format's limits, the same for saving and loading: whatever is saved
+/// can be loaded.
+static constexpr size_t kMaxNameBytes = 4096;
+static constexpr size_t kMaxRank = 64;
+
+/// The size of a checkpoint of `vars`.
+static uint64_t checkpointBytes(const std::vector<VariableSpec> &vars) {
+  uint64_t n = 8 + 4 + 8 + 4 + 4;
+  for (const VariableSpec &v : vars)
+    n += 4 + v.name.size() + 4 + 4 + 8 * v.spec.shape.size() +
+         v.spec.numBytes();
+  return n;
+}
 
 namespace {
 template <typename T> void put(std::string &s, T v) {
@@ -30,7 +40,7 @@ template <typename T> void put(std::string &s, T v) {
 
 /// Bounds-checked reading of the checkpoint bytes.
 struct Reader {
-  const std::string &bytes;
+  llvm::StringRef bytes;
   size_t pos = 0;
   template <typename T> bool get(T &v) {
     if (bytes.size() - pos < sizeof(T))
@@ -42,14 +52,30 @@ struct Reader {
   bool take(size_t n, std::string &out) {
     if (bytes.size() - pos < n)
       return false;
-    out = bytes.substr(pos, n);
+    out = bytes.substr(pos, n).str();
     pos += n;
     return true;
   }
 };
 } // namespace
 
+Status tape::checkCheckpointable(const Model &model) {
+  for (const VariableSpec &v : model.variables())
+    if (v.name.size() > kMaxNameBytes || v.spec.shape.size() > kMaxRank)
+      return Status::error(
+          "checkpoints cannot hold variable '" + v.name.substr(0, 64) +
+          (v.name.size() > 64 ? "..." : "") + "': " +
+          (v.name.size() > kMaxNameBytes
+               ? "its name has " + std::to_string(v.name.size()) +
+                     " bytes (at most " + std::to_string(kMaxNameBytes) + ")"
+               : "its rank is " + std::to_string(v.spec.shape.size()) +
+                     " (at most " + std::to_string(kMaxRank) + ")"));
+  return Status::success();
+}
+
 Status tape::saveCheckpoint(const std::string &path, const State &state) {
+  if (Status s = checkCheckpointable(state.model()); !s)
+    return Status::error(path + ": " + s.message);
   std::string s(kMagic, 8);
   put<uint32_t>(s, kVersion);
   put<uint64_t>(s, state.stepCount);
@@ -71,21 +97,25 @@ Status tape::saveCheckpoint(const std::string &path, const State &state) {
 }
 
 Status tape::loadCheckpoint(const std::string &path, State &state) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return Status::error(path + ": cannot open: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string bytes = ss.str();
+  // Bounded by the model: a checkpoint of it has an exact size; a larger
+  // file is read (up to twice that and 1 MiB) only to say why it differs.
+  uint64_t expected = checkpointBytes(state.model().variables());
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  if (Status s = readRegularFile(path, "checkpoint of this model",
+                                 2 * expected + (1 << 20), buffer);
+      !s)
+    return s;
+  llvm::StringRef bytes = buffer->getBuffer();
   auto bad = [&](const std::string &why) {
     return Status::error(path + ": not a usable checkpoint: " + why +
                          "; the state is unchanged");
   };
-  if (bytes.size() < 8 + 4 + 8 + 4 + 4 || bytes.compare(0, 8, kMagic, 8) != 0)
+  if (bytes.size() < 8 + 4 + 8 + 4 + 4 ||
+      !bytes.starts_with(llvm::StringRef(kMagic, 8)))
     return bad("bad magic or truncated file");
   uint32_t stored;
   std::memcpy(&stored, bytes.data() + bytes.size() - 4, 4);
-  std::string body = bytes.substr(0, bytes.size() - 4);
+  llvm::StringRef body = bytes.drop_back(4);
   if (llvm::crc32(llvm::arrayRefFromStringRef(body)) != stored)
     return bad("checksum mismatch (truncated or corrupted)");
 
@@ -103,8 +133,9 @@ Status tape::loadCheckpoint(const std::string &path, State &state) {
   for (const VariableSpec &v : vars) {
     uint32_t nameLen, dtype, rank;
     std::string name;
-    if (!r.get(nameLen) || nameLen > 4096 || !r.take(nameLen, name) ||
-        !r.get(dtype) || !r.get(rank) || rank > 64)
+    if (!r.get(nameLen) || nameLen > kMaxNameBytes ||
+        !r.take(nameLen, name) || !r.get(dtype) || !r.get(rank) ||
+        rank > kMaxRank)
       return bad("truncated layout");
     TensorSpec spec;
     spec.dtype = DType(dtype);

@@ -1,6 +1,7 @@
 //===- Npy.cpp - NumPy .npy and .npz files --------------------------------===//
 
 #include "tape/Runtime/Npy.h"
+#include "tape/Runtime/Files.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CRC.h"
@@ -9,11 +10,15 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
+#include <map>
 #include <sstream>
 #include <unistd.h>
 
 using namespace tape;
+
+/// The largest .npy file read (1 TiB): far beyond any tensor here, and
+/// only a bound: the data must be exactly what the header announces.
+static constexpr uint64_t kMaxNpyBytes = uint64_t(1) << 40;
 
 static Status fail(const std::string &name, const std::string &what) {
   return Status::error(name + ": " + what);
@@ -33,41 +38,66 @@ static const char *descrOf(DType d) {
   return "";
 }
 
-/// The value of `key` in a Python dict literal, as text.
-static bool dictValue(const std::string &header, const std::string &key,
-                      std::string &value) {
-  size_t k = header.find("'" + key + "'");
-  if (k == std::string::npos)
+/// The header of a .npy file: a Python dict literal such as
+/// `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`, parsed
+/// into its keys and the text of their values (strings keep their quotes,
+/// tuples their parentheses). Blanks are allowed wherever Python allows
+/// them; NumPy writes none around the values, other writers do.
+static bool parseHeaderDict(llvm::StringRef text,
+                            std::map<std::string, std::string> &out) {
+  auto skip = [&] { text = text.ltrim(" \t\n\r"); };
+  skip();
+  if (!text.consume_front("{"))
     return false;
-  size_t colon = header.find(':', k);
-  if (colon == std::string::npos)
-    return false;
-  size_t start = header.find_first_not_of(' ', colon + 1);
-  if (start == std::string::npos)
-    return false;
-  size_t end;
-  if (header[start] == '(') {
-    end = header.find(')', start);
-    if (end == std::string::npos)
+  while (true) {
+    skip();
+    if (text.consume_front("}"))
+      break;
+    if (text.empty() || (text.front() != '\'' && text.front() != '"'))
       return false;
-    ++end;
-  } else if (header[start] == '\'') {
-    end = header.find('\'', start + 1);
-    if (end == std::string::npos)
+    char quote = text.front();
+    size_t close = text.find(quote, 1);
+    if (close == llvm::StringRef::npos)
       return false;
-    ++end;
-  } else {
-    end = header.find_first_of(",}", start);
-    if (end == std::string::npos)
+    std::string key = text.slice(1, close).str();
+    text = text.drop_front(close + 1);
+    skip();
+    if (!text.consume_front(":"))
+      return false;
+    skip();
+    size_t end;
+    if (text.starts_with("'") || text.starts_with("\"")) {
+      end = text.find(text.front(), 1);
+      if (end == llvm::StringRef::npos)
+        return false;
+      ++end;
+    } else if (text.starts_with("(")) {
+      end = text.find(')');
+      if (end == llvm::StringRef::npos)
+        return false;
+      ++end;
+    } else {
+      end = text.find_first_of(",}");
+      if (end == llvm::StringRef::npos)
+        return false;
+    }
+    std::string value = text.take_front(end).rtrim(" \t\n\r").str();
+    text = text.drop_front(end);
+    if (value.empty() || !out.emplace(key, value).second)
+      return false; // no value, or a key given twice
+    skip();
+    if (text.consume_front(","))
+      continue;
+    if (!text.starts_with("}"))
       return false;
   }
-  value = header.substr(start, end - start);
-  return true;
+  skip();
+  return text.empty();
 }
 
-Status tape::parseNpy(const std::string &name, const std::string &bytes,
+Status tape::parseNpy(const std::string &name, llvm::StringRef bytes,
                       Tensor &out) {
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+  if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
     return fail(name, "not a NumPy .npy file (bad magic)");
   unsigned major = uint8_t(bytes[6]);
   size_t headerLen, offset;
@@ -87,14 +117,17 @@ Status tape::parseNpy(const std::string &name, const std::string &bytes,
   }
   if (headerLen > bytes.size() - offset)
     return fail(name, "truncated header");
-  std::string header = bytes.substr(offset, headerLen);
+  llvm::StringRef header = bytes.substr(offset, headerLen);
   offset += headerLen;
 
-  std::string descr, fortran, shapeText;
-  if (!dictValue(header, "descr", descr) ||
-      !dictValue(header, "fortran_order", fortran) ||
-      !dictValue(header, "shape", shapeText))
-    return fail(name, "malformed header: " + header);
+  std::map<std::string, std::string> dict;
+  if (!parseHeaderDict(header, dict) || !dict.count("descr") ||
+      !dict.count("fortran_order") || !dict.count("shape"))
+    return fail(name, "malformed header: " + header.rtrim().str());
+  std::string descr = dict["descr"], fortran = dict["fortran_order"],
+              shapeText = dict["shape"];
+  if (descr.size() > 2 && descr.front() == '"' && descr.back() == '"')
+    descr = "'" + descr.substr(1, descr.size() - 2) + "'";
   DType dtype;
   if (descr == "'<f4'")
     dtype = DType::F32;
@@ -108,14 +141,17 @@ Status tape::parseNpy(const std::string &name, const std::string &bytes,
     return fail(name, "unsupported dtype " + descr +
                           " (supported: little-endian float32, float64, "
                           "int32, int64)");
-  if (fortran != "False")
+  if (fortran == "True")
     return fail(name, "Fortran-ordered arrays are not supported");
+  if (fortran != "False")
+    return fail(name, "malformed header: fortran_order is " + fortran);
   if (shapeText.size() < 2 || shapeText.front() != '(' ||
       shapeText.back() != ')')
     return fail(name, "malformed shape " + shapeText);
   TensorSpec spec;
   spec.dtype = dtype;
   std::stringstream ss(shapeText.substr(1, shapeText.size() - 2));
+  // (blanks and a trailing comma inside the tuple are allowed)
   std::string item;
   int64_t total = 1;
   while (std::getline(ss, item, ',')) {
@@ -125,7 +161,9 @@ Status tape::parseNpy(const std::string &name, const std::string &bytes,
     char *end = nullptr;
     errno = 0;
     long long dim = std::strtoll(item.c_str() + first, &end, 10);
-    if (errno || dim < 0 || (*end && *end != ' ') ||
+    while (*end == ' ' || *end == '\t' || *end == '\n')
+      ++end;
+    if (errno || dim < 0 || *end ||
         (dim && total > (int64_t(1) << 40) / dim))
       return fail(name, "malformed shape " + shapeText);
     spec.shape.push_back(dim);
@@ -144,12 +182,10 @@ Status tape::parseNpy(const std::string &name, const std::string &bytes,
 }
 
 Status tape::readNpy(const std::string &path, Tensor &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fail(path, std::string("cannot open: ") + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parseNpy(path, ss.str(), out);
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  if (Status s = readRegularFile(path, ".npy file", kMaxNpyBytes, buffer); !s)
+    return s;
+  return parseNpy(path, buffer->getBuffer(), out);
 }
 
 std::string tape::encodeNpy(const Tensor &tensor) {
@@ -175,38 +211,6 @@ std::string tape::encodeNpy(const Tensor &tensor) {
   return bytes;
 }
 
-Status tape::writeFileAtomically(const std::string &path,
-                                 const std::string &bytes) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0)
-    return fail(path, std::string("cannot create: ") + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail(path, std::string("cannot write: ") + std::strerror(e));
-    }
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(path, std::string("cannot flush: ") + std::strerror(e));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(path, std::string("cannot rename: ") + std::strerror(e));
-  }
-  return Status::success();
-}
-
 Status tape::writeNpy(const std::string &path, const Tensor &tensor) {
   return writeFileAtomically(path, encodeNpy(tensor));
 }
@@ -225,12 +229,22 @@ void put32(std::string &s, uint32_t v) {
 Status tape::writeNpz(
     const std::string &path,
     const std::vector<std::pair<std::string, const Tensor *>> &entries) {
+  // The classic zip format's limits (no ZIP64 records are written): 16-bit
+  // name lengths and entry counts, 32-bit sizes and offsets. Whatever is
+  // written can be read back; what cannot is refused before writing.
+  if (entries.size() > 0xffff)
+    return fail(path, std::to_string(entries.size()) +
+                          " entries are more than a .npz can hold (65535)");
   std::string zip, central;
   for (const auto &[name, tensor] : entries) {
     std::string file = name + ".npy";
+    if (file.size() > 0xffff)
+      return fail(path, "entry name '" + name.substr(0, 64) +
+                            "...' is longer than a .npz can hold (65531 bytes)");
     std::string data = encodeNpy(*tensor);
-    if (data.size() >= 0xffffffffu)
-      return fail(path, "entry '" + name + "' is too large for a zip file");
+    if (data.size() >= 0xffffffffu || zip.size() >= 0xffffffffu - data.size())
+      return fail(path, "entry '" + name +
+                            "' does not fit a .npz below 4 GiB");
     uint32_t crc = llvm::crc32(llvm::arrayRefFromStringRef(data));
     uint32_t offset = uint32_t(zip.size());
     // Local file header: stored (no compression).
@@ -267,6 +281,8 @@ Status tape::writeNpz(
     put32(central, offset);
     central += file;
   }
+  if (zip.size() + central.size() >= 0xffffffffu)
+    return fail(path, "the archive does not fit a .npz below 4 GiB");
   uint32_t centralOffset = uint32_t(zip.size());
   zip += central;
   put32(zip, 0x06054b50);

@@ -12,6 +12,7 @@
 #include "tape/Compiler/Flags.h"
 #include "tape/Runtime/Checkpoint.h"
 #include "tape/Runtime/Dataset.h"
+#include "tape/Runtime/Files.h"
 #include "tape/Runtime/Model.h"
 #include "tape/Runtime/Npy.h"
 
@@ -78,8 +79,9 @@ static cl::opt<bool> dumpVars("dump-vars",
                               cl::cat(category));
 static cl::opt<std::string>
     saveVars("save-vars",
-             cl::desc("Write the variables after the run: a .npz file, or a "
-                      "folder of <name>.npy files"),
+             cl::desc("Write the variables after the run: a .npz file, or an "
+                      "existing folder of <name>.npy files (bytes of a name "
+                      "other than letters, digits, _ - . written as %XX)"),
              cl::cat(category));
 static cl::opt<std::string> checkpoint("checkpoint",
                                        cl::desc("Checkpoint file to write"),
@@ -296,19 +298,45 @@ static Status reportVariables(const Model &model, const State &state) {
     }
   if (saveVars.empty())
     return Status::success();
+  // Files are named by fileNameForSymbol: a variable's name never chooses
+  // the folder (checkOutputs has checked every name before training).
+  std::vector<std::string> names(state.size());
+  for (size_t i = 0; i < state.size(); ++i)
+    if (Status s = fileNameForSymbol(model.variables()[i].name, names[i]); !s)
+      return s;
   if (llvm::StringRef(saveVars).ends_with(".npz")) {
     std::vector<std::pair<std::string, const Tensor *>> entries;
     for (size_t i = 0; i < state.size(); ++i)
-      entries.push_back({model.variables()[i].name, &state.variable(i)});
+      entries.push_back({names[i], &state.variable(i)});
     return writeNpz(saveVars, entries);
   }
   for (size_t i = 0; i < state.size(); ++i)
-    if (Status s = writeNpy(saveVars + "/" + model.variables()[i].name +
-                                ".npy",
+    if (Status s = writeNpy(saveVars + "/" + names[i] + ".npy",
                             state.variable(i));
         !s)
       return s;
   return Status::success();
+}
+
+/// Every output the run will write (--checkpoint, --save-vars) is checked
+/// before the first step, so a typo costs nothing instead of the run.
+static Status checkOutputs(const Model &model) {
+  if (!checkpoint.empty()) {
+    if (Status s = checkCheckpointable(model); !s)
+      return Status::error("--checkpoint " + checkpoint + ": " + s.message);
+    if (Status s = checkWritableFile(checkpoint, "--checkpoint"); !s)
+      return s;
+  }
+  if (saveVars.empty())
+    return Status::success();
+  for (const VariableSpec &v : model.variables()) {
+    std::string name;
+    if (Status s = fileNameForSymbol(v.name, name); !s)
+      return Status::error("--save-vars " + saveVars + ": " + s.message);
+  }
+  if (llvm::StringRef(saveVars).ends_with(".npz"))
+    return checkWritableFile(saveVars, "--save-vars");
+  return checkWritableFolder(saveVars, "--save-vars");
 }
 
 int main(int argc, char **argv) {
@@ -331,6 +359,8 @@ int main(int argc, char **argv) {
   const FunctionSpec *fn = chooseEntry(*model, status);
   if (!fn)
     return fail(status);
+  if (Status s = checkOutputs(*model); !s)
+    return fail(s);
   State state(*model);
   if (Status s = initializeState(state); !s)
     return fail(s);

@@ -14,6 +14,12 @@
 
 namespace tape {
 
+/// Whether checkpoints of `model` can be written and read back: its
+/// variables' names and ranks fit the format. Checked by saveCheckpoint,
+/// and by a tool before it starts training.
+Status checkCheckpointable(const Model &model);
+
+/// Saves `state` to `path` (see checkCheckpointable).
 Status saveCheckpoint(const std::string &path, const State &state);
 
 /// Loads `path` into `state`. A truncated, corrupted or mismatched (other

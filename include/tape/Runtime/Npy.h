@@ -5,6 +5,8 @@
 
 #include "tape/Runtime/Model.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,20 +17,17 @@ namespace tape {
 /// int64. Malformed or unsupported files get an error naming the file and
 /// what is wrong; nothing is read past the data the header announces.
 Status readNpy(const std::string &path, Tensor &out);
-Status parseNpy(const std::string &name, const std::string &bytes,
-                Tensor &out);
+Status parseNpy(const std::string &name, llvm::StringRef bytes, Tensor &out);
 
 /// Writes a .npy file (format 1.0).
 Status writeNpy(const std::string &path, const Tensor &tensor);
 std::string encodeNpy(const Tensor &tensor);
 
-/// Writes an uncompressed .npz archive with one `<name>.npy` per entry.
+/// Writes an uncompressed .npz archive with one `<name>.npy` per entry, or
+/// refuses (before writing) what the zip format cannot hold: more than
+/// 65535 entries, longer names, 4 GiB or more.
 Status writeNpz(const std::string &path,
                 const std::vector<std::pair<std::string, const Tensor *>> &entries);
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// folder, flushed to disk, then renamed over `path`.
-Status writeFileAtomically(const std::string &path, const std::string &bytes);
 
 } // namespace tape
 

@@ -1,0 +1,57 @@
+//===- Files.h - How the runtime reads and writes files --------*- C++ -*-===//
+//
+// Every file the runtime reads or writes (checkpoints, .npy, .npz) goes
+// through these functions, so the rules hold in one place: only regular
+// files are read, and never more than they hold; writes are atomic and
+// durable, and leave nothing behind when the process is killed midway;
+// names that come from IR never choose where a file goes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAPE_RUNTIME_FILES_H
+#define TAPE_RUNTIME_FILES_H
+
+#include "tape/Runtime/Status.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <memory>
+#include <string>
+
+namespace tape {
+
+/// The contents of the regular file `path` (memory-mapped when large).
+/// A FIFO, device, socket or directory is refused without being opened for
+/// reading (so `/dev/zero` cannot grow memory and a FIFO cannot block), and
+/// so is a file larger than `maxBytes`. `what` names the kind of file in
+/// messages ("checkpoint", ".npy file").
+Status readRegularFile(const std::string &path, const std::string &what,
+                       uint64_t maxBytes,
+                       std::unique_ptr<llvm::MemoryBuffer> &out);
+
+/// Writes `bytes` to `path` atomically and durably: a uniquely named
+/// temporary in the same folder (`<path>.tmp.<pid>.<random>`), flushed,
+/// renamed over `path`, then the folder flushed so the rename survives a
+/// crash. Temporaries of earlier writers of `path` that were killed
+/// before they could rename (their process is gone) are removed first.
+Status writeFileAtomically(const std::string &path, const std::string &bytes);
+
+/// Checks, before any work is done, that `path` can be written later: its
+/// folder exists and a file can be created in it (a temporary is created
+/// and removed), and `path` itself is not a folder. `what` names the
+/// output in messages ("--checkpoint").
+Status checkWritableFile(const std::string &path, const std::string &what);
+
+/// Checks that `dir` is an existing folder in which files can be created.
+Status checkWritableFolder(const std::string &dir, const std::string &what);
+
+/// A file name for the symbol `name` (a variable's name from the IR) that
+/// stays inside the folder it is joined to: bytes other than letters,
+/// digits, '_', '-' and '.' (after the first byte) are written as "%XX",
+/// so `../../x` becomes `%2E.%2F..%2Fx`, and distinct names give distinct
+/// file names. Names whose encoding exceeds 240 bytes are refused.
+Status fileNameForSymbol(const std::string &name, std::string &out);
+
+} // namespace tape
+
+#endif // TAPE_RUNTIME_FILES_H
