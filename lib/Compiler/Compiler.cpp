@@ -2,6 +2,8 @@
 
 #include "tape/Compiler/Compiler.h"
 
+#include <unistd.h>
+
 #include "tape/Support/FileLocation.h"
 
 #include "tape/Dialect/Tape/TapeDialect.h"
@@ -163,6 +165,33 @@ Status tape::lowerToLLVM(const std::string &source,
   mlir::Operation *top = module->getOperation();
   auto layout = top->getAttrOfType<mlir::ArrayAttr>(
       TapeDialect::StateAttrHelper::getNameStr());
+  // The initial values are materialised below, in this process: a state
+  // larger than the machine's memory is an error here, not an abort in an
+  // allocation (tape-verify-sizes has bounded each size, so the sum cannot
+  // overflow).
+  uint64_t stateBytes = 0, largest = 0;
+  std::string largestName;
+  for (mlir::Attribute entry : layout) {
+    auto dict = llvm::cast<mlir::DictionaryAttr>(entry);
+    auto type = llvm::cast<mlir::RankedTensorType>(
+        llvm::cast<mlir::TypeAttr>(dict.get("type")).getValue());
+    uint64_t bytes = uint64_t(type.getNumElements()) *
+                     ((type.getElementTypeBitWidth() + 7) / 8);
+    stateBytes += bytes;
+    if (bytes >= largest) {
+      largest = bytes;
+      largestName =
+          llvm::cast<mlir::StringAttr>(dict.get("name")).getValue().str();
+    }
+  }
+  uint64_t memory = uint64_t(::sysconf(_SC_PHYS_PAGES)) *
+                    uint64_t(::sysconf(_SC_PAGESIZE));
+  if (memory && stateBytes > memory)
+    return Status::error(
+        options.sourceName + ": the variables need " +
+        std::to_string(stateBytes) + " bytes (@" + largestName + " alone " +
+        std::to_string(largest) + "), more than this machine's memory (" +
+        std::to_string(memory) + " bytes)");
   for (mlir::Attribute entry : layout) {
     auto dict = llvm::cast<mlir::DictionaryAttr>(entry);
     std::string name =

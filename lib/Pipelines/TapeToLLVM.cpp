@@ -64,6 +64,10 @@ struct OptionErrorPass
 
 void mlir::tape::buildTapeToTensorPipeline(
     OpPassManager &pm, const ::tape::CompileOptions &options) {
+  // --- Input contract: no statically shaped type is too large to
+  //     allocate, so no size derived from one overflows later.
+  pm.addPass(createTapeVerifySizes());
+
   // --- Frontend stage: TOSA (in steps, functions and recording regions
   //     alike) becomes linalg, tensor and arith, which AD differentiates.
   //     The passes touch nothing else, so a module without TOSA is left as

@@ -5,6 +5,20 @@
 
 include "mlir/Pass/PassBase.td"
 
+def TapeVerifySizes : Pass<"tape-verify-sizes", "::mlir::ModuleOp"> {
+  let summary = "Refuses statically shaped types too large to allocate";
+  let description = [{
+    The pipeline's input contract on sizes, checked before any pass or the
+    runtime computes one: every statically shaped type in the module (of a
+    value, a block argument, or inside an attribute such as a variable's
+    type or a function's signature) has an element count and a byte size
+    that fit in 64 bits and at most 2^47 bytes (128 TiB, what a process
+    can address on x86-64). Otherwise: a located error naming the type and
+    its size. Sizes the compiler and the runtime derive later from these
+    types cannot overflow.
+  }];
+}
+
 def TapeMaterializeOptimizers
     : Pass<"tape-materialize-optimizers", "::mlir::ModuleOp"> {
   let summary = "Rewrites tape.apply_gradients into reads, arithmetic and "

@@ -13,6 +13,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <cstring>
 #include <variant>
 
 using namespace mlir;
@@ -192,12 +193,10 @@ static double unitInterval(uint64_t bits) {
 DenseElementsAttr RandomNormalAttr::materialize(RankedTensorType type) const {
   auto ft = cast<FloatType>(type.getElementType());
   int64_t n = type.getNumElements();
-  llvm::SmallVector<llvm::APFloat> values;
-  values.reserve(n);
   uint64_t base = splitMix64(getSeed());
   double mean = getMean().convertToDouble();
   double stddev = getStddev().convertToDouble();
-  for (int64_t i = 0; i < n; ++i) {
+  auto element = [&](int64_t i) {
     double u1 = unitInterval(splitMix64(base ^ (2 * uint64_t(i))));
     double u2 = unitInterval(splitMix64(base ^ (2 * uint64_t(i) + 1)));
     double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
@@ -205,8 +204,32 @@ DenseElementsAttr RandomNormalAttr::materialize(RankedTensorType type) const {
     bool losesInfo;
     v.convert(ft.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
               &losesInfo);
-    values.push_back(v);
+    return v;
+  };
+  // Byte-sized elements go straight into the attribute's raw storage (the
+  // size of the tensor, not 8 times that in APFloats).
+  unsigned width = ft.getWidth();
+  if (width == 16 || width == 32 || width == 64) {
+    std::vector<char> raw(size_t(n) * (width / 8));
+    for (int64_t i = 0; i < n; ++i) {
+      uint64_t bits = element(i).bitcastToAPInt().getZExtValue();
+      char *at = raw.data() + size_t(i) * (width / 8);
+      if (width == 16) {
+        uint16_t b = uint16_t(bits);
+        std::memcpy(at, &b, 2);
+      } else if (width == 32) {
+        uint32_t b = uint32_t(bits);
+        std::memcpy(at, &b, 4);
+      } else {
+        std::memcpy(at, &bits, 8);
+      }
+    }
+    return DenseElementsAttr::getFromRawBuffer(type, raw);
   }
+  llvm::SmallVector<llvm::APFloat> values;
+  values.reserve(n);
+  for (int64_t i = 0; i < n; ++i)
+    values.push_back(element(i));
   return DenseElementsAttr::get(type, values);
 }
 
