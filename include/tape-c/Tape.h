@@ -7,6 +7,21 @@
 |* means success; otherwise it carries a message and the compiler's           *|
 |* diagnostics (structured, never printed) and must be destroyed.             *|
 |*                                                                            *|
+|* No call aborts the process: null handles, out-of-range indices and bad    *|
+|* buffers give an error status, or for queries the neutral value each one  *|
+|* documents (0, NULL, false, -1).                                            *|
+|*                                                                            *|
+|* Lifetimes: a TapeModel must outlive every TapeState created from it.      *|
+|* Strings and shapes returned by model queries live as long as the model;   *|
+|* tapeModelGetWarning's string until the next call of it on the same        *|
+|* thread; a status's strings as long as the status.                         *|
+|*                                                                            *|
+|* Threads: a model may be used from any number of threads (compiled once,   *|
+|* read-only after). A state is used by one thread at a time: tapeStateRun   *|
+|* refuses a call on a state that another call is running on (an error      *|
+|* status; nothing runs); other calls on a state must not overlap a run on  *|
+|* it. Different states of one model run concurrently.                       *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #ifndef TAPE_C_TAPE_H
@@ -105,11 +120,14 @@ TAPE_CAPI_EXPORTED TapeStatus
 tapeModelCompileFile(const char *path, const TapeCompileOptions *options,
                      TapeModel *model);
 TAPE_CAPI_EXPORTED void tapeModelDestroy(TapeModel model);
-/* Warnings from compilation (host-side updates, disconnected gradients). */
+/* Warnings from compilation (host-side updates, disconnected gradients).
+   tapeModelGetWarning: NULL for a null model or an index out of range. */
 TAPE_CAPI_EXPORTED size_t tapeModelGetNumWarnings(TapeModel model);
 TAPE_CAPI_EXPORTED const char *tapeModelGetWarning(TapeModel model, size_t i);
 
-/* The state layout: variables in order, optimizer slots included. */
+/* The state layout: variables in order, optimizer slots included. For a
+   null model or an index out of range: 0 variables, a NULL name or shape,
+   rank -1, dtype F32, not trainable. */
 TAPE_CAPI_EXPORTED size_t tapeModelGetNumVariables(TapeModel model);
 TAPE_CAPI_EXPORTED const char *tapeModelGetVariableName(TapeModel model,
                                                         size_t i);
@@ -122,7 +140,8 @@ TAPE_CAPI_EXPORTED const int64_t *tapeModelGetVariableShape(TapeModel model,
 TAPE_CAPI_EXPORTED bool tapeModelIsVariableTrainable(TapeModel model,
                                                      size_t i);
 
-/* Public steps and host functions. */
+/* Public steps and host functions (0, NULL or false for a null model or an
+   index out of range). */
 TAPE_CAPI_EXPORTED size_t tapeModelGetNumFunctions(TapeModel model);
 TAPE_CAPI_EXPORTED const char *tapeModelGetFunctionName(TapeModel model,
                                                         size_t i);
@@ -134,12 +153,15 @@ TAPE_CAPI_EXPORTED size_t tapeModelGetFunctionNumOutputs(TapeModel model,
 
 /*--- State ----------------------------------------------------------------*/
 
-/* A new instance with every variable at its initial value. */
+/* A new instance with every variable at its initial value; a null state
+   for a null model. Step count: 0 for a null state. */
 TAPE_CAPI_EXPORTED TapeState tapeStateCreate(TapeModel model);
 TAPE_CAPI_EXPORTED void tapeStateDestroy(TapeState state);
 TAPE_CAPI_EXPORTED uint64_t tapeStateGetStepCount(TapeState state);
 
-/* Runs `function`: inputs are read, outputs written. */
+/* Runs `function`: inputs are read, outputs written. Every buffer is
+   checked against the signature before anything runs. A run that fails
+   check-numerics leaves the state as it was (variables and step count). */
 TAPE_CAPI_EXPORTED TapeStatus tapeStateRun(TapeState state,
                                            const char *function,
                                            const TapeBuffer *inputs,

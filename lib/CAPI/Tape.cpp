@@ -120,60 +120,99 @@ TapeStatus tapeModelCompileFile(const char *path,
 
 void tapeModelDestroy(TapeModel model) { delete unwrap(model); }
 
+// Queries on a null model or an index out of range return the documented
+// neutral value (0, NULL, false, -1) instead of crashing: the C API never
+// aborts the host process.
+static const Model *modelOrNull(TapeModel model) { return unwrap(model); }
+
+template <typename T>
+static const T *at(const std::vector<T> &items, size_t i) {
+  return i < items.size() ? &items[i] : nullptr;
+}
+
 size_t tapeModelGetNumWarnings(TapeModel model) {
-  return unwrap(model)->warnings().size();
+  const Model *m = modelOrNull(model);
+  return m ? m->warnings().size() : 0;
 }
 
 const char *tapeModelGetWarning(TapeModel model, size_t i) {
   static thread_local std::string text;
-  text = unwrap(model)->warnings().at(i).str();
+  const Model *m = modelOrNull(model);
+  const Diagnostic *d = m ? at(m->warnings(), i) : nullptr;
+  if (!d)
+    return nullptr;
+  text = d->str();
   return text.c_str();
 }
 
+static const VariableSpec *variableAt(TapeModel model, size_t i) {
+  const Model *m = modelOrNull(model);
+  return m ? at(m->variables(), i) : nullptr;
+}
+static const FunctionSpec *functionAt(TapeModel model, size_t i) {
+  const Model *m = modelOrNull(model);
+  return m ? at(m->functions(), i) : nullptr;
+}
+
 size_t tapeModelGetNumVariables(TapeModel model) {
-  return unwrap(model)->variables().size();
+  const Model *m = modelOrNull(model);
+  return m ? m->variables().size() : 0;
 }
 const char *tapeModelGetVariableName(TapeModel model, size_t i) {
-  return unwrap(model)->variables().at(i).name.c_str();
+  const VariableSpec *v = variableAt(model, i);
+  return v ? v->name.c_str() : nullptr;
 }
 TapeDType tapeModelGetVariableDType(TapeModel model, size_t i) {
-  return TapeDType(unwrap(model)->variables().at(i).spec.dtype);
+  const VariableSpec *v = variableAt(model, i);
+  return v ? TapeDType(v->spec.dtype) : TapeDTypeF32;
 }
 intptr_t tapeModelGetVariableRank(TapeModel model, size_t i) {
-  return intptr_t(unwrap(model)->variables().at(i).spec.shape.size());
+  const VariableSpec *v = variableAt(model, i);
+  return v ? intptr_t(v->spec.shape.size()) : -1;
 }
 const int64_t *tapeModelGetVariableShape(TapeModel model, size_t i) {
-  return unwrap(model)->variables().at(i).spec.shape.data();
+  const VariableSpec *v = variableAt(model, i);
+  return v ? v->spec.shape.data() : nullptr;
 }
 bool tapeModelIsVariableTrainable(TapeModel model, size_t i) {
-  return unwrap(model)->variables().at(i).trainable;
+  const VariableSpec *v = variableAt(model, i);
+  return v && v->trainable;
 }
 
 size_t tapeModelGetNumFunctions(TapeModel model) {
-  return unwrap(model)->functions().size();
+  const Model *m = modelOrNull(model);
+  return m ? m->functions().size() : 0;
 }
 const char *tapeModelGetFunctionName(TapeModel model, size_t i) {
-  return unwrap(model)->functions().at(i).name.c_str();
+  const FunctionSpec *f = functionAt(model, i);
+  return f ? f->name.c_str() : nullptr;
 }
 bool tapeModelIsFunctionStep(TapeModel model, size_t i) {
-  return unwrap(model)->functions().at(i).isStep;
+  const FunctionSpec *f = functionAt(model, i);
+  return f && f->isStep;
 }
 size_t tapeModelGetFunctionNumInputs(TapeModel model, size_t i) {
-  return unwrap(model)->functions().at(i).inputs.size();
+  const FunctionSpec *f = functionAt(model, i);
+  return f ? f->inputs.size() : 0;
 }
 size_t tapeModelGetFunctionNumOutputs(TapeModel model, size_t i) {
-  return unwrap(model)->functions().at(i).outputs.size();
+  const FunctionSpec *f = functionAt(model, i);
+  return f ? f->outputs.size() : 0;
 }
 
 TapeState tapeStateCreate(TapeModel model) {
+  if (!model.ptr)
+    return {nullptr};
   return {new State(*unwrap(model))};
 }
 void tapeStateDestroy(TapeState state) { delete unwrap(state); }
 uint64_t tapeStateGetStepCount(TapeState state) {
-  return unwrap(state)->stepCount;
+  return state.ptr ? unwrap(state)->stepCount : 0;
 }
 
-/// The spec a TapeBuffer claims, or an error for an unusable one.
+/// The spec a TapeBuffer claims, or an error for an unusable one (its
+/// element count and byte size are computed with overflow checks: a claim
+/// of 2^40 elements is compared, never allocated).
 static Status specOf(const TapeBuffer &b, const std::string &what,
                      TensorSpec &spec) {
   if (!b.data)
@@ -184,9 +223,12 @@ static Status specOf(const TapeBuffer &b, const std::string &what,
     return Status::error(what + ": bad rank or null shape");
   spec.dtype = DType(b.dtype);
   spec.shape.assign(b.shape, b.shape + b.rank);
+  uint64_t bytes = dtypeSize(spec.dtype);
   for (int64_t d : spec.shape)
     if (d < 0)
       return Status::error(what + ": negative dimension");
+    else if (__builtin_mul_overflow(bytes, uint64_t(d), &bytes))
+      return Status::error(what + ": its size overflows 64 bits");
   return Status::success();
 }
 
@@ -273,13 +315,20 @@ TapeStatus tapeStateSetVariable(TapeState state, const char *name,
                                 TapeBuffer value) {
   if (!state.ptr || !name)
     return error("tapeStateSetVariable: null argument");
+  State &s = *unwrap(state);
+  int i = s.model().findVariable(name);
+  if (i < 0)
+    return error(std::string("no variable '") + name + "' in the model");
   TensorSpec got;
   if (Status st = specOf(value, std::string("variable '") + name + "'", got);
       !st)
     return wrap(std::move(st));
-  Tensor t(got);
-  std::memcpy(t.data(), value.data, got.numBytes());
-  return wrap(unwrap(state)->set(name, t));
+  // Checked against the variable before anything is allocated or copied.
+  if (got != s.variable(i).spec())
+    return error(std::string("variable '") + name + "' is " +
+                 s.variable(i).spec().str() + ", got " + got.str());
+  std::memcpy(s.variable(i).data(), value.data, got.numBytes());
+  return {nullptr};
 }
 
 TapeStatus tapeStateSaveCheckpoint(TapeState state, const char *path) {

@@ -31,6 +31,8 @@ struct Model::Impl {
   std::map<std::string, void (*)(void **)> entryPoints;
   std::vector<Diagnostic> warnings;
   std::vector<std::string> numericsSites;
+  /// Compiled with check-numerics: calls keep the state to restore.
+  bool checkNumerics = false;
 };
 
 Model::Model() : impl(std::make_unique<Impl>()) {}
@@ -209,6 +211,7 @@ Status Model::compile(const std::string &source,
   impl.functions = std::move(lowered.functions);
   impl.warnings = std::move(lowered.warnings);
   impl.numericsSites = std::move(lowered.numericsSites);
+  impl.checkNumerics = options.checkNumerics;
   mlir::OwningOpRef<mlir::ModuleOp> &module = lowered.module;
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
@@ -292,6 +295,25 @@ Status Model::call(const std::string &function, State &state,
                            ", got " +
                            (outputs[i] ? outputs[i]->spec().str() : "null"));
 
+  // One call at a time per state: a second thread is refused, not let
+  // into the same buffers (two threads on one state lost step counts).
+  if (state.busy_.exchange(true, std::memory_order_acquire))
+    return Status::error("@" + function +
+                         ": the state is in use by another call; use one "
+                         "state per thread, or one call at a time");
+  struct Release {
+    std::atomic<bool> &busy;
+    ~Release() { busy.store(false, std::memory_order_release); }
+  } release{state.busy_};
+  if (impl->checkNumerics) {
+    if (state.before_.empty())
+      for (size_t i = 0; i < state.size(); ++i)
+        state.before_.emplace_back(state.variable(i).spec());
+    for (size_t i = 0; i < state.size(); ++i)
+      std::memcpy(state.before_[i].data(), state.variable(i).data(),
+                  state.variable(i).spec().numBytes());
+  }
+
   std::vector<void *> pointers;
   pointers.reserve(state.size() + inputs.size() + outputs.size() + 1);
   for (size_t i = 0; i < state.size(); ++i)
@@ -307,11 +329,13 @@ Status Model::call(const std::string &function, State &state,
     args.push_back(&p);
   numericsFailure = NumericsFailure();
   impl->entryPoints.at(function)(args.data());
-  if (spec->isStep)
-    ++state.stepCount;
   if (numericsFailure.site >= 0) {
     NumericsFailure f = numericsFailure;
     numericsFailure = NumericsFailure();
+    // The call failed: its updates are undone and it does not count.
+    for (size_t i = 0; i < state.size(); ++i)
+      std::memcpy(state.variable(i).data(), state.before_[i].data(),
+                  state.variable(i).spec().numBytes());
     const char *kind = std::isnan(f.value) ? "NaN"
                        : f.value > 0       ? "+Inf"
                                            : "-Inf";
@@ -320,8 +344,10 @@ Status Model::call(const std::string &function, State &state,
                            : "site #" + std::to_string(f.site);
     return Status::error("check-numerics: @" + function + " produced " +
                          kind + " (element " + std::to_string(f.index) +
-                         ") in " + site);
+                         ") in " + site + "; the state is unchanged");
   }
+  if (spec->isStep)
+    ++state.stepCount;
   return Status::success();
 }
 

@@ -1,7 +1,8 @@
 /* The C API end to end: compile the seed's second program, inspect the
    state layout, run its host loop three times (exact output), checkpoint,
    and every error path: bad IR (structured diagnostics), unknown function,
-   wrong buffer shape or dtype, unknown variable, bad checkpoint. */
+   wrong buffer shape or dtype, unknown variable, bad checkpoint, claimed
+   shapes too large to allocate, null handles, indices out of range. */
 #include "tape-c/Tape.h"
 
 #include <stdio.h>
@@ -101,6 +102,43 @@ int main(int argc, char **argv) {
                     "variable 'weight' is float32[], got float32[2]"));
   CHECK(expectError(tapeStateLoadCheckpoint(state, argv[1]),
                     "not a usable checkpoint"));
+  /* A claimed shape is compared, never allocated: 2^40 elements, and one
+     whose size overflows. */
+  int64_t hugeShape[] = {(int64_t)1 << 40, (int64_t)1 << 40};
+  TapeBuffer huge = {&w, TapeDTypeF32, 1, hugeShape};
+  CHECK(expectError(tapeStateSetVariable(state, "weight", huge),
+                    "variable 'weight' is float32[], got float32[1099511627776]"));
+  huge.rank = 2;
+  CHECK(expectError(tapeStateSetVariable(state, "weight", huge),
+                    "its size overflows 64 bits"));
+
+  /* Null handles and indices out of range: the documented neutral values,
+     never a crash. */
+  TapeModel nullModel = {NULL};
+  TapeState nullState = {NULL};
+  size_t nv = tapeModelGetNumVariables(model);
+  size_t nf = tapeModelGetNumFunctions(model);
+  CHECK(tapeModelGetNumVariables(nullModel) == 0);
+  CHECK(tapeModelGetNumFunctions(nullModel) == 0);
+  CHECK(tapeModelGetNumWarnings(nullModel) == 0);
+  CHECK(tapeModelGetWarning(model, 1000) == NULL);
+  CHECK(tapeModelGetWarning(nullModel, 0) == NULL);
+  CHECK(tapeModelGetVariableName(model, nv) == NULL);
+  CHECK(tapeModelGetVariableName(nullModel, 0) == NULL);
+  CHECK(tapeModelGetVariableShape(model, nv) == NULL);
+  CHECK(tapeModelGetVariableRank(model, nv) == -1);
+  CHECK(tapeModelGetVariableDType(model, nv) == TapeDTypeF32);
+  CHECK(!tapeModelIsVariableTrainable(model, nv));
+  CHECK(tapeModelGetFunctionName(model, nf) == NULL);
+  CHECK(!tapeModelIsFunctionStep(model, nf));
+  CHECK(tapeModelGetFunctionNumInputs(model, nf) == 0);
+  CHECK(tapeModelGetFunctionNumOutputs(nullModel, 0) == 0);
+  CHECK(tapeStateCreate(nullModel).ptr == NULL);
+  CHECK(tapeStateGetStepCount(nullState) == 0);
+  tapeStateDestroy(nullState);
+  tapeModelDestroy(nullModel);
+  CHECK(expectError(tapeStateRun(nullState, "train_step", NULL, 0, NULL, 0),
+                    "null argument"));
   CHECK(tapeStatusIsOk(tapeStateGetVariable(state, "weight", wb)));
   CHECK(w > 1.1f && w < 1.2f); /* unchanged by the failed load */
 

@@ -1,5 +1,7 @@
 /* Two threads compile and run two different modules at the same time
-   through the C API; each gets exactly the results it gets alone. */
+   through the C API; each gets exactly the results it gets alone. Then two
+   threads share one state: every run either completes or is refused (the
+   state is in use), and the step count is exactly the completed runs. */
 #include "tape-c/Tape.h"
 
 #include <pthread.h>
@@ -51,6 +53,32 @@ static void *run(void *arg) {
   return NULL;
 }
 
+#define SHARED_RUNS 2000
+
+typedef struct Shared {
+  TapeState state;
+  int completed, refused, other;
+} Shared;
+
+static void *hammer(void *arg) {
+  Shared *shared = (Shared *)arg;
+  for (int k = 0; k < SHARED_RUNS; ++k) {
+    float out[3];
+    TapeBuffer outs[3] = {{&out[0], TapeDTypeF32, 0, NULL},
+                          {&out[1], TapeDTypeF32, 0, NULL},
+                          {&out[2], TapeDTypeF32, 0, NULL}};
+    TapeStatus st = tapeStateRun(shared->state, "train_step", NULL, 0, outs, 3);
+    if (tapeStatusIsOk(st))
+      ++shared->completed;
+    else if (strstr(tapeStatusGetMessage(st), "the state is in use"))
+      ++shared->refused;
+    else
+      ++shared->other;
+    tapeStatusDestroy(st);
+  }
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: threads_test SEED1.mlir SEED2.mlir\n");
@@ -75,7 +103,30 @@ int main(int argc, char **argv) {
           memcmp(together[i].losses, alone[i].losses, sizeof alone[i].losses))
         ++failures;
   }
+  /* One state, two threads. */
+  TapeModel model;
+  TapeStatus st = tapeModelCompileFile(argv[1], NULL, &model);
+  if (!tapeStatusIsOk(st))
+    return 1;
+  TapeState state = tapeStateCreate(model);
+  Shared shared[2] = {{state, 0, 0, 0}, {state, 0, 0, 0}};
+  pthread_t threads[2];
+  for (int i = 0; i < 2; ++i)
+    pthread_create(&threads[i], NULL, hammer, &shared[i]);
+  for (int i = 0; i < 2; ++i)
+    pthread_join(threads[i], NULL);
+  int completed = shared[0].completed + shared[1].completed;
+  int refused = shared[0].refused + shared[1].refused;
+  uint64_t steps = tapeStateGetStepCount(state);
+  printf("one state, two threads: %d runs completed, %d refused, step "
+         "count %llu\n",
+         completed, refused, (unsigned long long)steps);
+  if (shared[0].other || shared[1].other || completed + refused != 2 * SHARED_RUNS ||
+      steps != (uint64_t)completed)
+    ++failures;
+  tapeStateDestroy(state);
+  tapeModelDestroy(model);
   printf("%s\n", failures ? "threads disagree with single runs"
-                          : "two threads match single runs");
+                          : "two threads match single runs; a shared state counts every run");
   return failures != 0;
 }

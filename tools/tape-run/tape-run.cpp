@@ -390,8 +390,16 @@ int main(int argc, char **argv) {
     std::vector<const Tensor *> in = stepInputs.forStep(k);
     uint64_t allocsBefore = compiledCodeHeapAllocations();
     auto callStart = std::chrono::steady_clock::now();
-    if (Status s = model->call(fn->name, state, in, out); !s)
+    if (Status s = model->call(fn->name, state, in, out); !s) {
+      // A failed call left the state as it was before it (check-numerics
+      // restores it): keep that work in the checkpoint, then fail.
+      if (!checkpoint.empty() && k > first)
+        if (Status saved = saveCheckpoint(checkpoint, state); saved)
+          s.message += "\n(the state after step " +
+                       std::to_string(state.stepCount) + " is saved in " +
+                       checkpoint + ")";
       return fail(s);
+    }
     callTimes.push_back(std::chrono::duration<double>(
                             std::chrono::steady_clock::now() - callStart)
                             .count());

@@ -14,6 +14,7 @@
 #include "tape/Runtime/Status.h"
 #include "tape/Runtime/Tensor.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,7 +53,10 @@ public:
   const std::vector<Diagnostic> &warnings() const;
 
   /// Runs `function` on `state`. `inputs` and `outputs` must match the
-  /// function's signature (checked); outputs are written.
+  /// function's signature (checked); outputs are written. A call on a
+  /// state that another thread is using is refused (an error, nothing
+  /// run). With check-numerics, a call that fails leaves the state as it
+  /// was before it: the variables are restored and the step not counted.
   Status call(const std::string &function, State &state,
               const std::vector<const Tensor *> &inputs,
               const std::vector<Tensor *> &outputs) const;
@@ -68,11 +72,15 @@ private:
 };
 
 /// The variables of one instance of a model. Two States of one Model are
-/// independent (no globals).
+/// independent (no globals). A State is used by one call at a time
+/// (Model::call refuses a second concurrent one); the Model must outlive
+/// its States.
 class State {
 public:
   /// Fresh state with every variable at its initial value.
   explicit State(const Model &model);
+  State(const State &) = delete;
+  State &operator=(const State &) = delete;
 
   const Model &model() const { return *model_; }
   size_t size() const { return tensors.size(); }
@@ -86,9 +94,15 @@ public:
   void *workspace() { return workspace_.data(); }
 
 private:
+  friend class Model;
   const Model *model_;
   std::vector<Tensor> tensors;
   Tensor workspace_;
+  /// Set while a call runs on this state.
+  std::atomic<bool> busy_{false};
+  /// With check-numerics: the variables before the running call, to
+  /// restore when it fails (allocated on first use).
+  std::vector<Tensor> before_;
 };
 
 } // namespace tape
