@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "tape/Support/FileLocation.h"
+#include "tape/Support/NestingDepth.h"
 
 #include "tape/Dialect/Tape/TapeDialect.h"
 #include "tape/Dialect/Tape/TapeOps.h"
@@ -110,6 +111,9 @@ Status tape::lowerToLLVM(const std::string &source,
   });
 
   context.printOpOnDiagnostic(false);
+  if (std::string tooDeep = checkNestingDepth(source, options.sourceName);
+      !tooDeep.empty())
+    return Status::error("cannot parse " + options.sourceName + "\n" + tooDeep);
   mlir::ParserConfig config(&context, /*verifyAfterParse=*/false);
   out.module = mlir::parseSourceString<mlir::ModuleOp>(source, config,
                                                        options.sourceName);
