@@ -30,3 +30,8 @@ tools = ["tape-opt", "tape-run", "tape-compile", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.tape_tools_dir, append_path=True)
+
+# Built with sanitizers (scripts/sanitize.sh): tests that limit the address
+# space cannot run (ASan reserves terabytes of shadow memory).
+if getattr(config, "tape_sanitize", ""):
+    config.available_features.add("sanitizer")

@@ -7,6 +7,7 @@
 
 #include "tape/Compiler/AOT.h"
 #include "tape/Compiler/Flags.h"
+#include "tape/Compiler/OutOfMemory.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -63,6 +64,7 @@ static Status writeFile(const std::string &path, const std::string &contents,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  tape::exitOnOutOfMemory("tape-compile");
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "tape-compile: train step -> object file + C "

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tape/Compiler/Flags.h"
+#include "tape/Compiler/OutOfMemory.h"
 #include "tape/Runtime/Checkpoint.h"
 #include "tape/Runtime/Dataset.h"
 #include "tape/Runtime/Files.h"
@@ -341,6 +342,7 @@ static Status checkOutputs(const Model &model) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  tape::exitOnOutOfMemory("tape-run");
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
