@@ -105,7 +105,12 @@ Status tape::loadCheckpoint(const std::string &path, State &state) {
                                  2 * expected + (1 << 20), buffer);
       !s)
     return s;
-  llvm::StringRef bytes = buffer->getBuffer();
+  return parseCheckpoint(path, buffer->getBuffer(), state);
+}
+
+Status tape::parseCheckpoint(const std::string &name, llvm::StringRef bytes,
+                             State &state) {
+  const std::string &path = name;
   auto bad = [&](const std::string &why) {
     return Status::error(path + ": not a usable checkpoint: " + why +
                          "; the state is unchanged");

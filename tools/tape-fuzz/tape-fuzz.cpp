@@ -1,13 +1,24 @@
-//===- tape-fuzz.cpp - libFuzzer target: bytes -> parse -> passes ---------===//
+//===- tape-fuzz.cpp - libFuzzer target: bytes -> compiler and runtime ----===//
 //
-// Takes arbitrary bytes as MLIR text (split at `// -----` like
-// `tape-opt -split-input-file`), parses each chunk with the tape dialect and
-// every upstream dialect the compiler registers, verifies it and runs, each
-// on a fresh clone of the module: tape-differentiate,
-// tape-verify-assignments, and the whole tape-to-llvm pipeline down to the
-// LLVM dialect. Every diagnostic is captured and dropped. What counts as a
-// finding: a crash, an assertion, a sanitizer report, a leak, a hang or an
-// out-of-memory; a diagnostic or a failed pass is the expected outcome.
+// Takes arbitrary bytes, routed by their first bytes:
+//  * "\x93NUMPY": a .npy file, parsed by the runtime's reader (parseNpy);
+//  * "TAPECKP1": a checkpoint, loaded into a state of a fixed small model
+//    (an Adam MLP step with f32 and i64 variables) by parseCheckpoint;
+//  * anything else: MLIR text (split at `// -----` like `tape-opt
+//    -split-input-file`). Each chunk is checked for nesting depth as the
+//    tools check it, parsed with the tape dialect and every upstream
+//    dialect the compiler registers, verified, and run, each on a fresh
+//    clone of the module, through tape-differentiate,
+//    tape-verify-assignments and the whole tape-to-llvm pipeline down to
+//    the LLVM dialect. A chunk the pipeline compiles, whose state is at
+//    most 16 MiB and whose steps take at most 1 MiB of inputs and contain
+//    no loop (whose trip count could be anything), is then compiled by the
+//    runtime (Model::compile, the JIT) and each step called twice on
+//    zero-filled inputs.
+// Every diagnostic is captured and dropped. What counts as a finding: a
+// crash, an assertion, a sanitizer report, a leak, a hang or an
+// out-of-memory; a diagnostic, a failed pass or an error status is the
+// expected outcome.
 //
 // Built twice (tools/tape-fuzz/CMakeLists.txt): as `tape-fuzz` with
 // libFuzzer's main when the compiler is clang with -fsanitize=fuzzer, and
@@ -20,6 +31,11 @@
 #include "tape/InitTape.h"
 #include "tape/Pipelines/Pipelines.h"
 #include "tape/Compiler/Compiler.h"
+#include "tape/Dialect/Tape/TapeOps.h"
+#include "tape/Runtime/Checkpoint.h"
+#include "tape/Runtime/Model.h"
+#include "tape/Runtime/Npy.h"
+#include "tape/Support/NestingDepth.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -223,7 +239,7 @@ bool mayHitKnownUpstreamCrash(llvm::StringRef chunk) {
 
 DialectRegistry *registry;
 
-void runPasses(ModuleOp module, const char *name,
+bool runPasses(ModuleOp module, const char *name,
                void (*build)(OpPassManager &)) {
   OwningOpRef<ModuleOp> clone(module.clone());
   PassManager pm(module.getContext());
@@ -232,10 +248,127 @@ void runPasses(ModuleOp module, const char *name,
   if (std::getenv("TAPE_FUZZ_VERBOSE"))
     llvm::errs() << "tape-fuzz: " << name << (ok ? " succeeded" : " failed")
                  << "\n";
+  return ok;
+}
+
+/// Whether the runtime may compile and run `module`: a small state, small
+/// inputs and no loops (a valid program may loop for as long as it likes,
+/// which is not a finding).
+bool smallEnoughToRun(ModuleOp module) {
+  constexpr int64_t kMaxBytes = 16 << 20, kMaxInputBytes = 1 << 20;
+  int64_t state = 0;
+  bool ok = true;
+  auto bytesOf = [](Type type) -> int64_t {
+    auto shaped = dyn_cast<ShapedType>(type);
+    if (!shaped || !shaped.hasStaticShape() ||
+        !shaped.getElementType().isIntOrFloat())
+      return 0;
+    return shaped.getNumElements() *
+           ((shaped.getElementTypeBitWidth() + 7) / 8);
+  };
+  module.walk([&](Operation *op) {
+    if (auto variable = dyn_cast<mlir::tape::VariableOp>(op))
+      state += bytesOf(variable.getValueType());
+    if (auto fn = dyn_cast<FunctionOpInterface>(op)) {
+      int64_t in = 0;
+      for (Type t : fn.getArgumentTypes())
+        in += bytesOf(t);
+      ok &= in <= kMaxInputBytes;
+    }
+    StringRef name = op->getName().getStringRef();
+    ok &= !name.contains("while") && !name.ends_with(".for") &&
+          !name.contains("forall") && !name.contains("parallel");
+  });
+  return ok && state <= kMaxBytes;
+}
+
+/// Compiles `chunk` with the runtime and calls each public function twice
+/// on zero-filled inputs.
+void compileAndRun(const std::string &chunk) {
+  std::unique_ptr<::tape::Model> model;
+  ::tape::CompileOptions options;
+  options.sourceName = "fuzz-input";
+  if (!::tape::Model::compile(chunk, options, model))
+    return;
+  ::tape::State state(*model);
+  for (const ::tape::FunctionSpec &f : model->functions()) {
+    std::vector<::tape::Tensor> in, out;
+    for (const ::tape::TensorSpec &spec : f.inputs)
+      in.emplace_back(spec);
+    for (const ::tape::TensorSpec &spec : f.outputs)
+      out.emplace_back(spec);
+    std::vector<const ::tape::Tensor *> inPtrs;
+    std::vector<::tape::Tensor *> outPtrs;
+    for (::tape::Tensor &t : in)
+      inPtrs.push_back(&t);
+    for (::tape::Tensor &t : out)
+      outPtrs.push_back(&t);
+    for (int k = 0; k < 2; ++k)
+      (void)model->call(f.name, state, inPtrs, outPtrs);
+  }
+}
+
+/// The model whose state fuzzed checkpoints are loaded into: f32 weights
+/// and biases, Adam's slots and its i64 step counts.
+const char *kCheckpointModel = R"mlir(
+tape.variable @w : tensor<3x2xf32> = dense<0.5>
+tape.variable @b : tensor<2xf32> = #tape.zeros
+tape.step @train_step(%x: tensor<4x3xf32>) -> tensor<f32> {
+  %hw = tape.handle @w : !tape.resource<tensor<3x2xf32>>
+  %hb = tape.handle @b : !tape.resource<tensor<2xf32>>
+  %t, %loss = tape.record {
+    %w = tape.read %hw : !tape.resource<tensor<3x2xf32>>
+    %b = tape.read %hb : !tape.resource<tensor<2xf32>>
+    %e = tensor.empty() : tensor<4x2xf32>
+    %z = arith.constant 0.0 : f32
+    %f = linalg.fill ins(%z : f32) outs(%e : tensor<4x2xf32>) -> tensor<4x2xf32>
+    %y = linalg.matmul ins(%x, %w : tensor<4x3xf32>, tensor<3x2xf32>) outs(%f : tensor<4x2xf32>) -> tensor<4x2xf32>
+    %s0 = tensor.empty() : tensor<f32>
+    %s1 = linalg.fill ins(%z : f32) outs(%s0 : tensor<f32>) -> tensor<f32>
+    %s = linalg.reduce ins(%y : tensor<4x2xf32>) outs(%s1 : tensor<f32>) dimensions = [0, 1]
+      (%a: f32, %acc: f32) {
+        %sum = arith.addf %a, %acc : f32
+        linalg.yield %sum : f32
+      }
+    %sb = linalg.reduce ins(%b : tensor<2xf32>) outs(%s : tensor<f32>) dimensions = [0]
+      (%a: f32, %acc: f32) {
+        %sum = arith.addf %a, %acc : f32
+        linalg.yield %sum : f32
+      }
+    tape.yield %sb : tensor<f32>
+  } : tensor<f32>
+  %g:2 = tape.gradient %t (%loss : tensor<f32>) wrt (%hw, %hb : !tape.resource<tensor<3x2xf32>>, !tape.resource<tensor<2xf32>>)
+  tape.apply_gradients #tape.adam<learning_rate = 0.001> (%g#0, %g#1 : tensor<3x2xf32>, tensor<2xf32>) to (%hw, %hb : !tape.resource<tensor<3x2xf32>>, !tape.resource<tensor<2xf32>>)
+  tape.return %loss : tensor<f32>
+}
+)mlir";
+
+void fuzzCheckpoint(llvm::StringRef bytes) {
+  static ::tape::Model *model = [] {
+    std::unique_ptr<::tape::Model> m;
+    ::tape::CompileOptions options;
+    ::tape::Status s = ::tape::Model::compile(kCheckpointModel, options, m);
+    if (!s) {
+      llvm::errs() << "tape-fuzz: the checkpoint model does not compile:\n"
+                   << s.str() << "\n";
+      std::abort();
+    }
+    return m.release(); // lives as long as the process
+  }();
+  ::tape::State state(*model);
+  ::tape::Status s = ::tape::parseCheckpoint("fuzz-input", bytes, state);
+  if (std::getenv("TAPE_FUZZ_VERBOSE"))
+    llvm::errs() << "tape-fuzz: checkpoint: " << (s ? "loaded" : s.message)
+                 << "\n";
 }
 
 void fuzzChunk(const std::string &chunk) {
   static const bool verbose = std::getenv("TAPE_FUZZ_VERBOSE") != nullptr;
+  if (!::tape::checkNestingDepth(chunk, "fuzz-input").empty()) {
+    if (verbose)
+      llvm::errs() << "tape-fuzz: refused (nesting too deep)\n";
+    return;
+  }
   if (mayHitKnownUpstreamCrash(chunk)) {
     if (verbose)
       llvm::errs() << "tape-fuzz: skipped (known upstream linalg crash)\n";
@@ -269,9 +402,14 @@ void fuzzChunk(const std::string &chunk) {
   runPasses(*module, "tape-verify-assignments", [](OpPassManager &pm) {
     pm.addPass(mlir::tape::createTapeVerifyAssignments());
   });
-  runPasses(*module, "tape-to-llvm", [](OpPassManager &pm) {
+  bool compiles = runPasses(*module, "tape-to-llvm", [](OpPassManager &pm) {
     (void)mlir::tape::buildTapeToLLVMPipeline(pm, ::tape::CompileOptions());
   });
+  if (compiles && smallEnoughToRun(*module)) {
+    if (verbose)
+      llvm::errs() << "tape-fuzz: compiling and running\n";
+    compileAndRun(chunk);
+  }
 }
 
 } // namespace
@@ -287,6 +425,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // Chunks as -split-input-file makes them (at each `// -----`), each
   // copied into its own NUL-terminated buffer, as tape-opt does.
   llvm::StringRef rest(reinterpret_cast<const char *>(data), size);
+  if (rest.starts_with("\x93NUMPY")) {
+    ::tape::Tensor tensor;
+    ::tape::Status s = ::tape::parseNpy("fuzz-input", rest, tensor);
+    if (std::getenv("TAPE_FUZZ_VERBOSE"))
+      llvm::errs() << "tape-fuzz: npy: "
+                   << (s ? "read " + tensor.spec().str() : s.message) << "\n";
+    return 0;
+  }
+  if (rest.starts_with("TAPECKP1")) {
+    fuzzCheckpoint(rest);
+    return 0;
+  }
   const llvm::StringRef marker = "// -----";
   for (;;) {
     size_t pos = rest.find(marker);

@@ -12,6 +12,8 @@
 
 #include "tape/Runtime/Model.h"
 
+#include "llvm/ADT/StringRef.h"
+
 namespace tape {
 
 /// Whether checkpoints of `model` can be written and read back: its
@@ -25,6 +27,11 @@ Status saveCheckpoint(const std::string &path, const State &state);
 /// Loads `path` into `state`. A truncated, corrupted or mismatched (other
 /// model) checkpoint gives an error and leaves `state` unchanged.
 Status loadCheckpoint(const std::string &path, State &state);
+
+/// Loads a checkpoint's bytes (what loadCheckpoint read from a file, named
+/// `name` in messages) into `state`, with the same checks.
+Status parseCheckpoint(const std::string &name, llvm::StringRef bytes,
+                       State &state);
 
 } // namespace tape
 
