@@ -240,6 +240,7 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   // --- LLVM: loops, vectors fully unrolled to one dimension (no stack
   //     buffers for n-d transfers, so no allocas inside loops), then every
   //     dialect to LLVM with the bare-pointer C ABI. Contract: the ABI.
+  pm.addPass(abi::createEmptyArguments());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
   VectorTransferToSCFOptions toSCF;

@@ -16,6 +16,7 @@
 #include "tape/InitTape.h"
 #include "tape/Support/NestingDepth.h"
 
+#include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -25,6 +26,8 @@
 #endif
 
 int main(int argc, char **argv) {
+  // Crash reports with a stack trace, as MlirOptMain's own driver sets up.
+  llvm::InitLLVM init(argc, argv);
   mlir::registerAllPasses();
   mlir::tape::registerTapePasses();
 #ifdef TAPE_INCLUDE_TESTS

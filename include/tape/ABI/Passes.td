@@ -147,6 +147,25 @@ def CheckNumerics : Pass<"tape-abi-check-numerics", "::mlir::ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def EmptyArguments : Pass<"tape-abi-empty-arguments", "::mlir::ModuleOp"> {
+  let summary = "Passes arguments without elements as one-dimensional "
+                "memrefs, which the bare-pointer convention accepts";
+  let description = [{
+    A tensor with no elements (a dimension of size 0: a matmul whose
+    reduction is empty, an empty batch) is a valid input, state or output
+    of a step, but upstream's bare-pointer calling convention refuses some
+    such memref types (`memref<2x0xf32>`: its strides cannot be derived),
+    and then lowers the whole function with memref descriptors, which
+    breaks the step's ABI. No element of such an argument is ever read or
+    written, so in every function with a body each argument whose static
+    shape has no elements takes the type `memref<0xT>`; its uses get an
+    empty `memref.alloca` of the original type, and calls pass an empty
+    `memref.alloca` where the callee's argument changed. The caller still
+    passes a pointer for it, as the ABI says.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def VerifyABI : Pass<"tape-abi-verify", "::mlir::ModuleOp"> {
   let summary = "Checks the calling convention of the compiled steps";
   let description = [{

@@ -14,6 +14,7 @@
 #include "tape/Dialect/Tape/TapeOps.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
@@ -348,6 +349,23 @@ private:
                            "and scf.while only");
   }
 
+  /// Whether `v` is a state argument, or a view of one (slices, reshapes,
+  /// casts), whose variable the function assigns: `current` (the
+  /// variables' values at the return) differs from the argument.
+  static bool viewsOverwrittenState(Value v, ArrayRef<Value> current,
+                                    ValueRange stateArgs) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<tensor::ExtractSliceOp, tensor::CollapseShapeOp,
+               tensor::ExpandShapeOp, tensor::CastOp, tensor::ReshapeOp>(def))
+        return false;
+      v = def->getOperand(0);
+    }
+    for (auto [value, arg] : llvm::zip(current, stateArgs))
+      if (v == arg && value != arg)
+        return true;
+    return false;
+  }
+
   bool callsLifted(Operation *op) {
     if (auto call = dyn_cast<CallOp>(op))
       return true;
@@ -418,9 +436,27 @@ private:
       }
       // A returned value that is also a variable's new value is returned
       // from the variable's buffer, so that the result does not alias a
-      // second, conflicting copy of it.
-      for (Value v : ret.getOperands())
-        operands.push_back(materialized.lookup(v) ? materialized.lookup(v) : v);
+      // second, conflicting copy of it. A returned value that is (a view
+      // of) a variable's old value, whose buffer the function overwrites
+      // (a value read before an assignment, or before a call that
+      // assigns), is returned as a copy made where it is defined, before
+      // anything overwrites it.
+      for (Value v : ret.getOperands()) {
+        if (Value inPlace = materialized.lookup(v)) {
+          operands.push_back(inPlace);
+          continue;
+        }
+        if (viewsOverwrittenState(v, current, stateArgs)) {
+          OpBuilder at(op->getContext());
+          if (Operation *def = v.getDefiningOp())
+            at.setInsertionPointAfter(def);
+          else
+            at.setInsertionPointToStart(cast<BlockArgument>(v).getOwner());
+          v = bufferization::AllocTensorOp::create(
+              at, loc, cast<RankedTensorType>(v.getType()), ValueRange{}, v);
+        }
+        operands.push_back(v);
+      }
       func::ReturnOp::create(b, loc, operands);
       ret.erase();
       return success();
