@@ -154,7 +154,8 @@ TAPE_CAPI_EXPORTED size_t tapeModelGetFunctionNumOutputs(TapeModel model,
 /*--- State ----------------------------------------------------------------*/
 
 /* A new instance with every variable at its initial value; a null state
-   for a null model. Step count: 0 for a null state. */
+   for a null model or when memory runs out. Step count: 0 for a null
+   state. */
 TAPE_CAPI_EXPORTED TapeState tapeStateCreate(TapeModel model);
 TAPE_CAPI_EXPORTED void tapeStateDestroy(TapeState state);
 TAPE_CAPI_EXPORTED uint64_t tapeStateGetStepCount(TapeState state);

@@ -203,7 +203,10 @@ size_t tapeModelGetFunctionNumOutputs(TapeModel model, size_t i) {
 TapeState tapeStateCreate(TapeModel model) {
   if (!model.ptr)
     return {nullptr};
-  return {new State(*unwrap(model))};
+  std::unique_ptr<State> state;
+  if (!State::create(*unwrap(model), state))
+    return {nullptr};
+  return {state.release()};
 }
 void tapeStateDestroy(TapeState state) { delete unwrap(state); }
 uint64_t tapeStateGetStepCount(TapeState state) {

@@ -214,7 +214,11 @@ Status tape::lowerToLLVM(const std::string &source,
     if (!dense)
       dense = llvm::cast<mlir::tape::InitializerAttrInterface>(init)
                   .materialize(type);
-    Tensor value(*spec);
+    Tensor value;
+    if (!Tensor::tryCreate(*spec, value))
+      return Status::error(options.sourceName + ": out of memory: cannot "
+                           "allocate the initial value of @" + name + " (" +
+                           spec->str() + ")");
     fill(dense, value);
     impl.initial.push_back(std::move(value));
   }

@@ -365,6 +365,29 @@ State::State(const Model &model) : model_(&model) {
   workspace_ = Tensor(TensorSpec{DType::I32, {(bytes + 3) / 4}});
 }
 
+Status State::create(const Model &model, std::unique_ptr<State> &state) {
+  std::unique_ptr<State> s(new State(model, Unallocated{}));
+  auto outOfMemory = [&](const TensorSpec &spec) {
+    return Status::error("out of memory: cannot allocate " + spec.str() +
+                         " for a new state");
+  };
+  for (const Tensor &initial : model.impl->initial) {
+    Tensor t;
+    if (!Tensor::tryCreate(initial.spec(), t))
+      return outOfMemory(initial.spec());
+    std::memcpy(t.data(), initial.data(), initial.spec().numBytes());
+    s->tensors.push_back(std::move(t));
+  }
+  int64_t bytes = 64;
+  for (const FunctionSpec &f : model.functions())
+    bytes = std::max(bytes, f.workspaceBytes);
+  TensorSpec workspace{DType::I32, {(bytes + 3) / 4}};
+  if (!Tensor::tryCreate(workspace, s->workspace_))
+    return outOfMemory(workspace);
+  state = std::move(s);
+  return Status::success();
+}
+
 Status State::set(const std::string &name, const Tensor &value) {
   int i = model_->findVariable(name);
   if (i < 0)

@@ -43,14 +43,28 @@ std::string TensorSpec::str() const {
 
 void Tensor::Free::operator()(void *p) const { std::free(p); }
 
-Tensor::Tensor(TensorSpec spec) : spec_(std::move(spec)) {
-  // aligned_alloc needs a size that is a multiple of the alignment.
-  size_t bytes = (spec_.numBytes() + 63) / 64 * 64;
-  void *p = std::aligned_alloc(64, bytes ? bytes : 64);
+bool Tensor::tryCreate(TensorSpec spec, Tensor &out) {
+  // aligned_alloc needs a size that is a multiple of the alignment; every
+  // product is overflow-checked (shapes can come from callers).
+  uint64_t bytes = dtypeSize(spec.dtype);
+  for (int64_t d : spec.shape)
+    if (d < 0 || __builtin_mul_overflow(bytes, uint64_t(d), &bytes))
+      return false;
+  if (bytes > UINT64_MAX - 63)
+    return false;
+  size_t padded = size_t((bytes + 63) / 64 * 64);
+  void *p = std::aligned_alloc(64, padded ? padded : 64);
   if (!p)
+    return false;
+  std::memset(p, 0, padded ? padded : 64);
+  out.spec_ = std::move(spec);
+  out.data_.reset(p);
+  return true;
+}
+
+Tensor::Tensor(TensorSpec spec) {
+  if (!tryCreate(std::move(spec), *this))
     llvm::report_bad_alloc_error("tape: cannot allocate a tensor");
-  std::memset(p, 0, bytes ? bytes : 64);
-  data_.reset(p);
 }
 
 double Tensor::elementAsDouble(int64_t i) const {

@@ -363,7 +363,10 @@ int main(int argc, char **argv) {
     return fail(status);
   if (Status s = checkOutputs(*model); !s)
     return fail(s);
-  State state(*model);
+  std::unique_ptr<State> created;
+  if (Status s = State::create(*model, created); !s)
+    return fail(s);
+  State &state = *created;
   if (Status s = initializeState(state); !s)
     return fail(s);
   StepInputs stepInputs;

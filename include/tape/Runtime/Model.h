@@ -77,8 +77,11 @@ private:
 /// its States.
 class State {
 public:
-  /// Fresh state with every variable at its initial value.
+  /// Fresh state with every variable at its initial value. Running out of
+  /// memory is fatal here; State::create reports it instead.
   explicit State(const Model &model);
+  /// A fresh state in `state`, or an error when memory runs out.
+  static Status create(const Model &model, std::unique_ptr<State> &state);
   State(const State &) = delete;
   State &operator=(const State &) = delete;
 
@@ -95,6 +98,8 @@ public:
 
 private:
   friend class Model;
+  struct Unallocated {};
+  State(const Model &model, Unallocated) : model_(&model) {}
   const Model *model_;
   std::vector<Tensor> tensors;
   Tensor workspace_;

@@ -40,7 +40,12 @@ struct TensorSpec {
 class Tensor {
 public:
   Tensor() = default;
+  /// Allocates; running out of memory is fatal (report_bad_alloc_error:
+  /// the tools print one line and exit 1). See tryCreate.
   explicit Tensor(TensorSpec spec);
+  /// Allocates `spec` into `out`, or returns false, leaving `out` as it
+  /// was, when its size overflows or memory runs out.
+  static bool tryCreate(TensorSpec spec, Tensor &out);
 
   const TensorSpec &spec() const { return spec_; }
   void *data() { return data_.get(); }
