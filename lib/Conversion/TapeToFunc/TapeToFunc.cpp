@@ -420,6 +420,26 @@ private:
       return success();
     }
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      // A loop the user wrote that starts from (a view of) a variable's
+      // value, where the function overwrites the variable, carries a
+      // private copy, as the loops that assign variables do (see
+      // privateCopies): bufferization would otherwise work in the
+      // variable's buffer and report a RaW conflict.
+      ret->getParentOp()->walk([&](Operation *loop) {
+        if (!isa<scf::ForOp, scf::WhileOp>(loop))
+          return;
+        auto inits = isa<scf::ForOp>(loop)
+                         ? cast<scf::ForOp>(loop).getInitArgsMutable()
+                         : cast<scf::WhileOp>(loop).getInitsMutable();
+        OpBuilder at(loop);
+        for (OpOperand &init : inits)
+          if (isa<RankedTensorType>(init.get().getType()) &&
+              viewsOverwrittenState(init.get(), current, stateArgs))
+            init.set(bufferization::AllocTensorOp::create(
+                at, loop->getLoc(),
+                cast<RankedTensorType>(init.get().getType()), ValueRange{},
+                init.get()));
+      });
       SmallVector<Value> operands;
       DenseMap<Value, Value> materialized;
       for (auto [value, arg] : llvm::zip(current, stateArgs)) {
