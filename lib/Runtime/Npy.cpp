@@ -95,8 +95,31 @@ static bool parseHeaderDict(llvm::StringRef text,
   return text.empty();
 }
 
-Status tape::parseNpy(const std::string &name, llvm::StringRef bytes,
-                      Tensor &out) {
+namespace {
+/// What a .npy header says about the data that follows it.
+struct NpyLayout {
+  char kind = 'f';     // 'f' float, 'i' signed, 'u' unsigned, 'b' bool
+  unsigned size = 4;   // bytes per element
+  bool bigEndian = false;
+  bool fortran = false;
+  std::vector<int64_t> shape;
+  int64_t count = 1;   // elements
+  llvm::StringRef data;
+  std::string descr;   // as written, for messages
+
+  /// "float64", "uint8", ... (NumPy's names).
+  std::string dtypeName() const {
+    if (kind == 'b')
+      return "bool";
+    return std::string(kind == 'f' ? "float" : kind == 'i' ? "int" : "uint") +
+           std::to_string(8 * size);
+  }
+};
+} // namespace
+
+/// Parses the header of `bytes` and checks the data's size against it.
+static Status parseNpyLayout(const std::string &name, llvm::StringRef bytes,
+                             NpyLayout &out) {
   if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
     return fail(name, "not a NumPy .npy file (bad magic)");
   unsigned major = uint8_t(bytes[6]);
@@ -128,28 +151,34 @@ Status tape::parseNpy(const std::string &name, llvm::StringRef bytes,
               shapeText = dict["shape"];
   if (descr.size() > 2 && descr.front() == '"' && descr.back() == '"')
     descr = "'" + descr.substr(1, descr.size() - 2) + "'";
-  DType dtype;
-  if (descr == "'<f4'")
-    dtype = DType::F32;
-  else if (descr == "'<f8'")
-    dtype = DType::F64;
-  else if (descr == "'<i4'")
-    dtype = DType::I32;
-  else if (descr == "'<i8'")
-    dtype = DType::I64;
-  else
+  out.descr = descr;
+  // '<f4', '>i8', '|u1', '|b1', '=f8': byte order, kind, element size.
+  llvm::StringRef d(descr);
+  unsigned size = 0;
+  if (!d.consume_front("'") || !d.consume_back("'") || d.size() < 3 ||
+      !llvm::StringRef("<>|=").contains(d[0]) ||
+      !llvm::StringRef("fiub").contains(d[1]) ||
+      d.drop_front(2).getAsInteger(10, size))
     return fail(name, "unsupported dtype " + descr +
-                          " (supported: little-endian float32, float64, "
-                          "int32, int64)");
-  if (fortran == "True")
-    return fail(name, "Fortran-ordered arrays are not supported");
-  if (fortran != "False")
+                          " (supported: bool, int8-64, uint8-64, float32 and "
+                          "float64, either byte order)");
+  out.kind = d[1];
+  out.size = size;
+  out.bigEndian = d[0] == '>';
+  bool known = out.kind == 'f' ? (size == 4 || size == 8)
+               : out.kind == 'b' ? size == 1
+                                 : (size == 1 || size == 2 || size == 4 ||
+                                    size == 8);
+  if (!known)
+    return fail(name, "unsupported dtype " + descr +
+                          " (supported: bool, int8-64, uint8-64, float32 and "
+                          "float64, either byte order)");
+  if (fortran != "True" && fortran != "False")
     return fail(name, "malformed header: fortran_order is " + fortran);
+  out.fortran = fortran == "True";
   if (shapeText.size() < 2 || shapeText.front() != '(' ||
       shapeText.back() != ')')
     return fail(name, "malformed shape " + shapeText);
-  TensorSpec spec;
-  spec.dtype = dtype;
   std::stringstream ss(shapeText.substr(1, shapeText.size() - 2));
   // (blanks and a trailing comma inside the tuple are allowed)
   std::string item;
@@ -166,26 +195,150 @@ Status tape::parseNpy(const std::string &name, llvm::StringRef bytes,
     if (errno || dim < 0 || *end ||
         (dim && total > (int64_t(1) << 40) / dim))
       return fail(name, "malformed shape " + shapeText);
-    spec.shape.push_back(dim);
+    out.shape.push_back(dim);
     total *= dim;
   }
-  size_t need = spec.numBytes();
+  out.count = total;
+  uint64_t need = uint64_t(total) * size;
   if (bytes.size() - offset < need)
-    return fail(name, "truncated data: the header says " + spec.str() + " (" +
-                          std::to_string(need) + " bytes) but the file has " +
+    return fail(name, "truncated data: the header says " + out.dtypeName() +
+                          " " + shapeText + " (" + std::to_string(need) +
+                          " bytes) but the file has " +
                           std::to_string(bytes.size() - offset));
   if (bytes.size() - offset > need)
-    return fail(name, "trailing bytes after the data of " + spec.str());
-  out = Tensor(spec);
-  std::memcpy(out.data(), bytes.data() + offset, need);
+    return fail(name, "trailing bytes after the data of " + out.dtypeName() +
+                          " " + shapeText);
+  out.data = bytes.substr(offset, need);
   return Status::success();
 }
 
-Status tape::readNpy(const std::string &path, Tensor &out) {
+/// The tensor dtype a .npy dtype is read as by default (readNpy): itself
+/// when the runtime has it, else the widest of its kind.
+static DType naturalDType(const NpyLayout &l) {
+  if (l.kind == 'f')
+    return l.size == 4 ? DType::F32 : DType::F64;
+  if (l.kind == 'i' && l.size == 4)
+    return DType::I32;
+  return DType::I64;
+}
+
+/// Element `i` of the data (in file order) as a double or an int64.
+static uint64_t rawElement(const NpyLayout &l, int64_t i) {
+  const unsigned char *p =
+      reinterpret_cast<const unsigned char *>(l.data.data()) + i * l.size;
+  uint64_t v = 0;
+  for (unsigned k = 0; k < l.size; ++k)
+    v |= uint64_t(p[l.bigEndian ? l.size - 1 - k : k]) << (8 * k);
+  return v;
+}
+
+Status tape::parseNpyAs(const std::string &name, llvm::StringRef bytes,
+                        std::optional<DType> want,
+                        const NpyReadOptions &options, Tensor &out,
+                        std::string *notice) {
+  NpyLayout l;
+  if (Status s = parseNpyLayout(name, bytes, l); !s)
+    return s;
+  DType to = want ? *want : naturalDType(l);
+  bool toFloat = to == DType::F32 || to == DType::F64;
+  if (l.kind == 'f' && !toFloat)
+    return fail(name, "holds " + l.dtypeName() + " but an integer " +
+                          dtypeName(to) +
+                          " is expected; convert it, e.g. "
+                          "np.save(path, np.asarray(x).astype(np.int64))");
+  bool scaled = l.kind == 'u' && l.size == 1 && toFloat && options.uint8Scale;
+  if (notice && want) {
+    if (l.kind == 'f' && l.size == 8 && to == DType::F32)
+      *notice = name + ": float64 data read as float32";
+    else if (l.kind != 'f' && toFloat)
+      *notice = name + ": " + l.dtypeName() + " data read as " +
+                dtypeName(to) +
+                (scaled ? " times " + std::to_string(*options.uint8Scale) : "");
+  }
+  TensorSpec spec{to, l.shape};
+  Tensor t;
+  if (!Tensor::tryCreate(spec, t))
+    return fail(name, "out of memory: cannot allocate " + spec.str());
+  // C order: element (i0, ..., ir-1) of a Fortran-ordered file is at
+  // i0 + s0 * (i1 + s1 * (...)); walk the C order with an index counter.
+  size_t rank = l.shape.size();
+  std::vector<int64_t> index(rank, 0), fstride(rank, 1);
+  for (size_t k = 1; k < rank; ++k)
+    fstride[k] = fstride[k - 1] * l.shape[k - 1];
+  int64_t at = 0; // the file position of the current C-order element
+  for (int64_t c = 0; c < l.count; ++c) {
+    int64_t source = l.fortran ? at : c;
+    uint64_t raw = rawElement(l, source);
+    if (toFloat) {
+      double v;
+      if (l.kind == 'f') {
+        if (l.size == 4) {
+          uint32_t b = uint32_t(raw);
+          float f;
+          std::memcpy(&f, &b, 4);
+          v = f;
+        } else {
+          std::memcpy(&v, &raw, 8);
+        }
+      } else if (l.kind == 'i') {
+        v = double(int64_t(raw << (64 - 8 * l.size)) >> (64 - 8 * l.size));
+      } else {
+        v = double(raw);
+        if (scaled)
+          v *= *options.uint8Scale;
+      }
+      if (to == DType::F32)
+        t.as<float>()[c] = float(v);
+      else
+        t.as<double>()[c] = v;
+    } else {
+      // Integers to integers: every value must fit.
+      int64_t v = l.kind == 'i'
+                      ? int64_t(raw << (64 - 8 * l.size)) >> (64 - 8 * l.size)
+                      : int64_t(raw);
+      bool fits = to == DType::I64
+                      ? (l.kind != 'u' || l.size < 8 || !(raw >> 63))
+                      : (l.kind == 'u' ? raw <= uint64_t(INT32_MAX)
+                                       : v >= INT32_MIN && v <= INT32_MAX);
+      if (!fits)
+        return fail(name, "element " + std::to_string(c) + " (" +
+                              (l.kind == 'u' ? std::to_string(raw)
+                                             : std::to_string(v)) +
+                              ") does not fit " + dtypeName(to));
+      if (to == DType::I64)
+        t.as<int64_t>()[c] = v;
+      else
+        t.as<int32_t>()[c] = int32_t(v);
+    }
+    // Advance the C-order index and the matching file position.
+    for (size_t k = rank; k-- > 0;) {
+      at += fstride[k];
+      if (++index[k] < l.shape[k])
+        break;
+      at -= fstride[k] * l.shape[k];
+      index[k] = 0;
+    }
+  }
+  out = std::move(t);
+  return Status::success();
+}
+
+Status tape::parseNpy(const std::string &name, llvm::StringRef bytes,
+                      Tensor &out) {
+  return parseNpyAs(name, bytes, std::nullopt, NpyReadOptions(), out, nullptr);
+}
+
+Status tape::readNpyAs(const std::string &path, std::optional<DType> want,
+                       const NpyReadOptions &options, Tensor &out,
+                       std::string *notice) {
   std::unique_ptr<llvm::MemoryBuffer> buffer;
   if (Status s = readRegularFile(path, ".npy file", kMaxNpyBytes, buffer); !s)
     return s;
-  return parseNpy(path, buffer->getBuffer(), out);
+  return parseNpyAs(path, buffer->getBuffer(), want, options, out, notice);
+}
+
+Status tape::readNpy(const std::string &path, Tensor &out) {
+  return readNpyAs(path, std::nullopt, NpyReadOptions(), out, nullptr);
 }
 
 std::string tape::encodeNpy(const Tensor &tensor) {

@@ -84,6 +84,11 @@ static cl::opt<std::string>
                       "existing folder of <name>.npy files (bytes of a name "
                       "other than letters, digits, _ - . written as %XX)"),
              cl::cat(category));
+static cl::opt<double> uint8Scale(
+    "uint8-scale",
+    cl::desc("Multiply uint8 .npy data read into float inputs or variables "
+             "by this (e.g. 0.00392156862745098 = 1/255 for raw pixels)"),
+    cl::cat(category));
 static cl::opt<std::string> checkpoint("checkpoint",
                                        cl::desc("Checkpoint file to write"),
                                        cl::cat(category));
@@ -176,14 +181,35 @@ static const FunctionSpec *chooseEntry(const Model &model, Status &status) {
   return nullptr;
 }
 
+/// How .npy files are read into inputs and variables (--uint8-scale), and
+/// a notice on stderr for each conversion the reader makes (float64 data
+/// into float32, integers into floats).
+static Status readNpyFor(const std::string &path, DType want, Tensor &out) {
+  NpyReadOptions options;
+  if (uint8Scale.getNumOccurrences())
+    options.uint8Scale = uint8Scale;
+  std::string notice;
+  if (Status s = readNpyAs(path, want, options, out, &notice); !s)
+    return s;
+  if (!notice.empty())
+    llvm::errs() << "tape-run: note: " << notice << "\n";
+  return Status::success();
+}
+
 /// --init and --resume.
 static Status initializeState(State &state) {
   for (const std::string &spec : initVars) {
     size_t eq = spec.find('=');
     if (eq == std::string::npos)
       return Status::error("--init expects name=file.npy, got '" + spec + "'");
+    int i = state.model().findVariable(spec.substr(0, eq));
+    if (i < 0)
+      return Status::error("no variable '" + spec.substr(0, eq) +
+                           "' in the model");
     Tensor value;
-    if (Status s = readNpy(spec.substr(eq + 1), value); !s)
+    if (Status s = readNpyFor(spec.substr(eq + 1),
+                              state.model().variables()[i].spec.dtype, value);
+        !s)
       return s;
     if (Status s = state.set(spec.substr(0, eq), value); !s)
       return s;
@@ -205,9 +231,9 @@ static Status readInputs(const FunctionSpec &fn, StepInputs &out) {
                          std::to_string(inputs.size()) + " --input files");
   }
   std::vector<std::pair<std::string, Tensor>> sources;
-  for (const std::string &file : inputs) {
+  for (auto [i, file] : llvm::enumerate(inputs)) {
     Tensor t;
-    if (Status s = readNpy(file, t); !s)
+    if (Status s = readNpyFor(file, fn.inputs[i].dtype, t); !s)
       return s;
     sources.push_back({file, std::move(t)});
   }
