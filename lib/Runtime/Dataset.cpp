@@ -28,8 +28,7 @@ Status StepInputs::create(const FunctionSpec &fn,
                     got.shape.size() == want.shape.size() &&
                     std::equal(got.shape.begin() + 1, got.shape.end(),
                                want.shape.begin() + 1) &&
-                    want.shape[0] > 0 && got.shape[0] % want.shape[0] == 0 &&
-                    got.shape[0] > 0;
+                    want.shape[0] > 0 && got.shape[0] >= want.shape[0];
     if (!sameTail)
       return Status::error(name + ": input #" + std::to_string(i) + " of @" +
                            fn.name + " must be " + want.str() +
@@ -49,6 +48,10 @@ Status StepInputs::create(const FunctionSpec &fn,
                            ": the rows of one step would not pair up");
     out.rows = got.shape[0];
     out.batches = batches;
+    // drop_last, as PyTorch's DataLoader(drop_last=True): each epoch uses
+    // the first batches * batch rows of its order; the rest sit it out
+    // (other rows each epoch when shuffled).
+    out.dropped = got.shape[0] - batches * want.shape[0];
     src.dataset = true;
     src.data = std::move(data);
     out.inputs.push_back(std::move(src));

@@ -237,7 +237,17 @@ static Status readInputs(const FunctionSpec &fn, StepInputs &out) {
       return s;
     sources.push_back({file, std::move(t)});
   }
-  return StepInputs::create(fn, std::move(sources), shuffleSeed, out);
+  if (Status s = StepInputs::create(fn, std::move(sources), shuffleSeed, out);
+      !s)
+    return s;
+  if (out.droppedRows())
+    llvm::errs() << "tape-run: note: the datasets have " << out.rowsPerEpoch()
+                 << " rows, " << out.batchesPerEpoch()
+                 << " full batches per epoch; " << out.droppedRows()
+                 << " rows are left out of each epoch (drop_last"
+                 << (shuffleSeed >= 0 ? ", other rows each epoch" : "")
+                 << ")\n";
+  return Status::success();
 }
 
 /// The variables --print-vars names (default: every scalar trainable one).

@@ -4,7 +4,10 @@
 // input's shape) or a dataset: a tensor with N times the input's rows, cut
 // into batches along the first dimension. All datasets of a run share one
 // order of their rows per epoch (shuffled with a seed, or in order), so
-// that the rows of paired inputs (images and labels) stay together.
+// that the rows of paired inputs (images and labels) stay together. Rows
+// that do not fill a last batch are left out of the epoch (drop_last, as
+// PyTorch's DataLoader(drop_last=True)): the last ones in order, or other
+// rows each epoch when shuffled.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +31,11 @@ public:
                        std::vector<std::pair<std::string, Tensor>> sources,
                        int64_t shuffleSeed, StepInputs &out);
 
+  /// Rows left out of every epoch (drop_last): rows % batch rows.
+  int64_t droppedRows() const { return dropped; }
+  int64_t batchesPerEpoch() const { return batches; }
+  int64_t rowsPerEpoch() const { return rows; }
+
   /// The inputs of step `k` (counted over the whole run, resumed steps
   /// included: step k of epoch k / batches). Valid until the next call.
   std::vector<const Tensor *> forStep(uint64_t k);
@@ -41,6 +49,7 @@ private:
   std::vector<Source> inputs;
   int64_t rows = -1;   // rows of every dataset, -1 without one
   int64_t batches = 1; // batches per epoch
+  int64_t dropped = 0;  // rows left out of each epoch
   int64_t shuffleSeed = -1;
   int64_t epoch = -1;
   std::vector<int64_t> order; // the rows of the current epoch, in use order
