@@ -18,6 +18,8 @@
 #include "tape/Runtime/Npy.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
@@ -89,6 +91,15 @@ static cl::opt<double> uint8Scale(
     cl::desc("Multiply uint8 .npy data read into float inputs or variables "
              "by this (e.g. 0.00392156862745098 = 1/255 for raw pixels)"),
     cl::cat(category));
+static cl::opt<std::string> logFile(
+    "log",
+    cl::desc("Append one JSON line per logged step to this file: step, "
+             "epoch, every scalar output (loss first), seconds since the "
+             "start, steps per second"),
+    cl::cat(category));
+static cl::opt<unsigned> logEvery("log-every",
+                                  cl::desc("Log every N steps (default 1)"),
+                                  cl::init(1), cl::cat(category));
 static cl::opt<std::string> checkpoint("checkpoint",
                                        cl::desc("Checkpoint file to write"),
                                        cl::cat(category));
@@ -355,6 +366,26 @@ static Status reportVariables(const Model &model, const State &state) {
   return Status::success();
 }
 
+/// One --log line: {"step": 12, "epoch": 0, "outputs": [0.42], "time_s":
+/// 1.5, "steps_per_s": 8.0}.
+static std::string logLine(uint64_t step, int64_t epoch,
+                           const std::vector<Tensor> &outputs, double seconds,
+                           double stepsPerSecond) {
+  llvm::json::Array values;
+  for (const Tensor &t : outputs)
+    if (t.spec().numElements() == 1)
+      values.push_back(t.elementAsDouble(0));
+  llvm::json::Object line{{"step", int64_t(step)},
+                          {"epoch", epoch},
+                          {"outputs", std::move(values)},
+                          {"time_s", seconds},
+                          {"steps_per_s", stepsPerSecond}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(line));
+  return text;
+}
+
 /// Every output the run will write (--checkpoint, --save-vars) is checked
 /// before the first step, so a typo costs nothing instead of the run.
 static Status checkOutputs(const Model &model) {
@@ -364,6 +395,11 @@ static Status checkOutputs(const Model &model) {
     if (Status s = checkWritableFile(checkpoint, "--checkpoint"); !s)
       return s;
   }
+  if (!logFile.empty())
+    if (Status s = checkWritableFile(logFile, "--log"); !s)
+      return s;
+  if (logEvery == 0)
+    return Status::error("--log-every must be at least 1");
   if (saveVars.empty())
     return Status::success();
   for (const VariableSpec &v : model.variables()) {
@@ -418,6 +454,14 @@ int main(int argc, char **argv) {
   for (Tensor &t : outputs)
     out.push_back(&t);
 
+  std::unique_ptr<llvm::raw_fd_ostream> log;
+  if (!logFile.empty()) {
+    std::error_code ec;
+    log = std::make_unique<llvm::raw_fd_ostream>(logFile, ec,
+                                                 llvm::sys::fs::OF_Append);
+    if (ec)
+      return fail(Status::error(logFile + ": cannot open: " + ec.message()));
+  }
   bool scalarLoss = !outputs.empty() && outputs[0].spec().numElements() == 1;
   bool progress = !noProgress && ::isatty(STDERR_FILENO) && steps > 1;
   auto start = std::chrono::steady_clock::now();
@@ -449,6 +493,15 @@ int main(int argc, char **argv) {
     if (!fn->isStep)
       ++state.stepCount;
 
+    if (log && (k + 1 - first) % logEvery == 0) {
+      double seconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      *log << logLine(k + 1, stepInputs.epochOf(k), outputs, seconds,
+                      seconds > 0 ? (k + 1 - first) / seconds : 0.0)
+           << "\n";
+      log->flush();
+    }
     if (printOutputs)
       printOutputValues(outputs);
     if (!quiet && !printOutputs) {

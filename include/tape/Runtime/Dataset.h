@@ -35,6 +35,10 @@ public:
   int64_t droppedRows() const { return dropped; }
   int64_t batchesPerEpoch() const { return batches; }
   int64_t rowsPerEpoch() const { return rows; }
+  /// The epoch of step `k` (0 without datasets).
+  int64_t epochOf(uint64_t k) const {
+    return rows >= 0 ? int64_t(k) / batches : 0;
+  }
 
   /// The inputs of step `k` (counted over the whole run, resumed steps
   /// included: step k of epoch k / batches). Valid until the next call.
