@@ -295,16 +295,18 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
           "identifiers in the header, and it is not one (letters, digits "
           "and '_', not starting with a digit); rename it");
   const std::string &prefix = aot.prefix;
-  // Public functions get the prefix; the initial values become constants.
+  // Every function gets the prefix (public ones `<prefix>_<name>_raw`, the
+  // header's names), so none can take a C library function's name; the
+  // initial values become constants.
   mlir::ModuleOp module = *lowered.module;
-  for (const FunctionSpec &f : lowered.functions) {
-    auto fn = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>(f.name);
-    std::string name = prefix + "_" + f.name + "_raw";
-    if (failed(mlir::SymbolTable::replaceAllSymbolUses(
-            fn, mlir::StringAttr::get(module.getContext(), name), module)))
-      return Status::error("cannot rename @" + f.name);
-    fn.setSymName(name);
-  }
+  if (Status s = renameDefinedFunctions(
+          module,
+          [&](llvm::StringRef name, bool isPublic) {
+            return isPublic ? prefix + "_" + name.str() + "_raw"
+                            : prefix + "_" + name.str();
+          });
+      !s)
+    return s;
   mlir::OpBuilder b(module.getBodyRegion());
   // Zero initial values are a memset in the header and a splat is stored
   // once: only values that vary take their full size in the object (and,

@@ -242,3 +242,21 @@ Status tape::lowerToLLVM(const std::string &source,
   }
   return Status::success();
 }
+
+Status tape::renameDefinedFunctions(
+    mlir::ModuleOp module,
+    llvm::function_ref<std::string(llvm::StringRef, bool)> symbolFor) {
+  llvm::SmallVector<mlir::LLVM::LLVMFuncOp> defined;
+  for (auto fn : module.getOps<mlir::LLVM::LLVMFuncOp>())
+    if (!fn.isExternal())
+      defined.push_back(fn);
+  for (mlir::LLVM::LLVMFuncOp fn : defined) {
+    std::string name = symbolFor(fn.getName(), !fn.isPrivate() &&
+                                     fn.getLinkage() != mlir::LLVM::Linkage::Internal);
+    if (failed(mlir::SymbolTable::replaceAllSymbolUses(
+            fn, mlir::StringAttr::get(module.getContext(), name), module)))
+      return Status::error("cannot rename @" + fn.getName().str());
+    fn.setSymName(name);
+  }
+  return Status::success();
+}

@@ -68,6 +68,9 @@ void Model::initialValue(size_t index, Tensor &out) const {
               out.spec().numBytes());
 }
 
+/// The JIT's prefix for every compiled function (renameDefinedFunctions).
+static constexpr llvm::StringLiteral kJITPrefix = "__tape_fn_";
+
 static std::atomic<uint64_t> heapAllocations{0};
 
 uint64_t tape::compiledCodeHeapAllocations() { return heapAllocations.load(); }
@@ -213,6 +216,14 @@ Status Model::compile(const std::string &source,
   impl.numericsSites = std::move(lowered.numericsSites);
   impl.checkNumerics = options.checkNumerics;
   mlir::OwningOpRef<mlir::ModuleOp> &module = lowered.module;
+  // Symbols of ours never take a C library function's name (a step named
+  // @powf was called by the code's own powf calls): every function is
+  // `__tape_fn_<name>` in the JIT.
+  if (Status s = renameDefinedFunctions(
+          *module,
+          [](llvm::StringRef name, bool) { return (kJITPrefix + name).str(); });
+      !s)
+    return s;
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
     return Status::error("cannot target the host: " +
@@ -257,7 +268,7 @@ Status Model::compile(const std::string &source,
   });
   impl.engine->initialize();
   for (const FunctionSpec &f : impl.functions) {
-    auto fn = impl.engine->lookupPacked(f.name);
+    auto fn = impl.engine->lookupPacked((kJITPrefix + f.name).str());
     if (!fn)
       return Status::error("cannot find compiled function @" + f.name + ": " +
                            llvm::toString(fn.takeError()));

@@ -34,6 +34,16 @@ struct LoweredModule {
 Status lowerToLLVM(const std::string &source, const CompileOptions &options,
                    LoweredModule &out);
 
+/// Gives every function defined in `module` the symbol
+/// `symbolFor(name, isPublic)`, uses included. Compiled code calls C
+/// library functions by name (LLVM turns math.powf into a call to `powf`):
+/// a function of ours keeping such a name would be called instead (a step
+/// named @powf called itself). The JIT and the AOT object both rename.
+Status renameDefinedFunctions(
+    mlir::ModuleOp module,
+    llvm::function_ref<std::string(llvm::StringRef name, bool isPublic)>
+        symbolFor);
+
 /// LLVM's optimisation level for the step's IR, in the JIT and the AOT
 /// compiler alike. Not 3: the IR arrives tiled and vectorized, and O3's
 /// larger unrolled blocks made the machine scheduler (quadratic in a
