@@ -146,6 +146,12 @@ TAPE_CAPI_EXPORTED size_t tapeModelGetNumFunctions(TapeModel model);
 TAPE_CAPI_EXPORTED const char *tapeModelGetFunctionName(TapeModel model,
                                                         size_t i);
 TAPE_CAPI_EXPORTED bool tapeModelIsFunctionStep(TapeModel model, size_t i);
+/* A training function: a step, or a host function that calls one or
+   assigns a variable. Each completed tapeStateRun of one adds one to the
+   state's step count (tapeStateGetStepCount); other functions (evaluation,
+   inference) only read the variables and count nothing. */
+TAPE_CAPI_EXPORTED bool tapeModelIsFunctionTraining(TapeModel model,
+                                                    size_t i);
 TAPE_CAPI_EXPORTED size_t tapeModelGetFunctionNumInputs(TapeModel model,
                                                         size_t i);
 TAPE_CAPI_EXPORTED size_t tapeModelGetFunctionNumOutputs(TapeModel model,

@@ -191,6 +191,10 @@ bool tapeModelIsFunctionStep(TapeModel model, size_t i) {
   const FunctionSpec *f = functionAt(model, i);
   return f && f->isStep;
 }
+bool tapeModelIsFunctionTraining(TapeModel model, size_t i) {
+  const FunctionSpec *f = functionAt(model, i);
+  return f && f->trains;
+}
 size_t tapeModelGetFunctionNumInputs(TapeModel model, size_t i) {
   const FunctionSpec *f = functionAt(model, i);
   return f ? f->inputs.size() : 0;
@@ -288,8 +292,6 @@ TapeStatus tapeStateRun(TapeState state, const char *function,
     outPtrs.push_back(&t);
   if (Status st = s.model().call(fn->name, s, inPtrs, outPtrs); !st)
     return wrap(std::move(st));
-  if (!fn->isStep)
-    ++s.stepCount;
   for (size_t i = 0; i < numOutputs; ++i)
     std::memcpy(outputs[i].data, out[i].data(), fn->outputs[i].numBytes());
   return {nullptr};

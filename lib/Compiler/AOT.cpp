@@ -206,6 +206,8 @@ static std::string generateHeader(const LoweredModule &m,
   h << "  return s;\n}\n\n";
   for (const FunctionSpec &f : m.functions) {
     h << "/* " << (f.isStep ? "Step" : "Host function") << " @" << f.name
+      << (f.trains ? " (a training call: counts in step_count)"
+                   : " (reads the variables only)")
       << ". */\n";
     std::ostringstream rawParams, params, args;
     for (size_t i = 0; i < n; ++i) {
@@ -235,7 +237,7 @@ static std::string generateHeader(const LoweredModule &m,
       << ");\n"
       << "static inline void " << p << "_" << f.name << "(" << params.str()
       << ") {\n  " << p << "_" << f.name << "_raw(" << args.str() << ");\n"
-      << "  ++s->step_count;\n}\n\n";
+      << (f.trains ? "  ++s->step_count;\n" : "") << "}\n\n";
   }
   h << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return h.str();

@@ -20,6 +20,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
@@ -89,6 +90,73 @@ static void fill(mlir::DenseElementsAttr attr, Tensor &out) {
   (void)n;
 }
 
+/// The --mlir-* flags of a tool's command line: IR printing (on one
+/// thread, so that the printed IR is whole and in order) and timing.
+static void applyMLIRCommandLine(mlir::MLIRContext &context,
+                                 mlir::PassManager &pm) {
+  for (const auto &[name, flag] : llvm::cl::getRegisteredOptions())
+    if (name.starts_with("mlir-print-ir") && flag->getNumOccurrences())
+      context.disableMultithreading();
+  (void)mlir::applyPassManagerCLOptions(pm);
+  mlir::applyDefaultTimingPassManagerCLOptions(pm);
+}
+
+namespace {
+/// Which functions train: a tape.step, or a function whose body writes a
+/// variable (an op with a write effect on the variable resource: assign,
+/// assign_add/sub, apply_gradients) or calls a training function. Calls
+/// are followed through symbols; recursion counts what its cycle does.
+class TrainingFunctions {
+public:
+  explicit TrainingFunctions(mlir::ModuleOp module) : symbols(module) {}
+
+  bool trains(mlir::Operation *fn) {
+    if (llvm::isa<mlir::tape::StepOp>(fn))
+      return true;
+    auto [it, inserted] = known.try_emplace(fn, false);
+    if (!inserted)
+      return it->second; // computed, or on the current call path
+    bool result = false;
+    fn->walk([&](mlir::Operation *op) {
+      if (writesVariable(op) || callsTraining(op)) {
+        result = true;
+        return mlir::WalkResult::interrupt();
+      }
+      return mlir::WalkResult::advance();
+    });
+    known[fn] = result;
+    return result;
+  }
+
+private:
+  static bool writesVariable(mlir::Operation *op) {
+    auto effects = llvm::dyn_cast<mlir::MemoryEffectOpInterface>(op);
+    if (!effects)
+      return false;
+    llvm::SmallVector<mlir::MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    return llvm::any_of(list, [](const auto &e) {
+      return llvm::isa<mlir::MemoryEffects::Write>(e.getEffect()) &&
+             e.getResource() == mlir::tape::VariableResource::get();
+    });
+  }
+
+  bool callsTraining(mlir::Operation *op) {
+    auto call = llvm::dyn_cast<mlir::CallOpInterface>(op);
+    if (!call)
+      return false;
+    auto callee = llvm::dyn_cast_if_present<mlir::SymbolRefAttr>(
+        call.getCallableForCallee());
+    mlir::Operation *target =
+        callee ? symbols.lookup(callee.getRootReference()) : nullptr;
+    return target && trains(target);
+  }
+
+  mlir::SymbolTable symbols;
+  llvm::DenseMap<mlir::Operation *, bool> known;
+};
+} // namespace
+
 Status tape::lowerToLLVM(const std::string &source,
                          const CompileOptions &options, LoweredModule &out) {
   mlir::DialectRegistry registry;
@@ -125,10 +193,11 @@ Status tape::lowerToLLVM(const std::string &source,
 
   // The signatures, from the tape-level IR.
   LoweredModule &impl = out;
+  TrainingFunctions training(*module);
   auto addFunction = [&](mlir::FunctionOpInterface fn, bool isStep) {
     if (fn.isExternal() || fn.isPrivate())
       return Status::success();
-    FunctionSpec f{fn.getName().str(), isStep, {}, {}};
+    FunctionSpec f{fn.getName().str(), isStep, training.trains(fn), {}, {}};
     for (mlir::Type t : fn.getArgumentTypes()) {
       std::optional<TensorSpec> spec = toSpec(t);
       if (!spec)
@@ -159,6 +228,8 @@ Status tape::lowerToLLVM(const std::string &source,
   }
 
   mlir::PassManager pm(&context);
+  if (options.mlirCommandLine)
+    applyMLIRCommandLine(context, pm);
   if (failed(mlir::tape::buildTapeToLLVMPipeline(pm, options)) ||
       failed(pm.run(*module)))
     return Status::error("cannot compile " + options.sourceName, errors);

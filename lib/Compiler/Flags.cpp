@@ -2,11 +2,28 @@
 
 #include "tape/Compiler/Flags.h"
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+
 using namespace tape;
 namespace cl = llvm::cl;
 
+/// MLIR's debugging flags (--mlir-print-ir-after-all, --mlir-timing,
+/// --mlir-print-debuginfo, ...), as tape-opt has them; constructed before
+/// the command line is parsed, with the tool's own flags.
+static bool registerMLIRFlags() {
+  mlir::registerPassManagerCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  return true;
+}
+
 CompileFlags::CompileFlags(cl::OptionCategory &category)
-    : strict("strict",
+    : mlirFlags(registerMLIRFlags()),
+      strict("strict",
              cl::desc("Treat host-side updates and disconnected gradients "
                       "as errors"),
              cl::cat(category)),
@@ -63,6 +80,7 @@ Status CompileFlags::apply(CompileOptions &options) const {
   result.blas = blas;
   result.blasMinFlops = blasMinFlops;
   result.checkNumerics = checkNumerics;
+  result.mlirCommandLine = true;
   result.reportCopies = reportCopies;
   result.debugInfo = debugInfo;
   result.threads = threads;

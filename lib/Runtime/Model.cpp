@@ -357,7 +357,7 @@ Status Model::call(const std::string &function, State &state,
                          kind + " (element " + std::to_string(f.index) +
                          ") in " + site + "; the state is unchanged");
   }
-  if (spec->isStep)
+  if (spec->trains)
     ++state.stepCount;
   return Status::success();
 }

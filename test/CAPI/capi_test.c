@@ -68,6 +68,49 @@ int main(int argc, char **argv) {
   TapeBuffer in[2] = {{&x, TapeDTypeF32, 0, NULL}, {&y, TapeDTypeF32, 0, NULL}};
   CHECK(tapeStatusIsOk(tapeStateRun(state, "train_step", in, 2, &out, 1)));
   CHECK(tapeStateGetStepCount(state) == 4);
+  CHECK(tapeModelIsFunctionTraining(model, 0) &&
+        tapeModelIsFunctionTraining(model, 1));
+
+  /* One definition of the step count: a training function counts once per
+     call, a function that only reads the variables never does (the C++
+     API, the C API, tape-run and the AOT header agree). */
+  const char *reader =
+      "tape.variable @v : tensor<f32> = dense<2.0>\n"
+      "tape.step @s() -> tensor<f32> {\n"
+      "  %h = tape.handle @v : !tape.resource<tensor<f32>>\n"
+      "  %one = arith.constant dense<1.0> : tensor<f32>\n"
+      "  tape.assign_add %h, %one : !tape.resource<tensor<f32>>\n"
+      "  %r = tape.read %h : !tape.resource<tensor<f32>>\n"
+      "  tape.return %r : tensor<f32>\n}\n"
+      "func.func @peek() -> tensor<f32> {\n"
+      "  %h = tape.handle @v : !tape.resource<tensor<f32>>\n"
+      "  %r = tape.read %h : !tape.resource<tensor<f32>>\n"
+      "  return %r : tensor<f32>\n}\n"
+      "func.func @twice() -> tensor<f32> {\n"
+      "  %a = tape.call @s() : () -> tensor<f32>\n"
+      "  %b = tape.call @s() : () -> tensor<f32>\n"
+      "  return %b : tensor<f32>\n}\n";
+  TapeModel counted;
+  st = tapeModelCompileString(reader, strlen(reader), NULL, &counted);
+  CHECK(tapeStatusIsOk(st));
+  if (tapeStatusIsOk(st)) {
+    TapeState cs = tapeStateCreate(counted);
+    float v = 0;
+    TapeBuffer vb = {&v, TapeDTypeF32, 0, NULL};
+    for (size_t i = 0; i < tapeModelGetNumFunctions(counted); ++i)
+      CHECK(tapeModelIsFunctionTraining(counted, i) ==
+            !!strcmp(tapeModelGetFunctionName(counted, i), "peek"));
+    CHECK(tapeStatusIsOk(tapeStateRun(cs, "peek", NULL, 0, &vb, 1)));
+    CHECK(v == 2 && tapeStateGetStepCount(cs) == 0);
+    CHECK(tapeStatusIsOk(tapeStateRun(cs, "s", NULL, 0, &vb, 1)));
+    CHECK(v == 3 && tapeStateGetStepCount(cs) == 1);
+    CHECK(tapeStatusIsOk(tapeStateRun(cs, "twice", NULL, 0, &vb, 1)));
+    CHECK(v == 5 && tapeStateGetStepCount(cs) == 2);
+    CHECK(tapeStatusIsOk(tapeStateRun(cs, "peek", NULL, 0, &vb, 1)));
+    CHECK(v == 5 && tapeStateGetStepCount(cs) == 2);
+    tapeStateDestroy(cs);
+    tapeModelDestroy(counted);
+  }
 
   /* Checkpoint round trip: save, change, load. */
   char path[512];

@@ -2,7 +2,8 @@
 //
 // One definition of the flags that set tape::CompileOptions, shared by
 // tape-run and tape-compile, so that both spell, document and range-check
-// them the same way.
+// them the same way. MLIR's own --mlir-* debugging flags come with them and
+// apply to the pipeline (CompileOptions::mlirCommandLine).
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +28,7 @@ public:
   Status apply(CompileOptions &options) const;
 
 private:
+  bool mlirFlags;
   llvm::cl::opt<bool> strict, noVectorize, noPack, noFuseUpdates, blas,
       checkNumerics, reportCopies, debugInfo;
   llvm::cl::opt<int> threads, vectorBits;

@@ -51,6 +51,10 @@ struct CompileOptions {
   /// Line tables from the source's locations into the compiled code, so
   /// that a profiler attributes time to lines of the .mlir file.
   bool debugInfo = false;
+  /// Apply MLIR's --mlir-* command-line flags (IR printing, timing) to the
+  /// pipeline: set by tools that register them (tape/Compiler/Flags.h),
+  /// never by the embedding APIs.
+  bool mlirCommandLine = false;
 };
 
 /// Why `options` cannot be compiled with (a value out of range, named as

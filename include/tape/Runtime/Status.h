@@ -52,6 +52,12 @@ struct VariableSpec {
 struct FunctionSpec {
   std::string name;
   bool isStep = false; // a tape.step, or a host function
+  /// A training function: a tape.step, or a host function that calls one
+  /// or assigns a variable (directly or through the functions it calls).
+  /// Each completed call of one adds one to the state's step count, in
+  /// every API (C++, C, the AOT header, tape-run); any other function
+  /// (evaluation, inference) only reads the variables and counts nothing.
+  bool trains = false;
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
   /// Bytes of scratch memory the compiled function uses for its fixed-size
