@@ -9,18 +9,20 @@
 using namespace tape;
 
 Status StepInputs::create(const FunctionSpec &fn,
-                          std::vector<std::pair<std::string, Tensor>> sources,
-                          int64_t shuffleSeed, StepInputs &out) {
+                          const std::vector<InputSource> &sources,
+                          int64_t shuffleSeed, StepInputs &out,
+                          RowRange range) {
   out = StepInputs();
   out.shuffleSeed = shuffleSeed;
+  int64_t fileRows = -1;
   for (size_t i = 0; i < sources.size(); ++i) {
-    auto &[name, data] = sources[i];
+    const std::string &name = sources[i].name;
     const TensorSpec &want = fn.inputs[i];
-    const TensorSpec &got = data.spec();
+    const TensorSpec &got = sources[i].data->spec();
     Source src;
     src.batch = Tensor(want);
     if (got == want) {
-      std::memcpy(src.batch.data(), data.data(), want.numBytes());
+      std::memcpy(src.batch.data(), sources[i].data->data(), want.numBytes());
       out.inputs.push_back(std::move(src));
       continue;
     }
@@ -34,28 +36,41 @@ Status StepInputs::create(const FunctionSpec &fn,
                            fn.name + " must be " + want.str() +
                            " (or a dataset of such batches along the first "
                            "dimension), got " + got.str());
-    if (out.rows >= 0 && out.rows != got.shape[0])
+    if (fileRows >= 0 && fileRows != got.shape[0])
       return Status::error(name + ": dataset files must have the same number "
                                   "of rows; got " +
                            std::to_string(got.shape[0]) + " and " +
-                           std::to_string(out.rows));
-    int64_t batches = got.shape[0] / want.shape[0];
-    if (out.rows >= 0 && batches != out.batches)
-      return Status::error(name + ": cut into batches of " +
-                           std::to_string(want.shape[0]) + " rows it gives " +
-                           std::to_string(batches) + " per epoch and another "
-                           "dataset " + std::to_string(out.batches) +
-                           ": the rows of one step would not pair up");
-    out.rows = got.shape[0];
-    out.batches = batches;
-    // drop_last, as PyTorch's DataLoader(drop_last=True): each epoch uses
-    // the first batches * batch rows of its order; the rest sit it out
-    // (other rows each epoch when shuffled).
-    out.dropped = got.shape[0] - batches * want.shape[0];
+                           std::to_string(fileRows));
+    if (out.batchRows_ && out.batchRows_ != want.shape[0])
+      return Status::error(name + ": @" + fn.name + " takes batches of " +
+                           std::to_string(want.shape[0]) + " rows here and " +
+                           std::to_string(out.batchRows_) +
+                           " in another input: the rows of one call would "
+                           "not pair up");
+    fileRows = got.shape[0];
+    out.batchRows_ = want.shape[0];
     src.dataset = true;
-    src.data = std::move(data);
+    src.data = sources[i].data;
     out.inputs.push_back(std::move(src));
   }
+  if (fileRows < 0)
+    return Status::success();
+  int64_t end = range.end < 0 ? fileRows : std::min(range.end, fileRows);
+  int64_t begin = std::min(std::max<int64_t>(range.begin, 0), end);
+  out.firstRow = begin;
+  out.rows = end - begin;
+  // drop_last, as PyTorch's DataLoader(drop_last=True): each epoch uses
+  // the first batches * batch rows of its order; the rest sit it out
+  // (other rows each epoch when shuffled).
+  out.batches = out.rows / out.batchRows_;
+  out.dropped = out.rows - out.batches * out.batchRows_;
+  if (out.batches == 0)
+    return Status::error(sources.front().name + ": rows " +
+                         std::to_string(begin) + " to " +
+                         std::to_string(end) + " of the datasets hold " +
+                         std::to_string(out.rows) +
+                         " rows, not one batch of " +
+                         std::to_string(out.batchRows_) + " for @" + fn.name);
   return Status::success();
 }
 
@@ -82,8 +97,8 @@ std::vector<const Tensor *> StepInputs::forStep(uint64_t k) {
       size_t rowBytes = src.batch.spec().numBytes() / batchRows;
       for (int64_t r = 0; r < batchRows; ++r)
         std::memcpy(static_cast<char *>(src.batch.data()) + r * rowBytes,
-                    static_cast<const char *>(src.data.data()) +
-                        order[b * batchRows + r] * rowBytes,
+                    static_cast<const char *>(src.data->data()) +
+                        (firstRow + order[b * batchRows + r]) * rowBytes,
                     rowBytes);
     }
     result.push_back(&src.batch);

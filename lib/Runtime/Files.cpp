@@ -34,13 +34,14 @@ static const char *kindOf(mode_t mode) {
   return "not a regular file";
 }
 
-Status tape::readRegularFile(const std::string &path, const std::string &what,
-                             uint64_t maxBytes,
-                             std::unique_ptr<llvm::MemoryBuffer> &out) {
+/// Opens `path` for reading when it is a regular file of at most
+/// `maxBytes` (checked on the open descriptor, so what is read is what was
+/// checked); `fd` is then the caller's to close.
+static Status openRegularFile(const std::string &path, const std::string &what,
+                              uint64_t maxBytes, int &fd, uint64_t &size) {
   // O_NONBLOCK: opening a FIFO without a writer returns at once instead of
-  // waiting; the type is checked on the open descriptor, so what is read is
-  // what was checked.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  // waiting.
+  fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return fail(path, "cannot open: " + errnoText(errno));
   struct stat st;
@@ -61,12 +62,46 @@ Status tape::readRegularFile(const std::string &path, const std::string &what,
                           " bytes, more than a " + what + " can be (" +
                           std::to_string(maxBytes) + " bytes)");
   }
+  size = uint64_t(st.st_size);
+  return Status::success();
+}
+
+Status tape::readRegularFile(const std::string &path, const std::string &what,
+                             uint64_t maxBytes,
+                             std::unique_ptr<llvm::MemoryBuffer> &out) {
+  int fd;
+  uint64_t size;
+  if (Status s = openRegularFile(path, what, maxBytes, fd, size); !s)
+    return s;
   auto buffer = llvm::MemoryBuffer::getOpenFile(
-      fd, path, uint64_t(st.st_size), /*RequiresNullTerminator=*/false);
+      fd, path, size, /*RequiresNullTerminator=*/false);
   ::close(fd);
   if (!buffer)
     return fail(path, "cannot read: " + buffer.getError().message());
   out = std::move(*buffer);
+  return Status::success();
+}
+
+Status tape::mapRegularFile(const std::string &path, const std::string &what,
+                            uint64_t maxBytes, MappedFile &out) {
+  int fd;
+  uint64_t size;
+  if (Status s = openRegularFile(path, what, maxBytes, fd, size); !s)
+    return s;
+  if (size == 0) { // nothing to map
+    ::close(fd);
+    out = MappedFile();
+    return Status::success();
+  }
+  std::error_code ec;
+  auto region = std::make_shared<fs::mapped_file_region>(
+      fs::convertFDToNativeFile(fd), fs::mapped_file_region::priv, size, 0,
+      ec);
+  ::close(fd); // the mapping stays valid
+  if (ec)
+    return fail(path, "cannot map: " + ec.message());
+  out.bytes = llvm::StringRef(region->const_data(), size);
+  out.region = std::move(region);
   return Status::success();
 }
 

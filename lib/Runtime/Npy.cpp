@@ -232,10 +232,31 @@ static uint64_t rawElement(const NpyLayout &l, int64_t i) {
   return v;
 }
 
-Status tape::parseNpyAs(const std::string &name, llvm::StringRef bytes,
-                        std::optional<DType> want,
-                        const NpyReadOptions &options, Tensor &out,
-                        std::string *notice) {
+/// True when the data's bytes are already those of a tensor of `to`:
+/// little-endian, C order (or one-dimensional), the same element type.
+static bool isTensorLayout(const NpyLayout &l, DType to) {
+  bool order = !l.fortran || l.shape.size() <= 1;
+  switch (to) {
+  case DType::F32:
+    return order && !l.bigEndian && l.kind == 'f' && l.size == 4;
+  case DType::F64:
+    return order && !l.bigEndian && l.kind == 'f' && l.size == 8;
+  case DType::I32:
+    return order && !l.bigEndian && l.kind == 'i' && l.size == 4;
+  case DType::I64:
+    return order && !l.bigEndian && l.kind == 'i' && l.size == 8;
+  }
+  return false;
+}
+
+/// parseNpyAs; with `mapping` (the mapped file `bytes` lies in), data that
+/// needs no conversion and is 64-byte aligned (np.save aligns it) becomes
+/// a view of the mapping instead of a copy.
+static Status parseNpyInto(const std::string &name, llvm::StringRef bytes,
+                           std::optional<DType> want,
+                           const NpyReadOptions &options, Tensor &out,
+                           std::string *notice,
+                           std::shared_ptr<void> mapping) {
   NpyLayout l;
   if (Status s = parseNpyLayout(name, bytes, l); !s)
     return s;
@@ -256,6 +277,19 @@ Status tape::parseNpyAs(const std::string &name, llvm::StringRef bytes,
                 (scaled ? " times " + std::to_string(*options.uint8Scale) : "");
   }
   TensorSpec spec{to, l.shape};
+  if (isTensorLayout(l, to)) {
+    void *data = const_cast<char *>(l.data.data());
+    if (mapping && reinterpret_cast<uintptr_t>(data) % 64 == 0) {
+      out = Tensor::view(spec, data, std::move(mapping));
+      return Status::success();
+    }
+    Tensor t;
+    if (!Tensor::tryCreate(spec, t))
+      return fail(name, "out of memory: cannot allocate " + spec.str());
+    std::memcpy(t.data(), data, spec.numBytes());
+    out = std::move(t);
+    return Status::success();
+  }
   Tensor t;
   if (!Tensor::tryCreate(spec, t))
     return fail(name, "out of memory: cannot allocate " + spec.str());
@@ -323,6 +357,13 @@ Status tape::parseNpyAs(const std::string &name, llvm::StringRef bytes,
   return Status::success();
 }
 
+Status tape::parseNpyAs(const std::string &name, llvm::StringRef bytes,
+                        std::optional<DType> want,
+                        const NpyReadOptions &options, Tensor &out,
+                        std::string *notice) {
+  return parseNpyInto(name, bytes, want, options, out, notice, nullptr);
+}
+
 Status tape::parseNpy(const std::string &name, llvm::StringRef bytes,
                       Tensor &out) {
   return parseNpyAs(name, bytes, std::nullopt, NpyReadOptions(), out, nullptr);
@@ -331,10 +372,15 @@ Status tape::parseNpy(const std::string &name, llvm::StringRef bytes,
 Status tape::readNpyAs(const std::string &path, std::optional<DType> want,
                        const NpyReadOptions &options, Tensor &out,
                        std::string *notice) {
-  std::unique_ptr<llvm::MemoryBuffer> buffer;
-  if (Status s = readRegularFile(path, ".npy file", kMaxNpyBytes, buffer); !s)
+  // Mapped, not read: a dataset stored as the tensor it becomes (np.save of
+  // a float32 array for a float32 input) is used in place, so its memory
+  // is its pages in the page cache, once; any other is converted from the
+  // mapping into one new tensor.
+  MappedFile file;
+  if (Status s = mapRegularFile(path, ".npy file", kMaxNpyBytes, file); !s)
     return s;
-  return parseNpyAs(path, buffer->getBuffer(), want, options, out, notice);
+  return parseNpyInto(path, file.bytes, want, options, out, notice,
+                      file.region);
 }
 
 Status tape::readNpy(const std::string &path, Tensor &out) {

@@ -62,6 +62,14 @@ bool Tensor::tryCreate(TensorSpec spec, Tensor &out) {
   return true;
 }
 
+Tensor Tensor::view(TensorSpec spec, void *data, std::shared_ptr<void> owner) {
+  Tensor t;
+  t.spec_ = std::move(spec);
+  t.view_ = data;
+  t.owner_ = std::move(owner);
+  return t;
+}
+
 Tensor::Tensor(TensorSpec spec) {
   if (!tryCreate(std::move(spec), *this))
     llvm::report_bad_alloc_error("tape: cannot allocate a tensor");

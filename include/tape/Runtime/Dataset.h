@@ -16,20 +16,40 @@
 
 #include "tape/Runtime/Status.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace tape {
 
+/// A named tensor read from a file (the name is used in messages), shared
+/// by the StepInputs that use its rows.
+struct InputSource {
+  std::string name;
+  std::shared_ptr<const Tensor> data;
+};
+
+/// Rows [begin, end) of every dataset; end < 0 means all of them.
+struct RowRange {
+  int64_t begin = 0;
+  int64_t end = -1;
+};
+
 class StepInputs {
 public:
-  /// One named source per input of `fn` (the name is used in messages).
-  /// `shuffleSeed` < 0 keeps the rows in order. Fails, naming the source,
-  /// for a tensor that is neither the input nor a dataset of it, or for
-  /// datasets of different lengths.
+  /// One source per input of `fn`. `shuffleSeed` < 0 keeps the rows in
+  /// order. Fails, naming the source, for a tensor that is neither the
+  /// input nor a dataset of it, for datasets of different lengths, or for
+  /// a range with no full batch.
   static Status create(const FunctionSpec &fn,
-                       std::vector<std::pair<std::string, Tensor>> sources,
-                       int64_t shuffleSeed, StepInputs &out);
+                       const std::vector<InputSource> &sources,
+                       int64_t shuffleSeed, StepInputs &out,
+                       RowRange range = {});
+
+  /// True when some input is a dataset (not the same tensor every step).
+  bool hasDataset() const { return rows >= 0; }
+  /// Rows of each batch of the datasets (0 without one).
+  int64_t batchRows() const { return batchRows_; }
 
   /// Rows left out of every epoch (drop_last): rows % batch rows.
   int64_t droppedRows() const { return dropped; }
@@ -46,12 +66,14 @@ public:
 
 private:
   struct Source {
-    Tensor data;
+    std::shared_ptr<const Tensor> data;
     Tensor batch;
     bool dataset = false;
   };
   std::vector<Source> inputs;
-  int64_t rows = -1;   // rows of every dataset, -1 without one
+  int64_t firstRow = 0; // the range's first row in every dataset
+  int64_t rows = -1;   // rows of the range, -1 without a dataset
+  int64_t batchRows_ = 0;
   int64_t batches = 1; // batches per epoch
   int64_t dropped = 0;  // rows left out of each epoch
   int64_t shuffleSeed = -1;

@@ -13,6 +13,7 @@
 
 #include "tape/Runtime/Status.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <memory>
@@ -28,6 +29,18 @@ namespace tape {
 Status readRegularFile(const std::string &path, const std::string &what,
                        uint64_t maxBytes,
                        std::unique_ptr<llvm::MemoryBuffer> &out);
+
+/// A file mapped into memory, private and copy-on-write: its pages are
+/// read on first touch and shared with the page cache; writing to them
+/// changes this process's copy only. `region` keeps the mapping alive (a
+/// tensor viewing the bytes holds it too); empty for an empty file.
+struct MappedFile {
+  std::shared_ptr<llvm::sys::fs::mapped_file_region> region;
+  llvm::StringRef bytes;
+};
+/// Maps `path` under the checks of readRegularFile.
+Status mapRegularFile(const std::string &path, const std::string &what,
+                      uint64_t maxBytes, MappedFile &out);
 
 /// Writes `bytes` to `path` atomically and durably: a uniquely named
 /// temporary in the same folder (`<path>.tmp.<pid>.<random>`), flushed,

@@ -47,9 +47,16 @@ public:
   /// was, when its size overflows or memory runs out.
   static bool tryCreate(TensorSpec spec, Tensor &out);
 
+  /// A tensor whose elements are `data` (64-byte aligned, spec's size),
+  /// kept valid by `owner` (a memory-mapped file, say) as long as any
+  /// tensor viewing it lives.
+  static Tensor view(TensorSpec spec, void *data, std::shared_ptr<void> owner);
+  /// True for a view (not owning its own allocation).
+  bool isView() const { return view_ != nullptr; }
+
   const TensorSpec &spec() const { return spec_; }
-  void *data() { return data_.get(); }
-  const void *data() const { return data_.get(); }
+  void *data() { return view_ ? view_ : data_.get(); }
+  const void *data() const { return view_ ? view_ : data_.get(); }
   template <typename T> T *as() { return static_cast<T *>(data()); }
   template <typename T> const T *as() const {
     return static_cast<const T *>(data());
@@ -63,6 +70,8 @@ private:
   };
   TensorSpec spec_;
   std::unique_ptr<void, Free> data_;
+  std::shared_ptr<void> owner_; // of a view
+  void *view_ = nullptr;
 };
 
 } // namespace tape
