@@ -17,7 +17,7 @@ packages=(
   cmake ninja-build g++ lld
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 libclang-rt-22-dev
-  python3 python3-numpy python3-psutil libopenblas0-pthread libomp-22-dev
+  python3 python3-numpy python3-psutil python3-matplotlib libopenblas0-pthread libomp-22-dev
 )
 
 missing=()

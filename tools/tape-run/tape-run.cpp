@@ -13,6 +13,7 @@
 #include "tape/Compiler/OutOfMemory.h"
 #include "tape/Runtime/Checkpoint.h"
 #include "tape/Runtime/Dataset.h"
+#include "tape/Runtime/Evaluate.h"
 #include "tape/Runtime/Files.h"
 #include "tape/Runtime/Model.h"
 #include "tape/Runtime/Npy.h"
@@ -21,12 +22,16 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <algorithm>
+#include <cmath>
+#include <map>
+#include <csignal>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -61,6 +66,41 @@ static cl::opt<int64_t>
                 cl::desc("Shuffle dataset rows every epoch with this seed "
                          "(default: no shuffling)"),
                 cl::init(-1), cl::cat(category));
+static cl::opt<std::string> evalFunction(
+    "eval",
+    cl::desc("A function that only reads the variables (no step, no "
+             "assignment) to evaluate on a dataset: the mean of its scalar "
+             "outputs (the loss) and, for a classifier, the accuracy. "
+             "Without --steps or --until-step, only evaluates"),
+    cl::cat(category));
+static cl::list<std::string> evalInputs(
+    "eval-input",
+    cl::desc("A .npy file per input of the --eval function (default: the "
+             "--val-split rows of the --input files, else the --input "
+             "files)"),
+    cl::cat(category));
+static cl::opt<double> valSplit(
+    "val-split",
+    cl::desc("Keep this fraction of the --input datasets' rows (the last "
+             "ones, as Keras' validation_split) out of training, for --eval"),
+    cl::init(0.0), cl::cat(category));
+static cl::opt<uint64_t>
+    evalEvery("eval-every",
+              cl::desc("While training, run --eval every N steps (and after "
+                       "the last)"),
+              cl::init(0), cl::cat(category));
+static cl::opt<std::string> evalOutput(
+    "eval-output",
+    cl::desc("Write the --eval function's outputs that have a batch "
+             "dimension, over all evaluated rows: the first one to a .npy "
+             "file, or every one (as output0, output1, ...) to a .npz file"),
+    cl::cat(category));
+static cl::list<std::string> setVars(
+    "set",
+    cl::desc("name=value: set every element of a variable before running "
+             "(a hyper-parameter held in a variable, such as a learning "
+             "rate, changed without recompiling)"),
+    cl::cat(category));
 static cl::list<std::string>
     initVars("init", cl::desc("name=file.npy: set a variable before running"),
              cl::cat(category));
@@ -170,8 +210,10 @@ static std::string label(std::string name) {
   return name;
 }
 
-/// The function to run: named, or the only host function, or (with no
-/// host function) the only step.
+/// The function to train with: named, or the only training host function
+/// (one that calls a step or assigns a variable), or (with none) the only
+/// step. A function that only reads the variables is never chosen: it is
+/// an evaluation (--eval).
 static const FunctionSpec *chooseEntry(const Model &model, Status &status) {
   if (!entry.empty()) {
     if (const FunctionSpec *fn = model.findFunction(entry))
@@ -181,14 +223,22 @@ static const FunctionSpec *chooseEntry(const Model &model, Status &status) {
     return nullptr;
   }
   std::vector<const FunctionSpec *> hosts, stepFns;
-  for (const FunctionSpec &f : model.functions())
-    (f.isStep ? stepFns : hosts).push_back(&f);
+  std::string all;
+  for (const FunctionSpec &f : model.functions()) {
+    if (f.trains)
+      (f.isStep ? stepFns : hosts).push_back(&f);
+    all += std::string(all.empty() ? "" : ", ") + "@" + f.name + " (" +
+           (f.isStep ? "step" : f.trains ? "trains" : "reads only") + ")";
+  }
   if (hosts.size() == 1)
     return hosts.front();
   if (hosts.empty() && stepFns.size() == 1)
     return stepFns.front();
-  status = Status::error("cannot choose the function to run; name it with "
-                         "--entry");
+  status = Status::error(
+      "cannot choose the function to train with; name it with --entry (" +
+      (all.empty() ? std::string("the module has no public function")
+                   : "functions: " + all) +
+      ")");
   return nullptr;
 }
 
@@ -226,39 +276,118 @@ static Status initializeState(State &state) {
       return s;
   }
   if (!resume.empty())
-    return loadCheckpoint(resume, state);
+    if (Status s = loadCheckpoint(resume, state); !s)
+      return s;
+  // --set last: a hyper-parameter given on the command line wins over the
+  // checkpoint's value.
+  for (const std::string &spec : setVars) {
+    size_t eq = spec.find('=');
+    int i = eq == std::string::npos
+                ? -1
+                : state.model().findVariable(spec.substr(0, eq));
+    if (eq == std::string::npos)
+      return Status::error("--set expects name=value, got '" + spec + "'");
+    if (i < 0)
+      return Status::error("--set: no variable '" + spec.substr(0, eq) +
+                           "' in the model");
+    std::string text = spec.substr(eq + 1);
+    double value;
+    auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() ||
+        !std::isfinite(value))
+      return Status::error("--set " + spec.substr(0, eq) +
+                           ": not a finite number: '" + text + "'");
+    Tensor &v = state.variable(i);
+    for (int64_t j = 0; j < v.spec().numElements(); ++j)
+      switch (v.spec().dtype) {
+      case DType::F32:
+        v.as<float>()[j] = float(value);
+        break;
+      case DType::F64:
+        v.as<double>()[j] = value;
+        break;
+      case DType::I32:
+      case DType::I64:
+        if (value != std::trunc(value) ||
+            std::fabs(value) > (v.spec().dtype == DType::I32 ? 2147483647.0
+                                                              : 9.2e18))
+          return Status::error("--set " + spec.substr(0, eq) + ": " + text +
+                               " is not a " + dtypeName(v.spec().dtype));
+        if (v.spec().dtype == DType::I32)
+          v.as<int32_t>()[j] = int32_t(value);
+        else
+          v.as<int64_t>()[j] = int64_t(value);
+        break;
+      }
+  }
   return Status::success();
 }
 
-/// The --input files as the entry's inputs.
-static Status readInputs(const FunctionSpec &fn, StepInputs &out) {
-  if (inputs.size() != fn.inputs.size()) {
+/// Reads `files` as the inputs of `fn` (each in the dtype its input
+/// takes; a file read before in that dtype is shared, not read again).
+using SourceCache =
+    std::map<std::pair<std::string, DType>, std::shared_ptr<Tensor>>;
+static Status readSources(const FunctionSpec &fn,
+                          const std::vector<std::string> &files,
+                          const char *flag, SourceCache &read,
+                          std::vector<InputSource> &out) {
+  if (files.size() != fn.inputs.size()) {
     std::string want;
     for (const TensorSpec &s : fn.inputs)
       want += " " + s.str();
     return Status::error("@" + fn.name + " takes " +
                          std::to_string(fn.inputs.size()) + " inputs (" +
                          (want.empty() ? " none" : want) + " ), got " +
-                         std::to_string(inputs.size()) + " --input files");
+                         std::to_string(files.size()) + " " + flag +
+                         " files");
   }
-  std::vector<std::pair<std::string, Tensor>> sources;
-  for (auto [i, file] : llvm::enumerate(inputs)) {
-    Tensor t;
-    if (Status s = readNpyFor(file, fn.inputs[i].dtype, t); !s)
-      return s;
-    sources.push_back({file, std::move(t)});
+  for (auto [i, file] : llvm::enumerate(files)) {
+    std::shared_ptr<Tensor> &t = read[{file, fn.inputs[i].dtype}];
+    if (!t) {
+      auto fresh = std::make_shared<Tensor>();
+      if (Status s = readNpyFor(file, fn.inputs[i].dtype, *fresh); !s)
+        return s;
+      t = std::move(fresh);
+    }
+    out.push_back({file, t});
   }
-  if (Status s = StepInputs::create(fn, std::move(sources), shuffleSeed, out);
-      !s)
-    return s;
-  if (out.droppedRows())
-    llvm::errs() << "tape-run: note: the datasets have " << out.rowsPerEpoch()
-                 << " rows, " << out.batchesPerEpoch()
-                 << " full batches per epoch; " << out.droppedRows()
-                 << " rows are left out of each epoch (drop_last"
-                 << (shuffleSeed >= 0 ? ", other rows each epoch" : "")
-                 << ")\n";
   return Status::success();
+}
+
+/// The rows of the --input datasets that --val-split keeps for
+/// evaluation: the last floor(rows * fraction), as Keras'
+/// validation_split (before any shuffling).
+static Status splitRows(const FunctionSpec &fn,
+                        const std::vector<InputSource> &sources,
+                        RowRange &training, RowRange &validation) {
+  if (valSplit == 0)
+    return Status::success();
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (sources[i].data->spec() == fn.inputs[i])
+      continue;
+    int64_t rows = sources[i].data->spec().shape[0];
+    int64_t kept = int64_t(double(rows) * valSplit);
+    training = {0, rows - kept};
+    validation = {rows - kept, rows};
+    return Status::success();
+  }
+  return Status::error("--val-split needs a dataset among the --input files "
+                       "(a file with more rows than @" + fn.name +
+                       "'s batch)");
+}
+
+/// The note on rows a dataset leaves out of each epoch (drop_last).
+static void noteDropped(const StepInputs &data, bool training) {
+  if (data.droppedRows())
+    llvm::errs() << "tape-run: note: the " << (training ? "" : "evaluation ")
+                 << "datasets have " << data.rowsPerEpoch() << " rows, "
+                 << data.batchesPerEpoch() << " full batches per epoch; "
+                 << data.droppedRows() << " rows are left out of each epoch"
+                 << " (drop_last"
+                 << (training && shuffleSeed >= 0 ? ", other rows each epoch"
+                                                  : "")
+                 << ")\n";
 }
 
 /// The variables --print-vars names (default: every scalar trainable one).
@@ -366,18 +495,26 @@ static Status reportVariables(const Model &model, const State &state) {
   return Status::success();
 }
 
-/// One --log line: {"step": 12, "epoch": 0, "outputs": [0.42], "time_s":
-/// 1.5, "steps_per_s": 8.0}.
+/// One --log line: {"step": 12, "epoch": 0, "outputs": [0.42],
+/// "variables": {"lr": 0.01}, "time_s": 1.5, "steps_per_s": 8.0}. The
+/// variables are the scalar ones printed (--print-vars) or --set.
 static std::string logLine(uint64_t step, int64_t epoch,
-                           const std::vector<Tensor> &outputs, double seconds,
+                           const std::vector<Tensor> &outputs,
+                           const Model &model, const State &state,
+                           const std::vector<int> &logged, double seconds,
                            double stepsPerSecond) {
   llvm::json::Array values;
   for (const Tensor &t : outputs)
     if (t.spec().numElements() == 1)
       values.push_back(t.elementAsDouble(0));
+  llvm::json::Object variables;
+  for (int i : logged)
+    variables[model.variables()[i].name] =
+        state.variable(i).elementAsDouble(0);
   llvm::json::Object line{{"step", int64_t(step)},
                           {"epoch", epoch},
                           {"outputs", std::move(values)},
+                          {"variables", std::move(variables)},
                           {"time_s", seconds},
                           {"steps_per_s", stepsPerSecond}};
   std::string text;
@@ -386,8 +523,9 @@ static std::string logLine(uint64_t step, int64_t epoch,
   return text;
 }
 
-/// Every output the run will write (--checkpoint, --save-vars) is checked
-/// before the first step, so a typo costs nothing instead of the run.
+/// Every output the run will write (--checkpoint, --save-vars,
+/// --eval-output, --log) is checked before the first step, so a typo
+/// costs nothing instead of the run.
 static Status checkOutputs(const Model &model) {
   if (!checkpoint.empty()) {
     if (Status s = checkCheckpointable(model); !s)
@@ -400,6 +538,16 @@ static Status checkOutputs(const Model &model) {
       return s;
   if (logEvery == 0)
     return Status::error("--log-every must be at least 1");
+  if (!evalOutput.empty()) {
+    llvm::StringRef path(evalOutput);
+    if (evalFunction.empty())
+      return Status::error("--eval-output needs --eval");
+    if (!path.ends_with(".npy") && !path.ends_with(".npz"))
+      return Status::error("--eval-output " + evalOutput +
+                           ": name a .npy or .npz file");
+    if (Status s = checkWritableFile(evalOutput, "--eval-output"); !s)
+      return s;
+  }
   if (saveVars.empty())
     return Status::success();
   for (const VariableSpec &v : model.variables()) {
@@ -412,14 +560,131 @@ static Status checkOutputs(const Model &model) {
   return checkWritableFolder(saveVars, "--save-vars");
 }
 
+/// --eval: the function and the data it runs on.
+struct Evaluation {
+  const FunctionSpec *fn = nullptr;
+  StepInputs data;
+};
+
+/// Writes the batched outputs of the last evaluation (--eval-output).
+static Status writeEvalOutputs(const FunctionSpec &fn,
+                               BatchedOutputs &collected) {
+  auto &results = collected.results();
+  if (results.empty())
+    return Status::error("--eval-output " + evalOutput + ": no output of @" +
+                         fn.name + " has a batch dimension");
+  if (llvm::StringRef(evalOutput).ends_with(".npy"))
+    return writeNpy(evalOutput, results.front().second);
+  std::vector<std::string> names;
+  for (auto &r : results)
+    names.push_back("output" + std::to_string(r.first));
+  std::vector<std::pair<std::string, const Tensor *>> entries;
+  for (size_t i = 0; i < results.size(); ++i)
+    entries.push_back({names[i], &results[i].second});
+  return writeNpz(evalOutput, entries);
+}
+
+/// Runs the --eval function over its data once: prints the metrics,
+/// appends them to the log and, the last time, writes --eval-output.
+static Status runEvaluation(const Model &model, State &state,
+                            Evaluation &eval, int64_t epoch,
+                            llvm::raw_ostream *log, bool last) {
+  const FunctionSpec &fn = *eval.fn;
+  BatchedOutputs collected;
+  bool collect = last && !evalOutput.empty();
+  if (collect)
+    if (Status s = BatchedOutputs::create(fn, eval.data.batchRows(),
+                                          eval.data.batchesPerEpoch(),
+                                          collected);
+        !s)
+      return s;
+  EvalMetrics m;
+  std::function<Status(const std::vector<Tensor> &)> onBatch;
+  if (collect)
+    onBatch = [&](const std::vector<Tensor> &o) { return collected.add(o); };
+  if (Status s = evaluate(model, state, fn, eval.data, m, onBatch); !s)
+    return s;
+  std::string text;
+  bool named = false;
+  for (size_t o = 0; o < m.outputMeans.size(); ++o) {
+    if (std::isnan(m.outputMeans[o]) &&
+        fn.outputs[o].numElements() != 1)
+      continue;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", int(precision ? precision : 9),
+                  m.outputMeans[o]);
+    text += std::string(text.empty() ? "" : ", ") +
+            (named ? "output #" + std::to_string(o) : std::string("loss")) +
+            " " + buf;
+    named = true;
+  }
+  if (m.accuracy >= 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", int(precision ? precision : 9),
+                  m.accuracy);
+    text += std::string(text.empty() ? "" : ", ") + "accuracy " + buf;
+  }
+  if (!quiet)
+    llvm::outs() << "Eval @" << fn.name << " after step " << state.stepCount
+                 << ": " << (text.empty() ? "no scalar output" : text) << " ("
+                 << m.batches * eval.data.batchRows() << " rows in "
+                 << m.batches << " batches)\n";
+  if (log) {
+    llvm::json::Array means;
+    for (double v : m.outputMeans)
+      means.push_back(std::isnan(v) ? llvm::json::Value(nullptr)
+                                    : llvm::json::Value(v));
+    llvm::json::Object line{{"step", int64_t(state.stepCount)},
+                            {"epoch", epoch},
+                            {"eval", fn.name},
+                            {"outputs", std::move(means)},
+                            {"rows", m.batches * eval.data.batchRows()}};
+    if (m.accuracy >= 0)
+      line["accuracy"] = m.accuracy;
+    *log << llvm::json::Value(std::move(line)) << "\n";
+    log->flush();
+  }
+  if (collect)
+    return writeEvalOutputs(fn, collected);
+  return Status::success();
+}
+
+/// Datasets are memory-mapped: a file that another process truncates while
+/// the run reads it raises SIGBUS on the next access to a vanished page.
+/// That is reported as what it is, not as a crash.
+static void onBusError(int) {
+  static const char message[] =
+      "tape-run: an input file changed (was truncated) while memory-mapped "
+      "by this run; keep dataset files unchanged while training\n";
+  (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+  ::_exit(1);
+}
+
+/// "12:34" or "1:02:03".
+static std::string clock(double seconds) {
+  long s = long(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60,
+                  s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   tape::exitOnOutOfMemory("tape-run");
+  struct sigaction busError = {};
+  busError.sa_handler = onBusError;
+  ::sigaction(SIGBUS, &busError, nullptr);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "tape-run: JIT-compile a train step and run it\n\n"
-      "  tape-run examples/seed/1_assign_sub.mlir --steps 3\n");
+      "  tape-run examples/seed/1_assign_sub.mlir --steps 3\n\n"
+      "MLIR's debugging flags work as in tape-opt: --mlir-timing, "
+      "--mlir-print-ir-after-all, ... (see --help-hidden)\n");
 
   CompileOptions options;
   if (Status s = compileFlags.apply(options); !s)
@@ -429,10 +694,33 @@ int main(int argc, char **argv) {
     return fail(s);
   for (const Diagnostic &d : model->warnings())
     llvm::errs() << d.str() << "\n";
+  // With --eval and no step count, the run only evaluates.
+  bool train = !(!evalFunction.empty() && !steps.getNumOccurrences() &&
+                 !untilStep.getNumOccurrences());
   Status status = Status::success();
-  const FunctionSpec *fn = chooseEntry(*model, status);
-  if (!fn)
+  const FunctionSpec *fn = train ? chooseEntry(*model, status) : nullptr;
+  if (train && !fn)
     return fail(status);
+  Evaluation eval;
+  if (!evalFunction.empty()) {
+    eval.fn = model->findFunction(evalFunction);
+    if (!eval.fn)
+      return fail("--eval: no public function @" + evalFunction + " in " +
+                  inputFile);
+    if (eval.fn->trains)
+      return fail("--eval: @" + evalFunction +
+                  " is a training function (a step, or it calls one or "
+                  "assigns a variable); evaluation takes one that only "
+                  "reads the variables");
+  } else if (evalEvery || valSplit != 0 || !evalInputs.empty()) {
+    return fail("--eval-every, --val-split and --eval-input need --eval");
+  }
+  if (!(valSplit >= 0 && valSplit < 1))
+    return fail("--val-split must be at least 0 and less than 1, got " +
+                std::string(llvm::formatv("{0}", double(valSplit))));
+  if (!train && !checkpoint.empty())
+    return fail("--checkpoint: nothing trains when --eval runs alone (give "
+                "--steps to train too)");
   if (Status s = checkOutputs(*model); !s)
     return fail(s);
   std::unique_ptr<State> created;
@@ -441,18 +729,38 @@ int main(int argc, char **argv) {
   State &state = *created;
   if (Status s = initializeState(state); !s)
     return fail(s);
+
+  // The data: the training function's --input files (less the --val-split
+  // rows), and the evaluation's --eval-input files or those rows.
+  SourceCache files;
+  std::vector<InputSource> trainSources, evalSources;
+  RowRange trainRows, evalRows;
   StepInputs stepInputs;
-  if (Status s = readInputs(*fn, stepInputs); !s)
-    return fail(s);
-  std::vector<int> reported;
-  if (Status s = chooseReported(*model, reported); !s)
-    return fail(s);
-  std::vector<Tensor> outputs;
-  for (const TensorSpec &s : fn->outputs)
-    outputs.emplace_back(s);
-  std::vector<Tensor *> out;
-  for (Tensor &t : outputs)
-    out.push_back(&t);
+  if (train) {
+    if (Status s = readSources(*fn, inputs, "--input", files, trainSources);
+        !s)
+      return fail(s);
+    if (Status s = splitRows(*fn, trainSources, trainRows, evalRows); !s)
+      return fail(s);
+    if (Status s = StepInputs::create(*fn, trainSources, shuffleSeed,
+                                      stepInputs, trainRows);
+        !s)
+      return fail(s);
+    noteDropped(stepInputs, /*training=*/true);
+  }
+  if (eval.fn) {
+    bool own = !evalInputs.empty();
+    if (Status s = readSources(*eval.fn, own ? evalInputs : inputs,
+                               own ? "--eval-input" : "--input", files,
+                               evalSources);
+        !s)
+      return fail(s);
+    if (Status s = StepInputs::create(*eval.fn, evalSources, -1, eval.data,
+                                      own ? RowRange() : evalRows);
+        !s)
+      return fail(s);
+    noteDropped(eval.data, /*training=*/false);
+  }
 
   std::unique_ptr<llvm::raw_fd_ostream> log;
   if (!logFile.empty()) {
@@ -462,6 +770,34 @@ int main(int argc, char **argv) {
     if (ec)
       return fail(Status::error(logFile + ": cannot open: " + ec.message()));
   }
+  if (!train) {
+    if (Status s = runEvaluation(*model, state, eval, 0, log.get(), true); !s)
+      return fail(s);
+    if (Status s = reportVariables(*model, state); !s)
+      return fail(s);
+    return 0;
+  }
+
+  std::vector<int> reported;
+  if (Status s = chooseReported(*model, reported); !s)
+    return fail(s);
+  std::vector<int> logged;
+  for (int i : reported)
+    if (model->variables()[i].spec.numElements() == 1)
+      logged.push_back(i);
+  for (const std::string &spec : setVars) {
+    int i = model->findVariable(spec.substr(0, spec.find('=')));
+    if (i >= 0 && model->variables()[i].spec.numElements() == 1 &&
+        !llvm::is_contained(logged, i))
+      logged.push_back(i);
+  }
+  std::vector<Tensor> outputs;
+  for (const TensorSpec &s : fn->outputs)
+    outputs.emplace_back(s);
+  std::vector<Tensor *> out;
+  for (Tensor &t : outputs)
+    out.push_back(&t);
+
   bool scalarLoss = !outputs.empty() && outputs[0].spec().numElements() == 1;
   bool progress = !noProgress && ::isatty(STDERR_FILENO) && steps > 1;
   auto start = std::chrono::steady_clock::now();
@@ -490,14 +826,13 @@ int main(int argc, char **argv) {
                             .count());
     (k == first ? firstAllocs : laterAllocs) +=
         compiledCodeHeapAllocations() - allocsBefore;
-    if (!fn->isStep)
-      ++state.stepCount;
 
     if (log && (k + 1 - first) % logEvery == 0) {
       double seconds = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start)
                            .count();
-      *log << logLine(k + 1, stepInputs.epochOf(k), outputs, seconds,
+      *log << logLine(k + 1, stepInputs.epochOf(k), outputs, *model, state,
+                      logged, seconds,
                       seconds > 0 ? (k + 1 - first) / seconds : 0.0)
            << "\n";
       log->flush();
@@ -510,6 +845,12 @@ int main(int argc, char **argv) {
       llvm::outs() << stepLine(*model, state, outputs, reported, k) << "\n";
       llvm::outs().flush();
     }
+    if (eval.fn && evalEvery && (k + 1 - first) % evalEvery == 0 &&
+        k + 1 < first + steps)
+      if (Status s = runEvaluation(*model, state, eval, stepInputs.epochOf(k),
+                                   log.get(), false);
+          !s)
+        return fail(s);
     if (!checkpoint.empty() && checkpointEvery &&
         (k + 1 - first) % checkpointEvery == 0)
       if (Status s = saveCheckpoint(checkpoint, state); !s)
@@ -518,9 +859,14 @@ int main(int argc, char **argv) {
     if (progress && now - lastProgress > std::chrono::milliseconds(500)) {
       lastProgress = now;
       double secs = std::chrono::duration<double>(now - start).count();
-      llvm::errs() << "\r\033[Kstep " << (k + 1) << "/" << (first + steps)
-                   << "  " << llvm::format("%.1f", (k + 1 - first) / secs)
-                   << " steps/s";
+      double rate = (k + 1 - first) / secs;
+      llvm::errs() << "\r\033[Kstep " << (k + 1) << "/" << (first + steps);
+      if (stepInputs.hasDataset())
+        llvm::errs() << "  epoch " << (stepInputs.epochOf(k) + 1) << "/"
+                     << (stepInputs.epochOf(first + steps - 1) + 1);
+      llvm::errs() << "  " << llvm::format("%.1f", rate) << " steps/s  "
+                   << clock(secs) << " elapsed, ETA "
+                   << clock(double(first + steps - k - 1) / rate);
       if (scalarLoss)
         llvm::errs() << "  loss " << format(outputs[0], 0);
     }
@@ -530,6 +876,13 @@ int main(int argc, char **argv) {
 
   if (!checkpoint.empty())
     if (Status s = saveCheckpoint(checkpoint, state); !s)
+      return fail(s);
+  if (eval.fn)
+    if (Status s = runEvaluation(*model, state, eval,
+                                 steps ? stepInputs.epochOf(first + steps - 1)
+                                       : 0,
+                                 log.get(), true);
+        !s)
       return fail(s);
   if (stats && !callTimes.empty())
     printStats(callTimes, firstAllocs, laterAllocs);
