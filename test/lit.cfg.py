@@ -26,7 +26,7 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.tape_tools_dir, config.llvm_tools_dir]
-tools = ["tape-opt", "tape-run", "tape-compile", "split-file"]
+tools = ["tape-opt", "tape-run", "tape-compile", "tape-npz-test", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.tape_tools_dir, append_path=True)

@@ -132,15 +132,63 @@ static void removeStaleTemporaries(const std::string &path) {
   }
 }
 
-Status tape::writeFileAtomically(const std::string &path,
-                                 const std::string &bytes) {
+Status tape::createTemporaryFor(const std::string &path, int &fd,
+                                std::string &tmp) {
   removeStaleTemporaries(path);
-  int fd;
-  llvm::SmallString<256> tmp;
+  llvm::SmallString<256> name;
   if (std::error_code ec = fs::createUniqueFile(
-          path + ".tmp." + std::to_string(::getpid()) + ".%%%%%%", fd, tmp,
+          path + ".tmp." + std::to_string(::getpid()) + ".%%%%%%", fd, name,
           fs::OF_None, 0644))
     return fail(path, "cannot create a temporary next to it: " + ec.message());
+  tmp = name.str().str();
+  return Status::success();
+}
+
+/// Flushes the folder of `path`, so that a rename into it survives a crash.
+static Status flushFolderOf(const std::string &path) {
+  int dir = ::open(folderOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return fail(path, "cannot open its folder to flush it: " + errnoText(errno));
+  int rc = ::fsync(dir);
+  int e = errno;
+  ::close(dir);
+  if (rc != 0)
+    return fail(path, "cannot flush its folder: " + errnoText(e));
+  return Status::success();
+}
+
+/// Renames the flushed temporary `tmp` over `path` (removing `tmp` if that
+/// fails), then flushes the folder: the rename is an entry of the folder.
+static Status renameInto(const std::string &tmp, const std::string &path) {
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail(path, "cannot rename: " + errnoText(e));
+  }
+  return flushFolderOf(path);
+}
+
+Status tape::commitTemporary(const std::string &tmp, const std::string &path) {
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail(path, "cannot reopen its temporary: " + errnoText(e));
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail(path, "cannot flush: " + errnoText(e));
+  }
+  return renameInto(tmp, path);
+}
+
+Status tape::writeFileAtomically(const std::string &path,
+                                 const std::string &bytes) {
+  int fd;
+  std::string tmp;
+  if (Status s = createTemporaryFor(path, fd, tmp); !s)
+    return s;
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -159,21 +207,7 @@ Status tape::writeFileAtomically(const std::string &path,
     ::unlink(tmp.c_str());
     return fail(path, "cannot flush: " + errnoText(e));
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(path, "cannot rename: " + errnoText(e));
-  }
-  // The rename is an entry of the folder: flush the folder too.
-  int dir = ::open(folderOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0)
-    return fail(path, "cannot open its folder to flush it: " + errnoText(errno));
-  int rc = ::fsync(dir);
-  int e = errno;
-  ::close(dir);
-  if (rc != 0)
-    return fail(path, "cannot flush its folder: " + errnoText(e));
-  return Status::success();
+  return renameInto(tmp, path);
 }
 
 Status tape::checkWritableFolder(const std::string &dir,
@@ -217,4 +251,30 @@ Status tape::fileNameForSymbol(const std::string &name, std::string &out) {
                          std::to_string(out.size()) +
                          " bytes encoded; at most 240)");
   return Status::success();
+}
+
+/// The value of the hex digit `c`, or -1.
+static int hexValue(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+std::string tape::symbolForFileName(llvm::StringRef fileName) {
+  std::string out;
+  out.reserve(fileName.size());
+  for (size_t i = 0; i < fileName.size(); ++i) {
+    if (fileName[i] == '%' && i + 2 < fileName.size() &&
+        hexValue(fileName[i + 1]) >= 0 && hexValue(fileName[i + 2]) >= 0) {
+      out += char(hexValue(fileName[i + 1]) * 16 + hexValue(fileName[i + 2]));
+      i += 2;
+    } else {
+      out += fileName[i];
+    }
+  }
+  return out;
 }

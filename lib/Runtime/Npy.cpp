@@ -3,14 +3,19 @@
 #include "tape/Runtime/Npy.h"
 #include "tape/Runtime/Files.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/CRC.h"
+#include "llvm/ADT/StringMap.h"
 
+#include <zip.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <new>
 #include <sstream>
 #include <unistd.h>
 
@@ -387,7 +392,10 @@ Status tape::readNpy(const std::string &path, Tensor &out) {
   return readNpyAs(path, std::nullopt, NpyReadOptions(), out, nullptr);
 }
 
-std::string tape::encodeNpy(const Tensor &tensor) {
+/// The header of the .npy file (format 1.0) of `tensor`: magic, version,
+/// length and the dict, padded with blanks to a multiple of 64 bytes; the
+/// data follows it as it is.
+static std::string npyHeader(const Tensor &tensor) {
   const std::vector<int64_t> &dims = tensor.spec().shape;
   std::string shape = "(";
   for (size_t i = 0; i < dims.size(); ++i)
@@ -405,6 +413,11 @@ std::string tape::encodeNpy(const Tensor &tensor) {
   bytes += char(header.size() & 0xff);
   bytes += char(header.size() >> 8);
   bytes += header;
+  return bytes;
+}
+
+std::string tape::encodeNpy(const Tensor &tensor) {
+  std::string bytes = npyHeader(tensor);
   bytes.append(static_cast<const char *>(tensor.data()),
                tensor.spec().numBytes());
   return bytes;
@@ -414,83 +427,404 @@ Status tape::writeNpy(const std::string &path, const Tensor &tensor) {
   return writeFileAtomically(path, encodeNpy(tensor));
 }
 
-namespace {
-void put16(std::string &s, uint32_t v) {
-  s += char(v & 0xff);
-  s += char((v >> 8) & 0xff);
+//===----------------------------------------------------------------------===//
+// .npz archives (libzip)
+//===----------------------------------------------------------------------===//
+
+/// The text of libzip's error `code` (as zip_open reports it).
+static std::string zipErrorText(int code) {
+  zip_error_t error;
+  zip_error_init_with_code(&error, code);
+  std::string text = zip_error_strerror(&error);
+  zip_error_fini(&error);
+  return text;
 }
-void put32(std::string &s, uint32_t v) {
-  put16(s, v & 0xffff);
-  put16(s, v >> 16);
+
+/// Adds the entry `file` to `za`: `header` followed by the bytes of
+/// `tensor`, stored (no compression) like numpy.savez. libzip reads both
+/// from where they are when the archive is written; nothing is copied.
+static Status addStoredNpy(zip_t *za, const std::string &path,
+                           const std::string &file, const std::string &header,
+                           const Tensor &tensor) {
+  zip_buffer_fragment_t parts[2];
+  zip_uint64_t count = 0;
+  parts[count++] = {reinterpret_cast<zip_uint8_t *>(
+                        const_cast<char *>(header.data())),
+                    header.size()};
+  if (uint64_t bytes = tensor.spec().numBytes())
+    parts[count++] = {static_cast<zip_uint8_t *>(
+                          const_cast<void *>(tensor.data())),
+                      bytes};
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t *source =
+      zip_source_buffer_fragment_create(parts, count, /*freep=*/0, &error);
+  if (!source) {
+    std::string text = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    return fail(path, "entry '" + file + "': " + text);
+  }
+  zip_error_fini(&error);
+  zip_int64_t index = zip_file_add(za, file.c_str(), source, ZIP_FL_ENC_UTF_8);
+  if (index < 0) {
+    zip_source_free(source);
+    return fail(path, "entry '" + file + "': " + zip_strerror(za));
+  }
+  if (zip_set_file_compression(za, zip_uint64_t(index), ZIP_CM_STORE, 0) != 0)
+    return fail(path, "entry '" + file + "': " + zip_strerror(za));
+  return Status::success();
 }
-} // namespace
+
+/// The 22 bytes of a zip archive without entries (an end of central
+/// directory record and nothing else). libzip deletes an archive that
+/// would be empty instead of writing one.
+static std::string emptyZip() {
+  std::string bytes = "PK\x05\x06";
+  bytes.append(18, '\0');
+  return bytes;
+}
 
 Status tape::writeNpz(
     const std::string &path,
     const std::vector<std::pair<std::string, const Tensor *>> &entries) {
-  // The classic zip format's limits (no ZIP64 records are written): 16-bit
-  // name lengths and entry counts, 32-bit sizes and offsets. Whatever is
-  // written can be read back; what cannot is refused before writing.
-  if (entries.size() > 0xffff)
-    return fail(path, std::to_string(entries.size()) +
-                          " entries are more than a .npz can hold (65535)");
-  std::string zip, central;
-  for (const auto &[name, tensor] : entries) {
-    std::string file = name + ".npy";
-    if (file.size() > 0xffff)
-      return fail(path, "entry name '" + name.substr(0, 64) +
-                            "...' is longer than a .npz can hold (65531 bytes)");
-    std::string data = encodeNpy(*tensor);
-    if (data.size() >= 0xffffffffu || zip.size() >= 0xffffffffu - data.size())
-      return fail(path, "entry '" + name +
-                            "' does not fit a .npz below 4 GiB");
-    uint32_t crc = llvm::crc32(llvm::arrayRefFromStringRef(data));
-    uint32_t offset = uint32_t(zip.size());
-    // Local file header: stored (no compression).
-    put32(zip, 0x04034b50);
-    put16(zip, 20);
-    put16(zip, 0);
-    put16(zip, 0);
-    put16(zip, 0);
-    put16(zip, 0x21);
-    put32(zip, crc);
-    put32(zip, uint32_t(data.size()));
-    put32(zip, uint32_t(data.size()));
-    put16(zip, uint16_t(file.size()));
-    put16(zip, 0);
-    zip += file;
-    zip += data;
-    // Central directory entry.
-    put32(central, 0x02014b50);
-    put16(central, 20);
-    put16(central, 20);
-    put16(central, 0);
-    put16(central, 0);
-    put16(central, 0);
-    put16(central, 0x21);
-    put32(central, crc);
-    put32(central, uint32_t(data.size()));
-    put32(central, uint32_t(data.size()));
-    put16(central, uint16_t(file.size()));
-    put16(central, 0);
-    put16(central, 0);
-    put16(central, 0);
-    put16(central, 0);
-    put32(central, 0);
-    put32(central, offset);
-    central += file;
+  if (entries.empty())
+    return writeFileAtomically(path, emptyZip());
+  // libzip writes the archive to a temporary of its own next to `tmp` and
+  // renames it over `tmp` in zip_close; commitTemporary then flushes `tmp`
+  // and renames it over `path`. Killed midway, either temporary is
+  // `<path>.tmp.<pid>...`, which the next save removes.
+  int fd;
+  std::string tmp;
+  if (Status s = createTemporaryFor(path, fd, tmp); !s)
+    return s;
+  ::close(fd);
+  int code = 0;
+  zip_t *za = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+  if (!za) {
+    ::unlink(tmp.c_str());
+    return fail(path, "cannot start the archive: " + zipErrorText(code));
   }
-  if (zip.size() + central.size() >= 0xffffffffu)
-    return fail(path, "the archive does not fit a .npz below 4 GiB");
-  uint32_t centralOffset = uint32_t(zip.size());
-  zip += central;
-  put32(zip, 0x06054b50);
-  put16(zip, 0);
-  put16(zip, 0);
-  put16(zip, uint16_t(entries.size()));
-  put16(zip, uint16_t(entries.size()));
-  put32(zip, uint32_t(central.size()));
-  put32(zip, centralOffset);
-  put16(zip, 0);
-  return writeFileAtomically(path, zip);
+  // The headers must live until zip_close, which reads them.
+  std::vector<std::string> headers;
+  headers.reserve(entries.size());
+  for (const auto &[name, tensor] : entries) {
+    headers.push_back(npyHeader(*tensor));
+    if (Status s = addStoredNpy(za, path, name + ".npy", headers.back(),
+                                *tensor);
+        !s) {
+      zip_discard(za);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+  }
+  if (zip_close(za) != 0) {
+    std::string text = zip_strerror(za);
+    zip_discard(za);
+    ::unlink(tmp.c_str());
+    return fail(path, "cannot write: " + text);
+  }
+  return commitTemporary(tmp, path);
+}
+
+/// The largest deflate expansion: 258 bytes from a code of at least two
+/// bits gives at most 1032 output bytes per input byte.
+static constexpr uint64_t kMaxDeflateRatio = 1032;
+
+/// `text` with control bytes, quotes and backslashes as \xHH, for messages
+/// that quote names from an archive.
+static std::string printable(llvm::StringRef text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
+      out += "\\x";
+      out += llvm::hexdigit(c >> 4, /*LowerCase=*/true);
+      out += llvm::hexdigit(c & 15, /*LowerCase=*/true);
+    } else {
+      out += char(c);
+    }
+  }
+  return out;
+}
+
+/// The bytes of memory this machine has.
+static uint64_t physicalMemory() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0 ? uint64_t(pages) * uint64_t(size)
+                               : kMaxNpyBytes;
+}
+
+namespace {
+/// One array of an archive: its zip entry and what the directory states.
+struct NpzEntry {
+  zip_uint64_t index;
+  std::string raw;   // the entry's name in the archive, "w.npy"
+  std::string array; // the array's name, "w"
+  uint64_t size;     // uncompressed bytes, as stated
+};
+} // namespace
+
+struct NpzReader::Impl {
+  std::string name; // the archive, in messages
+  std::unique_ptr<llvm::MemoryBuffer> file;
+  zip_t *za = nullptr;
+  std::vector<NpzEntry> entries;
+  llvm::StringMap<size_t> byName;
+
+  ~Impl() {
+    if (za)
+      zip_discard(za);
+  }
+  std::string describe(const std::string &raw) const {
+    return name + ": entry '" + printable(raw) + "'";
+  }
+  Status check(const zip_stat_t &st, uint64_t archiveBytes) const;
+  Status add(zip_uint64_t index, uint64_t archiveBytes);
+};
+
+/// Checks what the central directory states about one entry before any of
+/// it is read: a .npy, unencrypted, stored or deflated, and sizes that the
+/// archive (and this machine) can hold.
+Status NpzReader::Impl::check(const zip_stat_t &st,
+                              uint64_t archiveBytes) const {
+  std::string what = describe(st.name);
+  llvm::StringRef raw(st.name);
+  if (!raw.ends_with(".npy"))
+    return Status::error(what + ": not a .npy array (a .npz archive holds "
+                                "only <name>.npy entries)");
+  if (raw == ".npy")
+    return Status::error(what + ": no array name before .npy");
+  if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
+      st.encryption_method != ZIP_EM_NONE)
+    return Status::error(what + ": encrypted entries are not supported");
+  const unsigned need = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE |
+                        ZIP_STAT_COMP_METHOD;
+  if ((st.valid & need) != need)
+    return Status::error(what + ": the directory does not state its sizes");
+  if (st.comp_size > archiveBytes)
+    return Status::error(what + ": states " + std::to_string(st.comp_size) +
+                         " compressed bytes, more than the archive's " +
+                         std::to_string(archiveBytes) +
+                         " (damaged or truncated)");
+  if (st.comp_method == ZIP_CM_STORE) {
+    if (st.size != st.comp_size)
+      return Status::error(what + ": stored, but states " +
+                           std::to_string(st.size) + " bytes and " +
+                           std::to_string(st.comp_size) +
+                           " compressed bytes (damaged)");
+  } else if (st.comp_method == ZIP_CM_DEFLATE) {
+    if (st.size > st.comp_size * kMaxDeflateRatio + 1024)
+      return Status::error(
+          what + ": states " + std::to_string(st.size) + " bytes from " +
+          std::to_string(st.comp_size) +
+          " deflated bytes, more than deflate can expand them to "
+          "(damaged, or a zip bomb)");
+  } else {
+    return Status::error(what + ": compression method " +
+                         std::to_string(st.comp_method) +
+                         " is not supported (a .npz entry is stored or "
+                         "deflated, as numpy.savez and savez_compressed "
+                         "write them)");
+  }
+  uint64_t limit = std::min(kMaxNpyBytes, physicalMemory());
+  if (st.size > limit)
+    return Status::error(what + ": states " + std::to_string(st.size) +
+                         " bytes, more than this machine's memory or a .npy "
+                         "can be (" + std::to_string(limit) + " bytes)");
+  return Status::success();
+}
+
+/// Checks entry `index` and records its array, refusing a second array of
+/// the same name.
+Status NpzReader::Impl::add(zip_uint64_t index, uint64_t archiveBytes) {
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(za, index, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME))
+    return fail(name, "entry #" + std::to_string(index) +
+                          ": cannot read its directory record: " +
+                          zip_strerror(za));
+  if (Status s = check(st, archiveBytes); !s)
+    return s;
+  NpzEntry e{index, st.name, "", st.size};
+  e.array = symbolForFileName(llvm::StringRef(e.raw).drop_back(4));
+  auto [it, added] = byName.try_emplace(e.array, entries.size());
+  if (!added) {
+    const std::string &other = entries[it->second].raw;
+    return Status::error(
+        describe(e.raw) + ": " +
+        (other == e.raw ? std::string("appears twice")
+                        : "holds array '" + printable(e.array) +
+                              "', as entry '" + printable(other) +
+                              "' does"));
+  }
+  entries.push_back(std::move(e));
+  return Status::success();
+}
+
+NpzReader::NpzReader(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
+NpzReader::~NpzReader() = default;
+
+Status NpzReader::open(const std::string &path,
+                       std::unique_ptr<NpzReader> &out) {
+  std::unique_ptr<llvm::MemoryBuffer> file;
+  if (Status s = readRegularFile(path, ".npz archive", kMaxNpyBytes, file); !s)
+    return s;
+  llvm::StringRef bytes = file->getBuffer();
+  if (Status s = openBytes(path, bytes, out); !s)
+    return s;
+  out->impl->file = std::move(file);
+  return Status::success();
+}
+
+/// Opens `bytes` with libzip, read-only, with `flags` (ZIP_CHECKCONS: every
+/// local header checked against the directory); null on failure, with
+/// libzip's error code and text.
+static zip_t *openZip(llvm::StringRef bytes, int flags, int &code,
+                      std::string &text) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_t *za = nullptr;
+  zip_source_t *source =
+      zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+  if (source) {
+    za = zip_open_from_source(source, ZIP_RDONLY | flags, &error);
+    if (!za)
+      zip_source_free(source);
+  }
+  code = zip_error_code_zip(&error);
+  text = zip_error_strerror(&error);
+  zip_error_fini(&error);
+  return za;
+}
+
+/// Checks and records every entry of the opened archive.
+static Status addEntries(zip_t *za,
+                         llvm::function_ref<Status(zip_uint64_t)> add) {
+  zip_int64_t count = zip_get_num_entries(za, 0);
+  for (zip_int64_t i = 0; i < count; ++i)
+    if (Status s = add(zip_uint64_t(i)); !s)
+      return s;
+  return Status::success();
+}
+
+Status NpzReader::openBytes(const std::string &name, llvm::StringRef bytes,
+                            std::unique_ptr<NpzReader> &out) {
+  // libzip reads an empty file as an empty archive; a real one has at
+  // least its 22-byte end record.
+  if (bytes.size() < 22)
+    return fail(name, "not a .npz archive: " + std::to_string(bytes.size()) +
+                          " bytes, too short for a zip file");
+  auto impl = std::make_unique<Impl>();
+  impl->name = name;
+  auto add = [&](zip_uint64_t i) { return impl->add(i, bytes.size()); };
+  int code;
+  std::string text;
+  impl->za = openZip(bytes, ZIP_CHECKCONS, code, text);
+  if (!impl->za && code == ZIP_ER_EXISTS) {
+    // Two entries of one name. libzip's check does not say which: open
+    // again without it, only to find them (add refuses the second).
+    int ignored;
+    std::string more;
+    impl->za = openZip(bytes, 0, ignored, more);
+    if (impl->za)
+      if (Status s = addEntries(impl->za, add); !s)
+        return s;
+    return fail(name, "not a readable .npz archive: two entries have the "
+                      "same name");
+  }
+  if (!impl->za)
+    return fail(name, "not a readable .npz archive: " + text +
+                          " (damaged, truncated or not a zip file)");
+  if (Status s = addEntries(impl->za, add); !s)
+    return s;
+  out.reset(new NpzReader(std::move(impl)));
+  return Status::success();
+}
+
+size_t NpzReader::size() const { return impl->entries.size(); }
+
+const std::string &NpzReader::arrayName(size_t i) const {
+  return impl->entries[i].array;
+}
+
+int64_t NpzReader::find(llvm::StringRef name) const {
+  auto it = impl->byName.find(name);
+  return it == impl->byName.end() ? -1 : int64_t(it->second);
+}
+
+std::string NpzReader::describe(size_t i) const {
+  return impl->describe(impl->entries[i].raw);
+}
+
+/// Reads what is left of `file` into `data` (`size` bytes), then checks
+/// that the entry ends there: libzip checks the CRC at the end.
+static Status decompress(zip_file_t *file, const std::string &what,
+                         char *data, uint64_t size) {
+  uint64_t got = 0;
+  while (got < size) {
+    zip_int64_t n = zip_fread(file, data + got, size - got);
+    if (n < 0)
+      return Status::error(what + ": cannot decompress: " +
+                           zip_file_strerror(file) + " (damaged)");
+    if (n == 0)
+      return Status::error(what + ": holds " + std::to_string(got) +
+                           " bytes, fewer than the " + std::to_string(size) +
+                           " its directory states (damaged)");
+    got += uint64_t(n);
+  }
+  char extra;
+  zip_int64_t n = zip_fread(file, &extra, 1);
+  if (n < 0)
+    return Status::error(what + ": cannot decompress: " +
+                         zip_file_strerror(file) + " (damaged)");
+  if (n > 0)
+    return Status::error(what + ": holds more than the " +
+                         std::to_string(size) +
+                         " bytes its directory states (damaged)");
+  return Status::success();
+}
+
+Status NpzReader::read(size_t i, std::optional<DType> want,
+                       const NpyReadOptions &options, Tensor &out,
+                       std::string *notice) const {
+  const NpzEntry &e = impl->entries[i];
+  std::string what = describe(i);
+  // The stated size was checked when the archive was opened; the data
+  // can never be more than that.
+  std::unique_ptr<char[]> data(new (std::nothrow) char[e.size ? e.size : 1]);
+  if (!data)
+    return Status::error(what + ": out of memory: cannot allocate " +
+                         std::to_string(e.size) + " bytes to read it");
+  zip_file_t *file = zip_fopen_index(impl->za, e.index, 0);
+  if (!file)
+    return Status::error(what + ": cannot read: " + zip_strerror(impl->za));
+  Status s = decompress(file, what, data.get(), e.size);
+  int code = zip_fclose(file);
+  if (s && code != 0)
+    s = Status::error(what + ": cannot read: " + zipErrorText(code) +
+                      " (damaged)");
+  if (!s)
+    return s;
+  return parseNpyAs(what, llvm::StringRef(data.get(), e.size), want, options,
+                    out, notice);
+}
+
+Status tape::readNpz(const std::string &path, std::optional<DType> want,
+                     const NpyReadOptions &options,
+                     std::vector<std::pair<std::string, Tensor>> &out,
+                     std::vector<std::string> *notices) {
+  std::unique_ptr<NpzReader> reader;
+  if (Status s = NpzReader::open(path, reader); !s)
+    return s;
+  std::vector<std::pair<std::string, Tensor>> arrays;
+  for (size_t i = 0; i < reader->size(); ++i) {
+    Tensor t;
+    std::string notice;
+    if (Status s = reader->read(i, want, options, t, &notice); !s)
+      return s;
+    if (notices && !notice.empty())
+      notices->push_back(std::move(notice));
+    arrays.push_back({reader->arrayName(i), std::move(t)});
+  }
+  out = std::move(arrays);
+  return Status::success();
 }

@@ -2,6 +2,8 @@
 //
 // Takes arbitrary bytes, routed by their first bytes:
 //  * "\x93NUMPY": a .npy file, parsed by the runtime's reader (parseNpy);
+//  * "PK\x03\x04": a .npz archive, opened from memory by NpzReader (libzip:
+//    the directory and every entry checked) and each array read;
 //  * "TAPECKP1": a checkpoint, loaded into a state of a fixed small model
 //    (an Adam MLP step with f32 and i64 variables) by parseCheckpoint;
 //  * anything else: MLIR text (split at `// -----` like `tape-opt
@@ -362,6 +364,29 @@ void fuzzCheckpoint(llvm::StringRef bytes) {
                  << "\n";
 }
 
+/// A .npz archive: opened from the bytes, then every array read (each at
+/// most what deflate can expand the input to, so a few MiB here).
+void fuzzNpz(llvm::StringRef bytes) {
+  static const bool verbose = std::getenv("TAPE_FUZZ_VERBOSE") != nullptr;
+  std::unique_ptr<::tape::NpzReader> reader;
+  ::tape::Status s = ::tape::NpzReader::openBytes("fuzz-input", bytes, reader);
+  if (verbose)
+    llvm::errs() << "tape-fuzz: npz: "
+                 << (s ? std::to_string(reader->size()) + " arrays"
+                       : s.message)
+                 << "\n";
+  if (!s)
+    return;
+  for (size_t i = 0; i < reader->size(); ++i) {
+    ::tape::Tensor tensor;
+    s = reader->read(i, std::nullopt, ::tape::NpyReadOptions(), tensor,
+                     nullptr);
+    if (verbose)
+      llvm::errs() << "tape-fuzz: npz: " << reader->describe(i) << ": "
+                   << (s ? "read " + tensor.spec().str() : s.message) << "\n";
+  }
+}
+
 void fuzzChunk(const std::string &chunk) {
   static const bool verbose = std::getenv("TAPE_FUZZ_VERBOSE") != nullptr;
   if (!::tape::checkNestingDepth(chunk, "fuzz-input").empty()) {
@@ -431,6 +456,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (std::getenv("TAPE_FUZZ_VERBOSE"))
       llvm::errs() << "tape-fuzz: npy: "
                    << (s ? "read " + tensor.spec().str() : s.message) << "\n";
+    return 0;
+  }
+  if (rest.starts_with("PK\x03\x04")) {
+    fuzzNpz(rest);
     return 0;
   }
   if (rest.starts_with("TAPECKP1")) {

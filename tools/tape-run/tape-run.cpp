@@ -57,9 +57,10 @@ static cl::opt<uint64_t>
               cl::init(0), cl::cat(category));
 static cl::list<std::string>
     inputs("input",
-           cl::desc("A .npy file per input of the entry, in order; a file "
-                    "with N times the rows of the input is a dataset, cut "
-                    "into batches"),
+           cl::desc("A .npy file, or an array of a .npz archive "
+                    "(file.npz:array), per input of the entry, in order; an "
+                    "array with N times the rows of the input is a dataset, "
+                    "cut into batches"),
            cl::cat(category));
 static cl::opt<int64_t>
     shuffleSeed("shuffle-seed",
@@ -75,7 +76,8 @@ static cl::opt<std::string> evalFunction(
     cl::cat(category));
 static cl::list<std::string> evalInputs(
     "eval-input",
-    cl::desc("A .npy file per input of the --eval function (default: the "
+    cl::desc("A .npy file (or file.npz:array) per input of the --eval "
+             "function (default: the "
              "--val-split rows of the --input files, else the --input "
              "files)"),
     cl::cat(category));
@@ -101,9 +103,13 @@ static cl::list<std::string> setVars(
              "(a hyper-parameter held in a variable, such as a learning "
              "rate, changed without recompiling)"),
     cl::cat(category));
-static cl::list<std::string>
-    initVars("init", cl::desc("name=file.npy: set a variable before running"),
-             cl::cat(category));
+static cl::list<std::string> initVars(
+    "init",
+    cl::desc("Set variables before running: name=file.npy, "
+             "name=file.npz:array, or file.npz (each array of the archive, "
+             "e.g. one --save-vars wrote, sets the variable of its name; "
+             "the others keep their values)"),
+    cl::cat(category));
 static cl::opt<std::string>
     printVars("print-vars",
               cl::desc("Comma-separated variables to print after each step "
@@ -242,18 +248,110 @@ static const FunctionSpec *chooseEntry(const Model &model, Status &status) {
   return nullptr;
 }
 
-/// How .npy files are read into inputs and variables (--uint8-scale), and
-/// a notice on stderr for each conversion the reader makes (float64 data
-/// into float32, integers into floats).
-static Status readNpyFor(const std::string &path, DType want, Tensor &out) {
+/// How .npy data is read into inputs and variables (--uint8-scale).
+static NpyReadOptions readOptions() {
   NpyReadOptions options;
   if (uint8Scale.getNumOccurrences())
     options.uint8Scale = uint8Scale;
-  std::string notice;
-  if (Status s = readNpyAs(path, want, options, out, &notice); !s)
-    return s;
+  return options;
+}
+
+/// A notice of the reader (float64 data into float32, integers into
+/// floats) on stderr.
+static void printNotice(const std::string &notice) {
   if (!notice.empty())
     llvm::errs() << "tape-run: note: " << notice << "\n";
+}
+
+/// The first few of `names`, comma-separated, and how many more there are.
+static std::string someNames(const std::vector<std::string> &names) {
+  std::string text;
+  for (size_t i = 0; i < names.size() && i < 5; ++i)
+    text += (i ? ", " : "") + names[i];
+  if (names.size() > 5)
+    text += " and " + std::to_string(names.size() - 5) + " more";
+  return text.empty() ? "none" : text;
+}
+
+/// Array `array` of the .npz archive `archive` as a tensor of `want`.
+static Status readArchiveArray(const std::string &archive,
+                               const std::string &array, DType want,
+                               Tensor &out) {
+  std::unique_ptr<NpzReader> reader;
+  if (Status s = NpzReader::open(archive, reader); !s)
+    return s;
+  int64_t i = reader->find(array);
+  if (i < 0) {
+    std::vector<std::string> names;
+    for (size_t k = 0; k < reader->size(); ++k)
+      names.push_back(reader->arrayName(k));
+    return Status::error(archive + ": no array '" + array +
+                         "' in the archive (arrays: " + someNames(names) +
+                         ")");
+  }
+  std::string notice;
+  if (Status s = reader->read(size_t(i), want, readOptions(), out, &notice);
+      !s)
+    return s;
+  printNotice(notice);
+  return Status::success();
+}
+
+/// Reads an input or a variable: a .npy file, or `file.npz:array` (split
+/// at the first ".npz:"), converted to `want` with a notice on stderr for
+/// each conversion the reader makes.
+static Status readNpyFor(const std::string &path, DType want, Tensor &out) {
+  size_t at = path.find(".npz:");
+  if (at != std::string::npos)
+    return readArchiveArray(path.substr(0, at + 4), path.substr(at + 5), want,
+                            out);
+  if (llvm::StringRef(path).ends_with(".npz"))
+    return Status::error(path + ": name one array of the archive: " + path +
+                         ":<array>");
+  std::string notice;
+  if (Status s = readNpyAs(path, want, readOptions(), out, &notice); !s)
+    return s;
+  printNotice(notice);
+  return Status::success();
+}
+
+/// --init file.npz: every array of the archive sets the variable of its
+/// name. Every name is checked before any data is read.
+static Status initFromArchive(State &state, const std::string &path) {
+  const Model &model = state.model();
+  std::unique_ptr<NpzReader> reader;
+  if (Status s = NpzReader::open(path, reader); !s)
+    return s;
+  std::vector<int> targets;
+  for (size_t i = 0; i < reader->size(); ++i) {
+    targets.push_back(model.findVariable(reader->arrayName(i)));
+    if (targets.back() >= 0)
+      continue;
+    std::vector<std::string> names;
+    for (const VariableSpec &v : model.variables())
+      names.push_back(v.name);
+    return Status::error(reader->describe(i) +
+                         ": names no variable of the model (variables: " +
+                         someNames(names) + ")");
+  }
+  for (size_t i = 0; i < reader->size(); ++i) {
+    const VariableSpec &v = model.variables()[targets[i]];
+    Tensor value;
+    std::string notice;
+    if (Status s = reader->read(i, v.spec.dtype, readOptions(), value,
+                                &notice);
+        !s)
+      return s;
+    printNotice(notice);
+    if (Status s = state.set(v.name, value); !s)
+      return Status::error(reader->describe(i) + ": " + s.message);
+  }
+  size_t total = model.variables().size();
+  llvm::errs() << "tape-run: note: " << path << " set " << reader->size()
+               << " of " << total << " variables"
+               << (reader->size() < total ? "; the others keep their values"
+                                          : "")
+               << "\n";
   return Status::success();
 }
 
@@ -261,8 +359,20 @@ static Status readNpyFor(const std::string &path, DType want, Tensor &out) {
 static Status initializeState(State &state) {
   for (const std::string &spec : initVars) {
     size_t eq = spec.find('=');
+    bool named = eq != std::string::npos &&
+                 state.model().findVariable(spec.substr(0, eq)) >= 0;
+    // A whole archive: file.npz (a path may hold a '=' when no variable
+    // has the name before it and the file exists).
+    if (!named && llvm::StringRef(spec).ends_with(".npz") &&
+        (eq == std::string::npos || llvm::sys::fs::exists(spec))) {
+      if (Status s = initFromArchive(state, spec); !s)
+        return s;
+      continue;
+    }
     if (eq == std::string::npos)
-      return Status::error("--init expects name=file.npy, got '" + spec + "'");
+      return Status::error("--init expects name=file.npy, "
+                           "name=file.npz:array or file.npz, got '" +
+                           spec + "'");
     int i = state.model().findVariable(spec.substr(0, eq));
     if (i < 0)
       return Status::error("no variable '" + spec.substr(0, eq) +

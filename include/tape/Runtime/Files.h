@@ -13,6 +13,7 @@
 
 #include "tape/Runtime/Status.h"
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -49,6 +50,15 @@ Status mapRegularFile(const std::string &path, const std::string &what,
 /// before they could rename (their process is gone) are removed first.
 Status writeFileAtomically(const std::string &path, const std::string &bytes);
 
+/// The two halves of writeFileAtomically, for writers that fill the file
+/// themselves (libzip for .npz). createTemporaryFor removes stale
+/// temporaries of `path` and creates a new one, open for writing as `fd`,
+/// named `tmp`. commitTemporary flushes `tmp`, renames it over `path` and
+/// flushes the folder; when it fails, `tmp` is removed. A writer that fails
+/// in between closes `fd` and removes `tmp` itself.
+Status createTemporaryFor(const std::string &path, int &fd, std::string &tmp);
+Status commitTemporary(const std::string &tmp, const std::string &path);
+
 /// Checks, before any work is done, that `path` can be written later: its
 /// folder exists and a file can be created in it (a temporary is created
 /// and removed), and `path` itself is not a folder. `what` names the
@@ -64,6 +74,14 @@ Status checkWritableFolder(const std::string &dir, const std::string &what);
 /// so `../../x` becomes `%2E.%2F..%2Fx`, and distinct names give distinct
 /// file names. Names whose encoding exceeds 240 bytes are refused.
 Status fileNameForSymbol(const std::string &name, std::string &out);
+
+/// The inverse of fileNameForSymbol: each "%XX" (two hex digits, either
+/// case) becomes the byte it encodes; every other byte, including a '%'
+/// not followed by two hex digits, is kept as it is. So the file names
+/// fileNameForSymbol makes give back their symbols, and names from other
+/// writers (NumPy's savez keys) pass through unchanged unless they hold
+/// such a sequence.
+std::string symbolForFileName(llvm::StringRef fileName);
 
 } // namespace tape
 

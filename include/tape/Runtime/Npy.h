@@ -7,6 +7,7 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -45,11 +46,63 @@ Status parseNpy(const std::string &name, llvm::StringRef bytes, Tensor &out);
 Status writeNpy(const std::string &path, const Tensor &tensor);
 std::string encodeNpy(const Tensor &tensor);
 
-/// Writes an uncompressed .npz archive with one `<name>.npy` per entry, or
-/// refuses (before writing) what the zip format cannot hold: more than
-/// 65535 entries, longer names, 4 GiB or more.
+/// Writes a .npz archive with one `<name>.npy` entry per tensor (names as
+/// given: the caller makes them file-safe with fileNameForSymbol), stored
+/// uncompressed like numpy.savez, through libzip: ZIP64 records where the
+/// sizes, offsets or the number of entries need them. The archive is
+/// written to a temporary next to `path` and renamed over it once flushed
+/// (Files.h), so `path` holds the old file or the complete new one; the
+/// tensors are written from where they are, not copied into an archive in
+/// memory.
 Status writeNpz(const std::string &path,
                 const std::vector<std::pair<std::string, const Tensor *>> &entries);
+
+/// A .npz archive (numpy.savez or savez_compressed, or writeNpz) opened for
+/// reading. Opening checks the whole central directory before any data is
+/// read: the archive must be a consistent zip (libzip, ZIP64 included)
+/// whose entries are all unencrypted `<name>.npy` files, stored or
+/// deflated, with stated sizes that the archive can hold (a deflated entry
+/// at most what deflate can expand its compressed bytes to, never more
+/// than the machine's memory), and whose array names (the entry names
+/// without ".npy", "%XX" decoded by symbolForFileName) are distinct. Errors
+/// name the archive and the entry.
+class NpzReader {
+public:
+  ~NpzReader();
+  /// Opens the regular file `path` (memory-mapped, see readRegularFile).
+  static Status open(const std::string &path, std::unique_ptr<NpzReader> &out);
+  /// Reads an archive from `bytes`, which must outlive the reader; `name`
+  /// stands for it in messages.
+  static Status openBytes(const std::string &name, llvm::StringRef bytes,
+                          std::unique_ptr<NpzReader> &out);
+
+  /// The arrays, in archive order.
+  size_t size() const;
+  const std::string &arrayName(size_t i) const;
+  /// The index of the array named `name`, or -1.
+  int64_t find(llvm::StringRef name) const;
+  /// "archive.npz: entry 'name.npy'", as messages name array `i`.
+  std::string describe(size_t i) const;
+
+  /// Decompresses array `i` (never more than its stated size, checked
+  /// against its CRC) and reads it as parseNpyAs does.
+  Status read(size_t i, std::optional<DType> want,
+              const NpyReadOptions &options, Tensor &out,
+              std::string *notice) const;
+
+private:
+  struct Impl;
+  explicit NpzReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl;
+};
+
+/// Every array of the .npz archive `path`, by name, each read as
+/// NpzReader::read does with the same `want` (unset: each array's own
+/// dtype); one notice per converted array is appended to `notices`.
+Status readNpz(const std::string &path, std::optional<DType> want,
+               const NpyReadOptions &options,
+               std::vector<std::pair<std::string, Tensor>> &out,
+               std::vector<std::string> *notices = nullptr);
 
 } // namespace tape
 
