@@ -21,6 +21,11 @@ config.substitutions.append(("%python", config.python3))
 # The C and C++ compilers that link AOT objects in tests.
 config.substitutions.append(("%cc", "cc"))
 config.substitutions.append(("%cxx", "c++"))
+# Programs that link the C API (libtape.so) in tests.
+config.substitutions.append(("%tape_lib_dir", config.tape_lib_dir))
+config.substitutions.append(
+    ("%mlir_include_dir",
+     os.path.join(os.path.dirname(config.llvm_tools_dir), "include")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

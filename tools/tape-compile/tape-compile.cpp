@@ -1,13 +1,16 @@
 //===- tape-compile.cpp - Ahead-of-time: object file + C header -----------===//
 //
 // A thin main over tape::compileToObject (tape/Compiler/AOT.h): reads the
-// module, writes the object and the header.
+// module, writes the object and the header. With --weights, the variables
+// of a checkpoint (tape-run --checkpoint) are stored in the object in
+// place of the module's initial values.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tape/Compiler/AOT.h"
 #include "tape/Compiler/Flags.h"
 #include "tape/Compiler/OutOfMemory.h"
+#include "tape/Runtime/Checkpoint.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -40,6 +43,17 @@ static cl::opt<std::string>
                        "host's CPU and features) or an LLVM CPU name such as "
                        "'x86-64' for a portable object"),
               cl::init("native"), cl::cat(category));
+static cl::opt<std::string> weightsFile(
+    "weights",
+    cl::desc("Store the trained state of a checkpoint written by tape-run "
+             "--checkpoint (or the C API, or a program's "
+             "<prefix>_state_save_checkpoint) in the object instead of the "
+             "module's initial values: every variable, optimizer slots "
+             "included, and the step count, so that <prefix>_state_create "
+             "continues as tape-run --resume would. The checkpoint must be "
+             "of this module (same variables, dtypes and shapes); .npz "
+             "files of variables are not read"),
+    cl::value_desc("checkpoint"), cl::cat(category));
 static CompileFlags compileFlags(category);
 
 static int fail(const std::string &message) {
@@ -66,9 +80,21 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   tape::exitOnOutOfMemory("tape-compile");
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "tape-compile: train step -> object file + C "
-                              "header\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "tape-compile: train step -> object file + C header\n\n"
+      "The object holds the compiled functions and the initial values; the\n"
+      "header declares the state layout, <prefix>_state_create/free, one\n"
+      "function per public step and host function, and\n"
+      "<prefix>_state_load_checkpoint/save_checkpoint, which read and write\n"
+      "tape-run's checkpoints in plain C. The program needs no MLIR or\n"
+      "tape library: link the object with the libraries the header's\n"
+      "'Link with:' line names (-lm at least). To deploy a model trained\n"
+      "with tape-run:\n\n"
+      "  tape-run model.mlir --steps 1000 --input x.npy --checkpoint run.ckpt\n"
+      "  tape-compile model.mlir --weights run.ckpt -o model.o \\\n"
+      "      --header model.h --prefix model\n"
+      "  cc main.c model.o -lm\n");
   CompileOptions options;
   options.sourceName = inputFile;
   if (Status s = compileFlags.apply(options); !s)
@@ -80,6 +106,14 @@ int main(int argc, char **argv) {
   AOTOptions aot;
   aot.prefix = prefix;
   aot.targetCpu = targetCpu;
+  if (!weightsFile.empty())
+    aot.initialState = [](const std::vector<VariableSpec> &layout,
+                          InitialState &out) {
+      out.source = weightsFile;
+      Status s = readCheckpointValues(weightsFile, layout, out.values,
+                                      out.stepCount);
+      return s ? s : Status::error("--weights " + s.message);
+    };
   AOTArtifacts artifacts;
   Status s = compileToObject((*buffer)->getBuffer().str(), options, aot,
                              artifacts);

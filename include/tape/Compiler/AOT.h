@@ -3,7 +3,9 @@
 // What tape-compile does, as a library call: a module in the tape dialect
 // to a relocatable object file and a C header that declares the state
 // layout, state create/free functions (the initial values are in the
-// object) and one function per public step and host function.
+// object: the module's, or trained ones such as a checkpoint's), functions
+// that load and save checkpoints in plain C, and one function per public
+// step and host function.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,7 +14,22 @@
 
 #include "tape/Compiler/Compiler.h"
 
+#include <functional>
+
 namespace tape {
+
+/// Values that replace a module's initial values in the object: trained
+/// weights, with the step count they were reached at.
+struct InitialState {
+  /// One tensor per variable, in the state layout's order (optimizer slots
+  /// included), each with the variable's dtype and shape.
+  std::vector<Tensor> values;
+  /// Steps completed: a state created from the object starts counting
+  /// here, as a state loaded from the same checkpoint would.
+  uint64_t stepCount = 0;
+  /// Where the values come from (a file name), for the header's comment.
+  std::string source;
+};
 
 struct AOTOptions {
   /// Prefix of every generated C symbol; a C identifier.
@@ -20,6 +37,13 @@ struct AOTOptions {
   /// 'native' (the host's CPU and features) or an LLVM CPU name such as
   /// 'x86-64' for a portable object.
   std::string targetCpu = "native";
+  /// When set, called with the compiled module's state layout once it is
+  /// known; what it returns is stored in the object instead of the
+  /// module's initial values (tape-compile --weights reads a checkpoint).
+  /// The values are checked against the layout again before use.
+  std::function<Status(const std::vector<VariableSpec> &layout,
+                       InitialState &out)>
+      initialState;
 };
 
 struct AOTArtifacts {

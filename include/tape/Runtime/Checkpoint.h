@@ -3,7 +3,8 @@
 // A checkpoint holds every variable (optimizer slots and step counters
 // included), the number of completed steps and the state layout, with a
 // CRC-32 over the whole file. Saving is atomic (temporary file, fsync,
-// rename); loading checks everything before it touches the state.
+// rename); loading checks everything before it touches the state. The
+// bytes are defined in tape/Support/CheckpointFormat.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +33,16 @@ Status loadCheckpoint(const std::string &path, State &state);
 /// `name` in messages) into `state`, with the same checks.
 Status parseCheckpoint(const std::string &name, llvm::StringRef bytes,
                        State &state);
+
+/// Reads the checkpoint `path` of a model whose state layout is `vars`
+/// into `values` (one tensor per variable, in order) and its step count
+/// into `steps`, with loadCheckpoint's checks: the layout must match
+/// exactly (names, dtypes, shapes), the size and checksum too. What
+/// tape-compile --weights bakes into an object, which has a layout but no
+/// State. On failure `values` and `steps` are unchanged.
+Status readCheckpointValues(const std::string &path,
+                            const std::vector<VariableSpec> &vars,
+                            std::vector<Tensor> &values, uint64_t &steps);
 
 } // namespace tape
 
