@@ -2,7 +2,10 @@
 
 #include "tape/Compiler/Flags.h"
 
+#include "tape/InitTape.h"
+
 #include "mlir/IR/AsmState.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
@@ -12,8 +15,11 @@ namespace cl = llvm::cl;
 
 /// MLIR's debugging flags (--mlir-print-ir-after-all, --mlir-timing,
 /// --mlir-print-debuginfo, ...), as tape-opt has them; constructed before
-/// the command line is parsed, with the tool's own flags.
+/// the command line is parsed, with the tool's own flags. The passes are
+/// registered so that --mlir-print-ir-after=<pass> knows their names.
 static bool registerMLIRFlags() {
+  mlir::registerAllPasses();
+  mlir::tape::registerTapePasses();
   mlir::registerPassManagerCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerAsmPrinterCLOptions();
