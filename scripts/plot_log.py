@@ -89,7 +89,7 @@ def main():
     if acc_ax:
         h2, l2 = acc_ax.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="upper right")
+    ax.legend(handles, labels, loc="center right")
     if args.title:
         ax.set_title(args.title)
     fig.tight_layout()

@@ -16,6 +16,7 @@ config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "CMakeLists.txt",
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%tape_src_root", config.tape_src_root))
+config.substitutions.append(("%tape_obj_root", config.tape_obj_root))
 # Tests and scripts use Debian's interpreter, which sees python3-numpy.
 config.substitutions.append(("%python", config.python3))
 # The C and C++ compilers that link AOT objects in tests.
@@ -40,6 +41,13 @@ llvm_config.with_environment("PATH", config.tape_tools_dir, append_path=True)
 # space cannot run (ASan reserves terabytes of shadow memory).
 if getattr(config, "tape_sanitize", ""):
     config.available_features.add("sanitizer")
+
+# scripts/plot_log.py draws with Debian's python3-matplotlib (setup.sh
+# installs it).
+import subprocess
+if subprocess.run([config.python3, "-c", "import matplotlib"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("matplotlib")
 
 # A test that hangs fails after 20 minutes instead of holding CI until its
 # own limit (a crash in JIT code that corrupted the heap once deadlocked
