@@ -671,8 +671,11 @@ Status tape::linkSharedLibrary(const std::string &object,
     return Status::error(
         "cannot link '" + path + "': --shared links with the system's C "
         "compiler driver, and none was found (" +
-        llvm::join(candidates, ", ") +
-        " on PATH; set TAPE_CC to choose one)");
+        (std::getenv("TAPE_CC") && *std::getenv("TAPE_CC")
+             ? "TAPE_CC=" + candidates[0] + " is not an executable"
+             : llvm::join(candidates, ", ") +
+                   " on PATH; set TAPE_CC to choose one") +
+        ")");
   llvm::SmallString<128> objectPath, logPath;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
           "tape-shared", "o", objectPath))
