@@ -98,3 +98,14 @@ Status CompileFlags::apply(CompileOptions &options) const {
   options = result;
   return Status::success();
 }
+
+std::string CompileFlags::firstGiven() const {
+  const llvm::cl::Option *flags[] = {
+      &strict,      &noVectorize, &noPack,  &noFuseUpdates, &blas,
+      &checkNumerics, &reportCopies, &debugInfo, &threads,  &vectorBits,
+      &blasMinFlops};
+  for (const llvm::cl::Option *flag : flags)
+    if (flag->getNumOccurrences())
+      return "--" + flag->ArgStr.str();
+  return "";
+}

@@ -1,6 +1,7 @@
 //===- Model.cpp - Compile a module and run its steps ---------------------===//
 
 #include "tape/Runtime/Model.h"
+#include "tape/Compiler/AOT.h"
 #include "tape/Compiler/Compiler.h"
 
 
@@ -9,9 +10,13 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Object/ELFObjectFile.h"
+#include "llvm/Object/ObjectFile.h"
 #include "llvm/Support/DynamicLibrary.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <atomic>
 #include <cmath>
@@ -21,9 +26,13 @@
 #include <mutex>
 #include <thread>
 
+#include <dlfcn.h>
+
 using namespace tape;
 
 struct Model::Impl {
+  /// The dlopen handle of a shared model: closed after everything else.
+  std::shared_ptr<void> library;
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::vector<VariableSpec> variables;
   std::vector<Tensor> initial;
@@ -33,6 +42,9 @@ struct Model::Impl {
   std::vector<std::string> numericsSites;
   /// Compiled with check-numerics: calls keep the state to restore.
   bool checkNumerics = false;
+  /// A shared library's step count at its initial values (trained
+  /// weights, tape-compile --weights): new states start there.
+  uint64_t initialStepCount = 0;
 };
 
 Model::Model() : impl(std::make_unique<Impl>()) {}
@@ -278,6 +290,291 @@ Status Model::compile(const std::string &source,
   return Status::success();
 }
 
+//===----------------------------------------------------------------------===//
+// Shared models (tape-compile --shared)
+//===----------------------------------------------------------------------===//
+
+static bool parseDType(llvm::StringRef name, DType &out) {
+  for (DType d : {DType::F32, DType::F64, DType::I32, DType::I64})
+    if (name == dtypeName(d)) {
+      out = d;
+      return true;
+    }
+  return false;
+}
+
+namespace {
+/// Reads the metadata's JSON, remembering the first problem.
+struct MetadataReader {
+  std::string error;
+
+  bool fail(const std::string &what) {
+    if (error.empty())
+      error = what;
+    return false;
+  }
+  const llvm::json::Object *object(const llvm::json::Value *v,
+                                   const std::string &what) {
+    const llvm::json::Object *o = v ? v->getAsObject() : nullptr;
+    if (!o)
+      fail(what + " is not an object");
+    return o;
+  }
+  const llvm::json::Array *array(const llvm::json::Object &o,
+                                 llvm::StringRef key) {
+    const llvm::json::Array *a = o.getArray(key);
+    if (!a)
+      fail("no array '" + key.str() + "'");
+    return a;
+  }
+  bool string(const llvm::json::Object &o, llvm::StringRef key,
+              std::string &out) {
+    auto v = o.getString(key);
+    if (!v)
+      return fail("no string '" + key.str() + "'");
+    out = v->str();
+    return true;
+  }
+  bool integer(const llvm::json::Object &o, llvm::StringRef key,
+               int64_t &out) {
+    auto v = o.getInteger(key);
+    if (!v)
+      return fail("no integer '" + key.str() + "'");
+    out = *v;
+    return true;
+  }
+  bool boolean(const llvm::json::Object &o, llvm::StringRef key, bool &out) {
+    auto v = o.getBoolean(key);
+    if (!v)
+      return fail("no boolean '" + key.str() + "'");
+    out = *v;
+    return true;
+  }
+  bool spec(const llvm::json::Object &o, TensorSpec &out,
+            const std::string &what) {
+    std::string dtype;
+    if (!string(o, "dtype", dtype))
+      return false;
+    if (!parseDType(dtype, out.dtype))
+      return fail(what + ": unknown dtype '" + dtype + "'");
+    const llvm::json::Array *shape = array(o, "shape");
+    if (!shape)
+      return false;
+    out.shape.clear();
+    int64_t elements = 1;
+    for (const llvm::json::Value &d : *shape) {
+      auto n = d.getAsInteger();
+      if (!n || *n < 0 || (*n && elements > (int64_t(1) << 40) / *n))
+        return fail(what + ": a dimension that is not a size");
+      elements *= *n;
+      out.shape.push_back(*n);
+    }
+    return true;
+  }
+};
+} // namespace
+
+/// Checks the file before anything of it runs: an ELF shared library of
+/// this host's kind, whole (every segment the loader maps is inside the
+/// file; mapping past its end would crash on first touch), that exports
+/// the metadata symbol.
+static Status checkSharedFile(const std::string &path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return Status::error("cannot read '" + path +
+                         "': " + buffer.getError().message());
+  auto notOurs = [&](const std::string &why) {
+    return Status::error("'" + path + "' is not a tape model: " + why +
+                         " (tape-compile --shared builds one)");
+  };
+  auto object = llvm::object::ObjectFile::createObjectFile(
+      (*buffer)->getMemBufferRef());
+  if (!object)
+    return notOurs("not a complete ELF shared library (" +
+                   llvm::toString(object.takeError()) + ")");
+  auto *elf = llvm::dyn_cast<llvm::object::ELF64LEObjectFile>(object->get());
+  if (!elf)
+    return notOurs("not a 64-bit little-endian ELF file");
+  uint16_t type = elf->getELFFile().getHeader().e_type;
+  if (type != llvm::ELF::ET_DYN)
+    return notOurs("not a shared library (ELF type " +
+                   std::to_string(type) + ")");
+  uint64_t size = (*buffer)->getBufferSize();
+  auto headers = elf->getELFFile().program_headers();
+  if (!headers)
+    return notOurs("truncated or corrupt (" +
+                   llvm::toString(headers.takeError()) + ")");
+  for (const auto &h : *headers)
+    if ((h.p_type == llvm::ELF::PT_LOAD || h.p_type == llvm::ELF::PT_DYNAMIC) &&
+        (h.p_offset > size || h.p_filesz > size - h.p_offset))
+      return notOurs("truncated: a segment ends past the end of the file (" +
+                     std::to_string(size) + " bytes)");
+  for (const llvm::object::ELFSymbolRef &sym :
+       elf->getDynamicSymbolIterators()) {
+    auto name = sym.getName();
+    if (!name) {
+      llvm::consumeError(name.takeError());
+      continue;
+    }
+    if (*name == kSharedModelSymbol)
+      return Status::success();
+  }
+  return notOurs(std::string("it exports no ") + kSharedModelSymbol +
+                 " symbol");
+}
+
+Status Model::loadShared(const std::string &path,
+                         std::unique_ptr<Model> &model) {
+  if (Status s = checkSharedFile(path); !s)
+    return s;
+  // A name without a slash would be looked up in the library path.
+  std::string file =
+      path.find('/') == std::string::npos ? "./" + path : path;
+  void *handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *e = ::dlerror();
+    return Status::error("cannot load '" + path + "': " +
+                         (e ? e : "dlopen failed"));
+  }
+  std::unique_ptr<Model> result(new Model());
+  Impl &impl = *result->impl;
+  impl.library = std::shared_ptr<void>(handle, [](void *h) { ::dlclose(h); });
+  auto error = [&](const std::string &what) {
+    return Status::error("'" + path + "': " + what);
+  };
+  auto symbol = [&](const std::string &name) {
+    ::dlerror();
+    return ::dlsym(handle, name.c_str());
+  };
+  const char *text = static_cast<const char *>(symbol(kSharedModelSymbol));
+  if (!text)
+    return error(std::string("no ") + kSharedModelSymbol + " symbol");
+  auto parsed = llvm::json::parse(text);
+  if (!parsed)
+    return error("corrupt tape metadata: " +
+                 llvm::toString(parsed.takeError()));
+  MetadataReader r;
+  const llvm::json::Object *root = r.object(&*parsed, "the metadata");
+  if (!root)
+    return error("corrupt tape metadata: " + r.error);
+  std::string format;
+  int64_t version = 0;
+  if (!r.string(*root, "format", format) || format != kSharedModelFormat)
+    return error(std::string("not a tape model (its metadata is not of "
+                             "format '") +
+                 kSharedModelFormat + "')");
+  if (!r.integer(*root, "version", version) || version != kSharedModelVersion)
+    return error("a tape shared model of format version " +
+                 std::to_string(version) + "; this runtime reads version " +
+                 std::to_string(kSharedModelVersion) +
+                 ": build it again with this tape-compile --shared");
+
+  auto corrupt = [&] { return error("corrupt tape metadata: " + r.error); };
+  const llvm::json::Object *options =
+      r.object(root->get("options"), "'options'");
+  bool checkNumerics = false;
+  if (!options || !r.boolean(*options, "check_numerics", checkNumerics))
+    return corrupt();
+  if (checkNumerics)
+    return error("built with check-numerics, which a shared model cannot "
+                 "run (its checks call into the JIT runtime)");
+  int64_t stepCount = 0;
+  if (!r.integer(*root, "initial_step_count", stepCount) || stepCount < 0)
+    return corrupt();
+  impl.initialStepCount = uint64_t(stepCount);
+
+  const llvm::json::Array *variables = r.array(*root, "variables");
+  if (!variables)
+    return corrupt();
+  for (const llvm::json::Value &value : *variables) {
+    const llvm::json::Object *o = r.object(&value, "a variable");
+    VariableSpec v;
+    std::string initial;
+    if (!o || !r.string(*o, "name", v.name) ||
+        !r.spec(*o, v.spec, "variable '" + v.name + "'") ||
+        !r.boolean(*o, "trainable", v.trainable) ||
+        !r.string(*o, "initial", initial))
+      return corrupt();
+    Tensor t;
+    if (!Tensor::tryCreate(v.spec, t))
+      return error("out of memory: cannot allocate the initial value of '" +
+                   v.name + "' (" + v.spec.str() + ")");
+    size_t bytes = v.spec.numBytes();
+    if (initial != "zero") {
+      std::string name;
+      if (!r.string(*o, "symbol", name))
+        return corrupt();
+      const void *data = symbol(name);
+      if (!data)
+        return error("no symbol " + name + " (the initial value of '" +
+                     v.name + "')");
+      if (initial == "full") {
+        std::memcpy(t.data(), data, bytes);
+      } else if (initial == "splat") {
+        size_t element = dtypeSize(v.spec.dtype);
+        for (size_t at = 0; at < bytes; at += element)
+          std::memcpy(static_cast<char *>(t.data()) + at, data, element);
+      } else {
+        return error("variable '" + v.name + "': unknown initial kind '" +
+                     initial + "'");
+      }
+    }
+    impl.variables.push_back(std::move(v));
+    impl.initial.push_back(std::move(t));
+  }
+
+  const llvm::json::Array *functions = r.array(*root, "functions");
+  if (!functions)
+    return corrupt();
+  for (const llvm::json::Value &value : *functions) {
+    const llvm::json::Object *o = r.object(&value, "a function");
+    FunctionSpec f;
+    std::string entry;
+    if (!o || !r.string(*o, "name", f.name) ||
+        !r.boolean(*o, "is_step", f.isStep) ||
+        !r.boolean(*o, "trains", f.trains) ||
+        !r.integer(*o, "workspace_bytes", f.workspaceBytes) ||
+        !r.string(*o, "entry", entry))
+      return corrupt();
+    if (f.workspaceBytes < 0)
+      return error("@" + f.name + ": a negative workspace size");
+    for (auto [key, specs] : {std::make_pair("inputs", &f.inputs),
+                              std::make_pair("outputs", &f.outputs)}) {
+      const llvm::json::Array *list = r.array(*o, key);
+      if (!list)
+        return corrupt();
+      for (const llvm::json::Value &s : *list) {
+        const llvm::json::Object *so = r.object(&s, "a tensor spec");
+        TensorSpec spec;
+        if (!so || !r.spec(*so, spec, "@" + f.name))
+          return corrupt();
+        specs->push_back(std::move(spec));
+      }
+    }
+    if (impl.entryPoints.count(f.name))
+      return error("function @" + f.name + " twice in the metadata");
+    auto fn = reinterpret_cast<void (*)(void **)>(symbol(entry));
+    if (!fn)
+      return error("no symbol " + entry + " (the entry point of @" + f.name +
+                   ")");
+    impl.entryPoints[f.name] = fn;
+    impl.functions.push_back(std::move(f));
+  }
+  // Code for the compiling machine's CPU may not run on another one.
+  std::string targetCpu, cpu;
+  if (r.string(*root, "target_cpu", targetCpu) && targetCpu == "native" &&
+      r.string(*root, "cpu", cpu) && cpu != llvm::sys::getHostCPUName())
+    impl.warnings.push_back(Diagnostic{
+        Diagnostic::Severity::Warning, path,
+        "compiled for this machine's CPU ('" + cpu + "'), running on '" +
+            llvm::sys::getHostCPUName().str() +
+            "': it may use instructions this one lacks (tape-compile "
+            "--target-cpu x86-64 makes a portable one)"});
+  model = std::move(result);
+  return Status::success();
+}
+
 Status Model::call(const std::string &function, State &state,
                    const std::vector<const Tensor *> &inputs,
                    const std::vector<Tensor *> &outputs) const {
@@ -363,6 +660,7 @@ Status Model::call(const std::string &function, State &state,
 }
 
 State::State(const Model &model) : model_(&model) {
+  stepCount = model.impl->initialStepCount;
   for (size_t i = 0; i < model.variables().size(); ++i) {
     Tensor t;
     model.initialValue(i, t);
@@ -378,6 +676,7 @@ State::State(const Model &model) : model_(&model) {
 
 Status State::create(const Model &model, std::unique_ptr<State> &state) {
   std::unique_ptr<State> s(new State(model, Unallocated{}));
+  s->stepCount = model.impl->initialStepCount;
   auto outOfMemory = [&](const TensorSpec &spec) {
     return Status::error("out of memory: cannot allocate " + spec.str() +
                          " for a new state");

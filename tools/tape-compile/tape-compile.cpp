@@ -25,10 +25,19 @@ static cl::OptionCategory category("tape-compile options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
                                       cl::desc("<module.mlir>"),
                                       cl::cat(category));
-static cl::opt<std::string> outputFile("o", cl::Required,
-                                       cl::desc("Object file to write"),
-                                       cl::value_desc("file.o"),
-                                       cl::cat(category));
+static cl::opt<std::string>
+    outputFile("o", cl::Required,
+               cl::desc("Object file to write (with --shared, or a name "
+                        "ending in .so: the shared library)"),
+               cl::value_desc("file.o"), cl::cat(category));
+static cl::opt<bool> shared(
+    "shared",
+    cl::desc("Write a shared library that tape-run (and Model::loadShared) "
+             "runs without compiling: the object linked with the system's "
+             "C compiler driver (cc, or $TAPE_CC), plus the model's "
+             "metadata (state layout, functions, options). Implied by an "
+             "output name ending in .so. Not with --check-numerics"),
+    cl::cat(category));
 static cl::opt<std::string> headerFile("header",
                                        cl::desc("C header to write"),
                                        cl::value_desc("file.h"),
@@ -94,7 +103,11 @@ int main(int argc, char **argv) {
       "  tape-run model.mlir --steps 1000 --input x.npy --checkpoint run.ckpt\n"
       "  tape-compile model.mlir --weights run.ckpt -o model.o \\\n"
       "      --header model.h --prefix model\n"
-      "  cc main.c model.o -lm\n");
+      "  cc main.c model.o -lm\n\n"
+      "With --shared (or -o model.so), the output is a shared library that\n"
+      "tape-run runs as it runs the module, without compiling it again:\n\n"
+      "  tape-compile model.mlir --shared -o model.so\n"
+      "  tape-run model.so --steps 1000 --input x.npy\n");
   CompileOptions options;
   options.sourceName = inputFile;
   if (Status s = compileFlags.apply(options); !s)
@@ -103,7 +116,15 @@ int main(int argc, char **argv) {
   if (!buffer)
     return fail("cannot read '" + inputFile +
                 "': " + buffer.getError().message());
+  bool sharedLibrary =
+      shared || llvm::StringRef(outputFile).ends_with(".so");
+  if (sharedLibrary && options.checkNumerics)
+    return fail("--check-numerics cannot be used with --shared: its checks "
+                "call into tape-run's JIT runtime, which a shared library "
+                "does not have; run the module itself (tape-run model.mlir "
+                "--check-numerics) to find a NaN");
   AOTOptions aot;
+  aot.sharedMetadata = sharedLibrary;
   aot.prefix = prefix;
   aot.targetCpu = targetCpu;
   if (!weightsFile.empty())
@@ -121,10 +142,16 @@ int main(int argc, char **argv) {
     llvm::errs() << d.str() << "\n";
   if (!s)
     return fail(s.str());
-  if (Status w = writeFile(outputFile, artifacts.object,
-                           llvm::sys::fs::OF_None);
-      !w)
+  if (sharedLibrary) {
+    if (Status w = linkSharedLibrary(artifacts.object,
+                                     artifacts.linkLibraries, outputFile);
+        !w)
+      return fail(w.str());
+  } else if (Status w = writeFile(outputFile, artifacts.object,
+                                  llvm::sys::fs::OF_None);
+             !w) {
     return fail(w.str());
+  }
   if (!headerFile.empty())
     if (Status w = writeFile(headerFile, artifacts.header,
                              llvm::sys::fs::OF_Text);

@@ -39,9 +39,10 @@ using namespace tape;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory category("tape-run options");
-static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<module.mlir>"),
-                                      cl::cat(category));
+static cl::opt<std::string>
+    inputFile(cl::Positional, cl::Required,
+              cl::desc("<module.mlir | model.so from tape-compile --shared>"),
+              cl::cat(category));
 static cl::opt<std::string>
     entry("entry",
           cl::desc("Function to run each step (default: the host function "
@@ -793,15 +794,31 @@ int main(int argc, char **argv) {
       argc, argv,
       "tape-run: JIT-compile a train step and run it\n\n"
       "  tape-run examples/seed/1_assign_sub.mlir --steps 3\n\n"
+      "A shared library from tape-compile --shared (a name ending in .so)\n"
+      "runs without compiling; every other option works the same, and\n"
+      "compile options are refused (they were fixed by tape-compile):\n\n"
+      "  tape-compile model.mlir --shared -o model.so\n"
+      "  tape-run model.so --steps 3\n\n"
       "MLIR's debugging flags work as in tape-opt: --mlir-timing, "
       "--mlir-print-ir-after-all, ... (see --help-hidden)\n");
 
-  CompileOptions options;
-  if (Status s = compileFlags.apply(options); !s)
-    return fail(s);
   std::unique_ptr<Model> model;
-  if (Status s = Model::compileFile(inputFile, options, model); !s)
-    return fail(s);
+  if (llvm::StringRef(inputFile).ends_with(".so")) {
+    // Compiled already: its compile options were fixed by tape-compile.
+    std::string flag = compileFlags.firstGiven();
+    if (!flag.empty())
+      return fail(flag + " is a compile option: '" + inputFile +
+                  "' was compiled by tape-compile --shared, with the options "
+                  "given there; give it to tape-compile, or run the .mlir");
+    if (Status s = Model::loadShared(inputFile, model); !s)
+      return fail(s);
+  } else {
+    CompileOptions options;
+    if (Status s = compileFlags.apply(options); !s)
+      return fail(s);
+    if (Status s = Model::compileFile(inputFile, options, model); !s)
+      return fail(s);
+  }
   for (const Diagnostic &d : model->warnings())
     llvm::errs() << d.str() << "\n";
   // With --eval and no step count, the run only evaluates.

@@ -44,18 +44,43 @@ struct AOTOptions {
   std::function<Status(const std::vector<VariableSpec> &layout,
                        InitialState &out)>
       initialState;
+  /// Also store what Model::loadShared needs to run the object from a
+  /// shared library (tape-compile --shared): the `tape_model_metadata`
+  /// symbol (JSON: format version, state layout, functions, options; see
+  /// kSharedModelVersion) and one `<prefix>_<fn>_packed(void **args)`
+  /// entry point per public function, calling `<prefix>_<fn>_raw` with
+  /// `*args[i]` as its i-th argument.
+  bool sharedMetadata = false;
 };
+
+/// The metadata's format name and version (tape_model_metadata's "format"
+/// and "version"); the loader refuses any other.
+constexpr const char *kSharedModelFormat = "tape-shared-model";
+constexpr int kSharedModelVersion = 1;
+/// The symbol that holds a shared model's metadata (a NUL-terminated
+/// JSON text).
+constexpr const char *kSharedModelSymbol = "tape_model_metadata";
 
 struct AOTArtifacts {
   std::string object; // the relocatable object file's bytes
   std::string header; // the C header's text
   std::vector<Diagnostic> warnings;
+  /// What a link of the object needs, e.g. {"-lm"} (the header's "Link
+  /// with:" line).
+  std::vector<std::string> linkLibraries;
 };
 
 /// Compiles `source` for the target; `options.vectorBits` 0 sizes the
 /// register tiles for the target CPU's vector registers.
 Status compileToObject(const std::string &source, CompileOptions options,
                        const AOTOptions &aot, AOTArtifacts &out);
+
+/// Links `object` (bytes) into the shared library `path` with the
+/// system's C compiler driver ($TAPE_CC, else the first of cc, clang,
+/// gcc on PATH) and `libraries`; an error names what is missing.
+Status linkSharedLibrary(const std::string &object,
+                         const std::vector<std::string> &libraries,
+                         const std::string &path);
 
 /// True for a valid C identifier.
 bool isCIdentifier(const std::string &s);

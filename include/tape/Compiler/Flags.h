@@ -27,6 +27,11 @@ public:
   /// a value out of range.
   Status apply(CompileOptions &options) const;
 
+  /// The first of these flags given on the command line ("--blas"), or ""
+  /// for none: a tool that takes no compile options (tape-run with a
+  /// shared model, compiled already) refuses them.
+  std::string firstGiven() const;
+
 private:
   bool mlirFlags;
   llvm::cl::opt<bool> strict, noVectorize, noPack, noFuseUpdates, blas,

@@ -45,6 +45,18 @@ public:
                             const CompileOptions &options,
                             std::unique_ptr<Model> &model);
 
+  /// Loads a shared library written by tape-compile --shared (or
+  /// -o model.so): nothing is compiled; the library's metadata gives the
+  /// state layout, the functions and their initial values, and calls run
+  /// its code. The file is checked before it is loaded (an ELF shared
+  /// library, complete, with a `tape_model_metadata` symbol of a format
+  /// version this runtime reads); then it is loaded with RTLD_LOCAL (its
+  /// initialisers run) and every symbol the metadata names must be in it.
+  /// The compile options were fixed when it was built. Allocations of its
+  /// code are not counted (compiledCodeHeapAllocations).
+  static Status loadShared(const std::string &path,
+                           std::unique_ptr<Model> &model);
+
   /// The state layout: every variable (optimizer slots included) in order.
   const std::vector<VariableSpec> &variables() const;
   const std::vector<FunctionSpec> &functions() const;
