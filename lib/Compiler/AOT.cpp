@@ -770,7 +770,10 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
   // `lowered.initial` alone.
   InitialOrigin origin;
   if (aot.initialState) {
+    // The callback starts from the module's initial values and replaces
+    // those it has (all of them from a checkpoint, some from a .npz).
     InitialState state;
+    state.values = std::move(lowered.initial);
     if (Status s = aot.initialState(lowered.variables, state); !s)
       return s;
     if (state.values.size() != lowered.variables.size())

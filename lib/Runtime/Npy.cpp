@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <iterator>
 #include <map>
 #include <new>
 #include <sstream>
@@ -826,5 +827,63 @@ Status tape::readNpz(const std::string &path, std::optional<DType> want,
     arrays.push_back({reader->arrayName(i), std::move(t)});
   }
   out = std::move(arrays);
+  return Status::success();
+}
+
+/// The first few of `names`, comma-separated, and how many more there are.
+static std::string someNames(const std::vector<std::string> &names) {
+  std::string text;
+  for (size_t i = 0; i < names.size() && i < 5; ++i)
+    text += (i ? ", " : "") + names[i];
+  if (names.size() > 5)
+    text += " and " + std::to_string(names.size() - 5) + " more";
+  return text.empty() ? "none" : text;
+}
+
+Status tape::readNpzVariables(const std::string &path,
+                              const std::vector<VariableSpec> &vars,
+                              const NpyReadOptions &options,
+                              std::vector<std::pair<size_t, Tensor>> &out,
+                              std::vector<std::string> *notices) {
+  std::unique_ptr<NpzReader> reader;
+  if (Status s = NpzReader::open(path, reader); !s)
+    return s;
+  llvm::StringMap<size_t> byName;
+  for (size_t v = 0; v < vars.size(); ++v)
+    byName.try_emplace(vars[v].name, v);
+  std::vector<size_t> targets;
+  for (size_t i = 0; i < reader->size(); ++i) {
+    auto it = byName.find(reader->arrayName(i));
+    if (it != byName.end()) {
+      targets.push_back(it->second);
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const VariableSpec &v : vars)
+      names.push_back(v.name);
+    return Status::error(reader->describe(i) +
+                         ": names no variable of the model (variables: " +
+                         someNames(names) + ")");
+  }
+  std::vector<std::pair<size_t, Tensor>> values;
+  std::vector<std::string> said;
+  for (size_t i = 0; i < reader->size(); ++i) {
+    const VariableSpec &v = vars[targets[i]];
+    Tensor value;
+    std::string notice;
+    if (Status s = reader->read(i, v.spec.dtype, options, value, &notice); !s)
+      return s;
+    if (!notice.empty())
+      said.push_back(std::move(notice));
+    if (value.spec() != v.spec)
+      return Status::error(reader->describe(i) + ": variable '" + v.name +
+                           "' is " + v.spec.str() + ", got " +
+                           value.spec().str());
+    values.push_back({targets[i], std::move(value)});
+  }
+  out = std::move(values);
+  if (notices)
+    notices->insert(notices->end(), std::make_move_iterator(said.begin()),
+                    std::make_move_iterator(said.end()));
   return Status::success();
 }

@@ -2,8 +2,9 @@
 //
 // A thin main over tape::compileToObject (tape/Compiler/AOT.h): reads the
 // module, writes the object and the header. With --weights, the variables
-// of a checkpoint (tape-run --checkpoint) are stored in the object in
-// place of the module's initial values.
+// of a checkpoint (tape-run --checkpoint) or of a .npz archive (tape-run
+// --save-vars, numpy.savez) are stored in the object in place of the
+// module's initial values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +12,7 @@
 #include "tape/Compiler/Flags.h"
 #include "tape/Compiler/OutOfMemory.h"
 #include "tape/Runtime/Checkpoint.h"
+#include "tape/Runtime/Npy.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -60,9 +62,13 @@ static cl::opt<std::string> weightsFile(
              "module's initial values: every variable, optimizer slots "
              "included, and the step count, so that <prefix>_state_create "
              "continues as tape-run --resume would. The checkpoint must be "
-             "of this module (same variables, dtypes and shapes); .npz "
-             "files of variables are not read"),
-    cl::value_desc("checkpoint"), cl::cat(category));
+             "of this module (same variables, dtypes and shapes). A file "
+             "named *.npz (tape-run --save-vars, numpy.savez) is read as "
+             "tape-run --init file.npz reads it: each array sets the "
+             "variable of its name (converted to its dtype, same shape), "
+             "the others keep the module's initial values, and the step "
+             "count is 0"),
+    cl::value_desc("checkpoint|file.npz"), cl::cat(category));
 static CompileFlags compileFlags(category);
 
 static int fail(const std::string &message) {
@@ -82,6 +88,31 @@ static Status writeFile(const std::string &path, const std::string &contents,
   if (file.os().has_error())
     return Status::error("cannot write '" + path + "'");
   file.keep();
+  return Status::success();
+}
+
+/// --weights file.npz: the arrays set the variables of their names, as
+/// tape-run --init file.npz does; an archive holds no step count (0).
+static Status readArchiveWeights(const std::vector<VariableSpec> &layout,
+                                 InitialState &out) {
+  std::vector<std::pair<size_t, Tensor>> values;
+  std::vector<std::string> notices;
+  if (Status s = readNpzVariables(weightsFile, layout, NpyReadOptions(),
+                                  values, &notices);
+      !s)
+    return s;
+  for (const std::string &notice : notices)
+    llvm::errs() << "tape-compile: note: " << notice << "\n";
+  for (auto &[index, value] : values)
+    out.values[index] = std::move(value);
+  out.stepCount = 0;
+  size_t total = layout.size();
+  llvm::errs() << "tape-compile: note: " << weightsFile << " set "
+               << values.size() << " of " << total << " variables"
+               << (values.size() < total
+                       ? "; the others keep the module's initial values"
+                       : "")
+               << "; step count 0 (a .npz holds none)\n";
   return Status::success();
 }
 
@@ -107,7 +138,10 @@ int main(int argc, char **argv) {
       "With --shared (or -o model.so), the output is a shared library that\n"
       "tape-run runs as it runs the module, without compiling it again:\n\n"
       "  tape-compile model.mlir --shared -o model.so\n"
-      "  tape-run model.so --steps 1000 --input x.npy\n");
+      "  tape-run model.so --steps 1000 --input x.npy\n\n"
+      "--weights also takes a .npz archive of variables (tape-run\n"
+      "--save-vars vars.npz, or numpy.savez of weights named as the\n"
+      "module's variables), read as tape-run --init vars.npz reads it.\n");
   CompileOptions options;
   options.sourceName = inputFile;
   if (Status s = compileFlags.apply(options); !s)
@@ -131,8 +165,10 @@ int main(int argc, char **argv) {
     aot.initialState = [](const std::vector<VariableSpec> &layout,
                           InitialState &out) {
       out.source = weightsFile;
-      Status s = readCheckpointValues(weightsFile, layout, out.values,
-                                      out.stepCount);
+      Status s = llvm::StringRef(weightsFile).ends_with(".npz")
+                     ? readArchiveWeights(layout, out)
+                     : readCheckpointValues(weightsFile, layout, out.values,
+                                            out.stepCount);
       return s ? s : Status::error("--weights " + s.message);
     };
   AOTArtifacts artifacts;

@@ -317,41 +317,25 @@ static Status readNpyFor(const std::string &path, DType want, Tensor &out) {
 }
 
 /// --init file.npz: every array of the archive sets the variable of its
-/// name. Every name is checked before any data is read.
+/// name (readNpzVariables: every name is checked before any data is read).
 static Status initFromArchive(State &state, const std::string &path) {
   const Model &model = state.model();
-  std::unique_ptr<NpzReader> reader;
-  if (Status s = NpzReader::open(path, reader); !s)
+  std::vector<std::pair<size_t, Tensor>> values;
+  std::vector<std::string> notices;
+  if (Status s = readNpzVariables(path, model.variables(), readOptions(),
+                                  values, &notices);
+      !s)
     return s;
-  std::vector<int> targets;
-  for (size_t i = 0; i < reader->size(); ++i) {
-    targets.push_back(model.findVariable(reader->arrayName(i)));
-    if (targets.back() >= 0)
-      continue;
-    std::vector<std::string> names;
-    for (const VariableSpec &v : model.variables())
-      names.push_back(v.name);
-    return Status::error(reader->describe(i) +
-                         ": names no variable of the model (variables: " +
-                         someNames(names) + ")");
-  }
-  for (size_t i = 0; i < reader->size(); ++i) {
-    const VariableSpec &v = model.variables()[targets[i]];
-    Tensor value;
-    std::string notice;
-    if (Status s = reader->read(i, v.spec.dtype, readOptions(), value,
-                                &notice);
-        !s)
-      return s;
+  for (const std::string &notice : notices)
     printNotice(notice);
-    if (Status s = state.set(v.name, value); !s)
-      return Status::error(reader->describe(i) + ": " + s.message);
-  }
+  for (const auto &[index, value] : values)
+    if (Status s = state.set(model.variables()[index].name, value); !s)
+      return Status::error(path + ": " + s.message);
   size_t total = model.variables().size();
-  llvm::errs() << "tape-run: note: " << path << " set " << reader->size()
+  llvm::errs() << "tape-run: note: " << path << " set " << values.size()
                << " of " << total << " variables"
-               << (reader->size() < total ? "; the others keep their values"
-                                          : "")
+               << (values.size() < total ? "; the others keep their values"
+                                         : "")
                << "\n";
   return Status::success();
 }

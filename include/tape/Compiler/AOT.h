@@ -22,10 +22,13 @@ namespace tape {
 /// weights, with the step count they were reached at.
 struct InitialState {
   /// One tensor per variable, in the state layout's order (optimizer slots
-  /// included), each with the variable's dtype and shape.
+  /// included), each with the variable's dtype and shape. The callback
+  /// (AOTOptions::initialState) gets them holding the module's initial
+  /// values and replaces those it has values for.
   std::vector<Tensor> values;
   /// Steps completed: a state created from the object starts counting
-  /// here, as a state loaded from the same checkpoint would.
+  /// here, as a state loaded from the same checkpoint would (0 for values
+  /// that come with no step count, such as a .npz archive's).
   uint64_t stepCount = 0;
   /// Where the values come from (a file name), for the header's comment.
   std::string source;
@@ -39,7 +42,8 @@ struct AOTOptions {
   std::string targetCpu = "native";
   /// When set, called with the compiled module's state layout once it is
   /// known; what it returns is stored in the object instead of the
-  /// module's initial values (tape-compile --weights reads a checkpoint).
+  /// module's initial values (tape-compile --weights reads a checkpoint or
+  /// a .npz archive of variables).
   /// The values are checked against the layout again before use.
   std::function<Status(const std::vector<VariableSpec> &layout,
                        InitialState &out)>

@@ -104,6 +104,22 @@ Status readNpz(const std::string &path, std::optional<DType> want,
                std::vector<std::pair<std::string, Tensor>> &out,
                std::vector<std::string> *notices = nullptr);
 
+/// The arrays of the .npz archive `path` as values of a model's variables
+/// `vars`, what tape-run --init file.npz and tape-compile --weights
+/// file.npz read: each array sets the variable of its name, read in the
+/// variable's dtype (one notice per conversion appended to `notices`),
+/// and must have the variable's shape. Every name is checked before any
+/// data is read. An array that names no variable (a few variable names
+/// are listed) or has another shape is an error naming the archive and
+/// the entry. On success `out` holds one (variable index, value) pair per
+/// array, in archive order (variables absent from the archive have none);
+/// on failure it is unchanged.
+Status readNpzVariables(const std::string &path,
+                        const std::vector<VariableSpec> &vars,
+                        const NpyReadOptions &options,
+                        std::vector<std::pair<size_t, Tensor>> &out,
+                        std::vector<std::string> *notices = nullptr);
+
 } // namespace tape
 
 #endif // TAPE_RUNTIME_NPY_H

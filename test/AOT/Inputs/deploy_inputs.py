@@ -6,6 +6,11 @@
                                     labels.bin) for the C program
   deploy_inputs.py damage CKPT DIR  damaged copies of a checkpoint, each
                                     named for what is wrong with it
+  deploy_inputs.py npz NPZ DIR      from the variables NPZ (tape-run
+                                    --save-vars): partial.npz (w1 and b2
+                                    only, as float64) and .npz files that
+                                    --weights refuses, each named for what
+                                    is wrong with it
 """
 import struct
 import sys
@@ -65,5 +70,17 @@ def damage(path, out):
         open(out + "/" + name, "wb").write(contents)
 
 
+def npz(path, out):
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    np.savez(out + "/partial.npz", w1=arrays["w1"].astype(np.float64),
+             b2=arrays["b2"].astype(np.float64))
+    np.savez(out + "/extra.npz", **arrays, nope=np.zeros(3, np.float32))
+    np.savez(out + "/wrong_shape.npz",
+             **dict(arrays, w1=np.ascontiguousarray(arrays["w1"].T)))
+    open(out + "/not_a_zip.npz", "wb").write(b"# not a zip\n" * 8)
+
+
 if __name__ == "__main__":
-    {"adam": adam, "data": data, "damage": damage}[sys.argv[1]](*sys.argv[2:])
+    {"adam": adam, "data": data, "damage": damage,
+     "npz": npz}[sys.argv[1]](*sys.argv[2:])
