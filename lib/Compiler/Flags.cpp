@@ -107,5 +107,9 @@ std::string CompileFlags::firstGiven() const {
   for (const llvm::cl::Option *flag : flags)
     if (flag->getNumOccurrences())
       return "--" + flag->ArgStr.str();
+  // MLIR's flags act on the pipeline, which a compiled library has run.
+  for (const auto &[name, flag] : llvm::cl::getRegisteredOptions())
+    if (name.starts_with("mlir-") && flag->getNumOccurrences())
+      return "--" + name.str();
   return "";
 }
