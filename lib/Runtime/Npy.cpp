@@ -840,6 +840,24 @@ static std::string someNames(const std::vector<std::string> &names) {
   return text.empty() ? "none" : text;
 }
 
+Status tape::readNpzArray(const std::string &path, const std::string &array,
+                         DType want, const NpyReadOptions &options,
+                         Tensor &out, std::string *notice) {
+  std::unique_ptr<NpzReader> reader;
+  if (Status s = NpzReader::open(path, reader); !s)
+    return s;
+  int64_t i = reader->find(array);
+  if (i < 0) {
+    std::vector<std::string> names;
+    for (size_t k = 0; k < reader->size(); ++k)
+      names.push_back(reader->arrayName(k));
+    return Status::error(path + ": no array '" + array +
+                         "' in the archive (arrays: " + someNames(names) +
+                         ")");
+  }
+  return reader->read(size_t(i), want, options, out, notice);
+}
+
 Status tape::readNpzVariables(const std::string &path,
                               const std::vector<VariableSpec> &vars,
                               const NpyReadOptions &options,

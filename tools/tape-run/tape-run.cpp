@@ -264,53 +264,21 @@ static void printNotice(const std::string &notice) {
     llvm::errs() << "tape-run: note: " << notice << "\n";
 }
 
-/// The first few of `names`, comma-separated, and how many more there are.
-static std::string someNames(const std::vector<std::string> &names) {
-  std::string text;
-  for (size_t i = 0; i < names.size() && i < 5; ++i)
-    text += (i ? ", " : "") + names[i];
-  if (names.size() > 5)
-    text += " and " + std::to_string(names.size() - 5) + " more";
-  return text.empty() ? "none" : text;
-}
-
-/// Array `array` of the .npz archive `archive` as a tensor of `want`.
-static Status readArchiveArray(const std::string &archive,
-                               const std::string &array, DType want,
-                               Tensor &out) {
-  std::unique_ptr<NpzReader> reader;
-  if (Status s = NpzReader::open(archive, reader); !s)
-    return s;
-  int64_t i = reader->find(array);
-  if (i < 0) {
-    std::vector<std::string> names;
-    for (size_t k = 0; k < reader->size(); ++k)
-      names.push_back(reader->arrayName(k));
-    return Status::error(archive + ": no array '" + array +
-                         "' in the archive (arrays: " + someNames(names) +
-                         ")");
-  }
-  std::string notice;
-  if (Status s = reader->read(size_t(i), want, readOptions(), out, &notice);
-      !s)
-    return s;
-  printNotice(notice);
-  return Status::success();
-}
-
 /// Reads an input or a variable: a .npy file, or `file.npz:array` (split
 /// at the first ".npz:"), converted to `want` with a notice on stderr for
 /// each conversion the reader makes.
 static Status readNpyFor(const std::string &path, DType want, Tensor &out) {
   size_t at = path.find(".npz:");
-  if (at != std::string::npos)
-    return readArchiveArray(path.substr(0, at + 4), path.substr(at + 5), want,
-                            out);
-  if (llvm::StringRef(path).ends_with(".npz"))
+  if (at == std::string::npos && llvm::StringRef(path).ends_with(".npz"))
     return Status::error(path + ": name one array of the archive: " + path +
                          ":<array>");
   std::string notice;
-  if (Status s = readNpyAs(path, want, readOptions(), out, &notice); !s)
+  if (Status s = at != std::string::npos
+                     ? readNpzArray(path.substr(0, at + 4),
+                                    path.substr(at + 5), want, readOptions(),
+                                    out, &notice)
+                     : readNpyAs(path, want, readOptions(), out, &notice);
+      !s)
     return s;
   printNotice(notice);
   return Status::success();

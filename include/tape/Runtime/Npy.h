@@ -104,6 +104,13 @@ Status readNpz(const std::string &path, std::optional<DType> want,
                std::vector<std::pair<std::string, Tensor>> &out,
                std::vector<std::string> *notices = nullptr);
 
+/// Array `array` of the .npz archive `path` as a tensor of `want` (the
+/// conversions of readNpyAs; its notice in `notice`). An archive without
+/// the array is an error that lists a few of its arrays.
+Status readNpzArray(const std::string &path, const std::string &array,
+                    DType want, const NpyReadOptions &options, Tensor &out,
+                    std::string *notice);
+
 /// The arrays of the .npz archive `path` as values of a model's variables
 /// `vars`, what tape-run --init file.npz and tape-compile --weights
 /// file.npz read: each array sets the variable of its name, read in the
