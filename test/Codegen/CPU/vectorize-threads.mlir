@@ -21,17 +21,33 @@ func.func @large(%a: memref<512x256xf32>, %b: memref<512x256xf32>) {
   return
 }
 
-// Below min-parallel-elements, or with a reduction: one thread.
+// Below min-parallel-elements, or reducing over the outermost loop: one
+// thread.
 // CHECK-LABEL: func.func @small_or_reducing
 // CHECK-NOT: scf.forall
 // CHECK: return
-func.func @small_or_reducing(%a: memref<64x256xf32>, %big: memref<512x256xf32>, %r: memref<512xf32>) {
+func.func @small_or_reducing(%a: memref<64x256xf32>, %big: memref<512x256xf32>, %c: memref<256xf32>) {
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%a : memref<64x256xf32>) outs(%a : memref<64x256xf32>) {
   ^bb0(%i: f32, %o: f32):
     %s = arith.addf %i, %o : f32
     linalg.yield %s : f32
   }
+  linalg.reduce ins(%big : memref<512x256xf32>) outs(%c : memref<256xf32>) dimensions = [0]
+    (%in: f32, %acc: f32) {
+      %s = arith.addf %in, %acc : f32
+      linalg.yield %s : f32
+    }
+  return
+}
+
+// Rows reduced along the innermost loop are independent: blocks of rows
+// go to the threads.
+// CHECK-LABEL: func.func @row_sums
+// CHECK: scf.forall (%[[I:.+]]) = (0) to (512) step (256)
+// CHECK: memref.subview %{{.+}}[%[[I]], 0] [256, 256] [1, 1]
+// CHECK: vector.reduction <add>
+func.func @row_sums(%big: memref<512x256xf32>, %r: memref<512xf32>) {
   linalg.reduce ins(%big : memref<512x256xf32>) outs(%r : memref<512xf32>) dimensions = [1]
     (%in: f32, %acc: f32) {
       %s = arith.addf %in, %acc : f32

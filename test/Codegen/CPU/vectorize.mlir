@@ -63,6 +63,33 @@ func.func @uniform_reduction(%x: memref<2x2xf64>, %s: f64, %out: memref<2xf64>) 
   return
 }
 
+// A reduction along the innermost loop: a vector accumulator per row
+// (started by the first 16 lanes), one reduction across its lanes after the
+// loop, the 8 lanes left over reduced and combined after it, then the old
+// value. Executed in reduction-exec.test.
+// CHECK-LABEL: func.func @row_max
+// CHECK: scf.for %[[I:.+]] = %c0 to %c5 step %c1
+// CHECK: %[[FIRST:.+]] = vector.load %{{.+}}[%[[I]], %c0] : memref<5x520xf32>, vector<16xf32>
+// CHECK: %[[ACC:.+]] = scf.for %{{.+}} = %c16 to %c512 step %c16 iter_args(%[[A:.+]] = %[[FIRST]]) -> (vector<16xf32>)
+// CHECK:   %[[V:.+]] = vector.load {{.*}} vector<16xf32>
+// CHECK:   %[[M:.+]] = arith.maximumf %[[V]], %[[A]] : vector<16xf32>
+// CHECK:   scf.yield %[[M]]
+// CHECK: %[[R:.+]] = vector.reduction <maximumf>, %[[ACC]] fastmath<reassoc> : vector<16xf32> into f32
+// CHECK: %[[REST:.+]] = vector.load %{{.+}}[%[[I]], %c512] : memref<5x520xf32>, vector<8xf32>
+// CHECK: %[[R2:.+]] = vector.reduction <maximumf>, %[[REST]]
+// CHECK: %[[R3:.+]] = arith.maximumf %[[R2]], %[[R]] : f32
+// CHECK: %[[OLD:.+]] = memref.load
+// CHECK: arith.maximumf %[[R3]], %[[OLD]] : f32
+// CHECK: memref.store
+func.func @row_max(%x: memref<5x520xf32>, %out: memref<5xf32>) {
+  linalg.reduce ins(%x : memref<5x520xf32>) outs(%out : memref<5xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %o = arith.maximumf %in, %acc : f32
+      linalg.yield %o : f32
+    }
+  return
+}
+
 // An op on an i1 buffer stays a scalar loop: bufferization stores one i1
 // per byte, a vector<8xi1> load reads eight packed bits. (Found by the
 // CNN example against PyTorch: the max-pool adjoint read the dropout mask
