@@ -10,7 +10,9 @@
 // gradients (`out + 1` over a zero tensor) are such producers: fused into
 // a max-pool adjoint, whose loops all reduce, the seed became 4 on a 2x2
 // window; fused into a row-broadcast of a cross-entropy's adjoint, it
-// became the vocabulary size.
+// became the vocabulary size. It also fuses what upstream's default
+// leaves apart: a producer whose result has other uses (values AD keeps
+// for the backward pass) into an elementwise consumer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,25 +32,50 @@ namespace mlir::tape::cpu {
 
 using namespace mlir;
 
-/// Upstream's default (the producer has one use), unless the producer
-/// reads its destination and the consumer visits each element of the
-/// producer's result more than once (its map for the fused operand leaves
-/// out some of its loops: a reduction over them, or a broadcast along
-/// them).
+/// A producer whose result has other uses as well (a forward value AD keeps
+/// for the backward pass, such as GELU's `x^3` and `tanh`) fuses into an
+/// elementwise consumer that visits each of its elements once: the fused
+/// op computes both and writes the producer's result as an extra output
+/// (upstream keeps such results), so the consumer reads the value from a
+/// register instead of from memory, and one loop replaces two. Nothing is
+/// computed twice. Only for a producer whose loops are all parallel and
+/// that does not read its destination, into a consumer whose loops are all
+/// parallel (an extra output of a reduction would be indexed by a reduced
+/// dimension).
+static bool isSharedProducerFusable(linalg::LinalgOp producer,
+                                    linalg::LinalgOp consumer,
+                                    bool eachElementOnce,
+                                    bool readsDestination) {
+  return eachElementOnce && !readsDestination &&
+         isa<linalg::GenericOp>(producer.getOperation()) &&
+         isa<linalg::GenericOp>(consumer.getOperation()) &&
+         producer.getNumLoops() == producer.getNumParallelLoops() &&
+         consumer.getNumLoops() == consumer.getNumParallelLoops();
+}
+
+/// A shared producer as above, or upstream's default (the producer has one
+/// use) unless the producer reads its destination and the consumer visits
+/// each element of the producer's result more than once (its map for the
+/// fused operand leaves out some of its loops: a reduction over them, or a
+/// broadcast along them).
 static bool isSoundToFuse(OpOperand *fusedOperand) {
   Operation *producer = fusedOperand->get().getDefiningOp();
-  if (!producer || !producer->hasOneUse())
+  if (!producer)
     return false;
   auto producerOp = dyn_cast<linalg::LinalgOp>(producer);
   auto consumerOp = dyn_cast<linalg::LinalgOp>(fusedOperand->getOwner());
   if (!producerOp || !consumerOp)
-    return true;
+    return producer->hasOneUse();
   bool readsDestination =
       llvm::any_of(producerOp.getDpsInitsMutable(), [&](OpOperand &init) {
         return producerOp.payloadUsesValueFromOperand(&init);
       });
-  return !readsDestination ||
-         consumerOp.getMatchingIndexingMap(fusedOperand).isPermutation();
+  bool eachElementOnce =
+      consumerOp.getMatchingIndexingMap(fusedOperand).isPermutation();
+  if (!producer->hasOneUse())
+    return isSharedProducerFusable(producerOp, consumerOp, eachElementOnce,
+                                   readsDestination);
+  return !readsDestination || eachElementOnce;
 }
 
 /// Reshapes fold into generics only: folding one into a named op (a

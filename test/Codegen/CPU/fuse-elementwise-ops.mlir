@@ -109,3 +109,61 @@ func.func @seed_into_broadcast(%x: tensor<4x8xf32>, %one: tensor<f32>) -> tensor
   } -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A producer whose result is also used elsewhere (AD keeps `t = tanh(x)`
+// for the backward pass) fuses into its elementwise consumer: one op
+// computes both and yields `t` as well, for the other use.
+// CHECK-LABEL: func.func @shared_producer
+// CHECK: %[[F:.+]]:2 = linalg.generic
+// CHECK: math.tanh
+// CHECK: arith.mulf
+// CHECK: linalg.yield
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[F]]#{{[01]}}, %[[F]]#{{[01]}}
+#id = affine_map<(i, j) -> (i, j)>
+func.func @shared_producer(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %t = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.tanh %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%t, %x : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  return %t, %y : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// Not into a reduction: the extra output would be indexed by the reduced
+// dimension.
+// CHECK-LABEL: func.func @shared_producer_into_reduction
+// CHECK: math.tanh
+// CHECK: linalg.yield
+// CHECK: linalg.generic
+// CHECK: arith.addf
+#id = affine_map<(i, j) -> (i, j)>
+#row = affine_map<(i, j) -> (i)>
+func.func @shared_producer_into_reduction(%x: tensor<4x8xf32>, %acc: tensor<4xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %t = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.tanh %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %s = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%t : tensor<4x8xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  return %t, %s : tensor<4x8xf32>, tensor<4xf32>
+}
