@@ -237,10 +237,11 @@ static void vectorizeAlongInnermostLoop(IRRewriter &rewriter,
 /// accumulator per output: the innermost loop is its only reduction loop
 /// (the others are parallel); every operand that loop indexes has it in its
 /// last index alone, in memory of unit innermost stride; no input is an
-/// output; the body is elementwise scalar arithmetic in which each output's
-/// block argument is used once, by the op that makes its yielded value, a
-/// combiner (add, mul, min, max, and, or, xor) whose other operand depends
-/// on no output. None otherwise, or when the loop is shorter than `width`.
+/// output; the body is elementwise scalar arithmetic (and linalg.index) in
+/// which each output's block argument is used once, by the op that makes
+/// its yielded value, a combiner (add, mul, min, max, and, or, xor) whose
+/// other operand depends on no output. None otherwise, or when the loop is
+/// shorter than `width`.
 static std::optional<SmallVector<Operation *>>
 innermostReductionCombiners(linalg::LinalgOp op, int64_t width) {
   if (op.getNumLoops() == 0 || !op.hasPureBufferSemantics() ||
@@ -271,10 +272,11 @@ innermostReductionCombiners(linalg::LinalgOp op, int64_t width) {
         return std::nullopt;
   Block *body = op.getBlock();
   for (Operation &nested : body->without_terminator())
-    if (nested.getNumRegions() != 0 ||
-        !OpTrait::hasElementwiseMappableTraits(&nested) ||
-        !llvm::all_of(nested.getResultTypes(),
-                      [](Type t) { return t.isIntOrFloat(); }))
+    if (!isa<linalg::IndexOp>(nested) &&
+        (nested.getNumRegions() != 0 ||
+         !OpTrait::hasElementwiseMappableTraits(&nested) ||
+         !llvm::all_of(nested.getResultTypes(),
+                       [](Type t) { return t.isIntOrFloat(); })))
       return std::nullopt;
   // Values computed from an output's block argument.
   DenseSet<Value> fromOutputs;
@@ -383,6 +385,20 @@ static void vectorizeInnermostReduction(IRRewriter &rewriter,
     for (Operation &nested : op.getBlock()->without_terminator()) {
       if (llvm::is_contained(combiners, &nested))
         continue;
+      // linalg.index: the outer loops' counters, or the lanes' positions
+      // along the innermost loop (a causal mask's column).
+      if (auto indexOp = dyn_cast<linalg::IndexOp>(nested)) {
+        unsigned dim = indexOp.getDim();
+        Type type = vectorOf(rewriter.getIndexType());
+        Value position = vector::BroadcastOp::create(
+            rewriter, loc, type, dim == inner ? index : ivs[dim]);
+        if (dim == inner)
+          position = arith::AddIOp::create(
+              rewriter, loc, position,
+              vector::StepOp::create(rewriter, loc, type));
+        mapping.map(indexOp.getResult(), position);
+        continue;
+      }
       SmallVector<Value> operands = llvm::map_to_vector(nested.getOperands(), lookup);
       mapping.map(nested.getResults(),
                   withType(&nested, operands,

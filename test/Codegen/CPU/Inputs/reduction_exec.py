@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Executes compiled reductions along the innermost loop against numpy
 float64: max, min, a sum of exp, a product, integer sums and maxima, an op
-with two outputs and a broadcast input, a 3-D reduction; rows shorter than
-a vector, exactly one vector, and one vector plus every smaller remainder
+with two outputs and a broadcast input, a 3-D reduction, a causal mask
+from linalg.index; rows shorter than a vector, exactly one vector, and one
+vector plus every smaller remainder
 (37 = 32 + 4 + 1, 520 = 512 + 8, 45 = 32 + 8 + 4 + 1).
 
 Usage: reduction_exec.py TAPE_RUN WORKDIR [tape-run options...]
@@ -25,7 +26,8 @@ func.func @reductions(%a: tensor<7x37xf32>, %b: tensor<5x520xf32>,
                       %c: tensor<3x16xf64>, %n: tensor<4x45xi32>,
                       %s: tensor<5xf32>, %t: tensor<2x3x40xf32>, %short: tensor<3x7xf32>)
     -> (tensor<7xf32>, tensor<5xf32>, tensor<5xf32>, tensor<3xf64>, tensor<4xi32>,
-        tensor<4xi32>, tensor<5xf32>, tensor<5xf32>, tensor<2x3xf32>, tensor<3xf32>) {
+        tensor<4xi32>, tensor<5xf32>, tensor<5xf32>, tensor<2x3xf32>, tensor<3xf32>,
+        tensor<7xf32>) {
   %ninf = arith.constant 0xFF800000 : f32
   %pinf = arith.constant 0x7F800000 : f32
   %zero = arith.constant 0.0 : f32
@@ -97,9 +99,23 @@ func.func @reductions(%a: tensor<7x37xf32>, %b: tensor<5x520xf32>,
       %o = arith.addf %in, %acc : f32
       linalg.yield %o : f32
     }
-  return %r0, %r1, %r2, %r3, %r4, %r5, %r6#0, %r6#1, %r7, %r8
+  // A causal mask from the loops' indices: the max of a[i, j] for j <= 4 i.
+  %r9 = linalg.generic {indexing_maps = [#row, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%a : tensor<7x37xf32>) outs(%max7 : tensor<7xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %c4 = arith.constant 4 : index
+    %limit = arith.muli %i, %c4 : index
+    %future = arith.cmpi ugt, %j, %limit : index
+    %x = arith.select %future, %ninf, %in : f32
+    %o = arith.maxnumf %x, %acc : f32
+    linalg.yield %o : f32
+  } -> tensor<7xf32>
+  return %r0, %r1, %r2, %r3, %r4, %r5, %r6#0, %r6#1, %r7, %r8, %r9
       : tensor<7xf32>, tensor<5xf32>, tensor<5xf32>, tensor<3xf64>, tensor<4xi32>,
-        tensor<4xi32>, tensor<5xf32>, tensor<5xf32>, tensor<2x3xf32>, tensor<3xf32>
+        tensor<4xi32>, tensor<5xf32>, tensor<5xf32>, tensor<2x3xf32>, tensor<3xf32>,
+        tensor<7xf32>
 }
 """
 # %max5b: the multi-output op's second output starts from -inf.
@@ -119,6 +135,7 @@ expected = [  # (values, relative tolerance: 0 for exact)
     (c.prod(1), 1e-14), (n.sum(1), 0), (n.max(1), 0),
     ((b64 * s[:, None]).sum(1), 1e-5), ((b64 - s[:, None]).astype(np.float32).max(1), 0),
     (t.max(2), 0), (short.astype(np.float64).sum(1), 1e-6),
+    (np.array([a[i, :4 * i + 1].max() for i in range(7)]), 0),
 ]
 
 os.makedirs(work, exist_ok=True)
