@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tape::cpu {
@@ -53,8 +54,8 @@ static bool isSharedProducerFusable(linalg::LinalgOp producer,
          consumer.getNumLoops() == consumer.getNumParallelLoops();
 }
 
-/// A shared producer as above, or upstream's default (the producer has one
-/// use) unless the producer reads its destination and the consumer visits
+/// Upstream's default (the producer has one use; a shared producer is
+/// FuseSharedProducer's) unless the producer reads its destination and the consumer visits
 /// each element of the producer's result more than once (its map for the
 /// fused operand leaves out some of its loops: a reduction over them, or a
 /// broadcast along them).
@@ -73,10 +74,64 @@ static bool isSoundToFuse(OpOperand *fusedOperand) {
   bool eachElementOnce =
       consumerOp.getMatchingIndexingMap(fusedOperand).isPermutation();
   if (!producer->hasOneUse())
-    return isSharedProducerFusable(producerOp, consumerOp, eachElementOnce,
-                                   readsDestination);
+    return false; // FuseSharedProducer's case, or none.
   return !readsDestination || eachElementOnce;
 }
+
+namespace {
+/// Upstream's pattern, given a producer with other uses, leaves those uses
+/// on the producer and so computes it twice; this one fuses it as
+/// isSharedProducerFusable says and moves every other use to the fused op's
+/// extra result. Only when those uses all come after the consumer, where
+/// the fused op will be.
+struct FuseSharedProducer : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp consumer,
+                                PatternRewriter &rewriter) const override {
+    DominanceInfo dominance;
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      auto producer = operand.get().getDefiningOp<linalg::GenericOp>();
+      if (!producer || producer->hasOneUse() ||
+          !linalg::areElementwiseOpsFusable(&operand))
+        continue;
+      bool readsDestination =
+          llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
+            return producer.payloadUsesValueFromOperand(&init);
+          });
+      bool eachElementOnce =
+          consumer.getMatchingIndexingMap(&operand).isPermutation();
+      if (!isSharedProducerFusable(producer, consumer, eachElementOnce,
+                                   readsDestination))
+        continue;
+      bool othersAfterConsumer =
+          llvm::all_of(producer->getUses(), [&](OpOperand &use) {
+            return use.getOwner() == consumer.getOperation() ||
+                   dominance.properlyDominates(consumer.getOperation(),
+                                               use.getOwner());
+          });
+      if (!othersAfterConsumer)
+        continue;
+      FailureOr<linalg::ElementwiseOpFusionResult> fused =
+          linalg::fuseElementwiseOps(rewriter, &operand);
+      if (failed(fused))
+        continue;
+      Operation *fusedOp = fused->fusedOp;
+      for (auto [original, replacement] : fused->replacements)
+        rewriter.replaceUsesWithIf(original, replacement, [&](OpOperand &use) {
+          Operation *user = use.getOwner();
+          return user != consumer.getOperation() && user != fusedOp &&
+                 !fusedOp->isProperAncestor(user);
+        });
+      rewriter.eraseOp(consumer);
+      if (producer->use_empty())
+        rewriter.eraseOp(producer);
+      return success();
+    }
+    return failure();
+  }
+};
+} // namespace
 
 /// Reshapes fold into generics only: folding one into a named op (a
 /// matmul over an im2col tensor) makes the named op a generic again, and
@@ -98,6 +153,7 @@ struct FuseElementwiseOpsPass
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
     linalg::populateElementwiseOpsFusionPatterns(patterns, isSoundToFuse);
+    patterns.add<FuseSharedProducer>(context);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,
                                                      isGenericReshapeFold);
     affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);

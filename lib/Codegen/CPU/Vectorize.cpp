@@ -138,34 +138,122 @@ static bool runsAlongInnermostLoop(linalg::LinalgOp op) {
   return true;
 }
 
-/// Lowers an op `runsAlongInnermostLoop` accepts to scalar loops over its
-/// outer dimensions around vectors along the innermost one: `width`
-/// lanes at a time, then halves for what is left (24 = 16 + 8), each
-/// operand read by vector.load (or loaded once and broadcast when the
-/// loop does not index it) and each output written by vector.store.
-static void vectorizeAlongInnermostLoop(IRRewriter &rewriter,
-                                        linalg::LinalgOp op, int64_t width) {
+/// How far apart consecutive iterations of loop `dim` are in an operand
+/// indexed by `map`: `dim` in the last index alone, with a constant
+/// positive coefficient (`2 * ow + kw`: 2). None otherwise.
+static std::optional<int64_t> innermostStride(AffineMap map, unsigned dim) {
+  if (map.getNumResults() == 0)
+    return std::nullopt;
+  ArrayRef<AffineExpr> results = map.getResults();
+  if (llvm::any_of(results.drop_back(),
+                   [&](AffineExpr e) { return e.isFunctionOfDim(dim); }))
+    return std::nullopt;
+  MLIRContext *ctx = map.getContext();
+  auto at = [&](int64_t value) -> std::optional<int64_t> {
+    SmallVector<AffineExpr> point(map.getNumDims(),
+                                  getAffineConstantExpr(0, ctx));
+    point[dim] = getAffineConstantExpr(value, ctx);
+    auto c = dyn_cast<AffineConstantExpr>(results.back().replaceDims(point));
+    return c ? std::optional<int64_t>(c.getValue()) : std::nullopt;
+  };
+  std::optional<int64_t> zero = at(0), one = at(1), two = at(2);
+  if (!zero || !one || !two || *one - *zero <= 0 ||
+      *two - *one != *one - *zero)
+    return std::nullopt;
+  return *one - *zero;
+}
+
+/// The loop a windowed op (a pooling window `x[n, c, 2 oh + kh, 2 ow + kw]`
+/// and its adjoints: maps that are not projected permutations, which
+/// upstream vectorization refuses) runs along as vectors: the loop every
+/// output has as its last index, alone, in memory of unit innermost
+/// stride, parallel. Every input that loop indexes has it in its last
+/// index alone with a constant stride (read by vector.gather when it is
+/// not 1); an input that is also an output is read where it is written;
+/// the body is elementwise scalar arithmetic. The lanes of a vector write
+/// distinct elements and every element sees the other loops in their
+/// order, so the result is the scalar loops' to the bit.
+static std::optional<unsigned> windowedVectorLoop(linalg::LinalgOp op) {
+  if (op.getNumLoops() == 0 || !op.hasPureBufferSemantics() ||
+      op.hasDynamicShape() ||
+      llvm::all_of(op.getIndexingMapsArray(),
+                   [](AffineMap map) { return map.isProjectedPermutation(); }))
+    return std::nullopt;
+  std::optional<unsigned> loop;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    if (map.getNumResults() == 0)
+      return std::nullopt;
+    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (!last || (loop && *loop != last.getPosition()))
+      return std::nullopt;
+    loop = last.getPosition();
+  }
+  if (!loop || op.getIteratorTypesArray()[*loop] != utils::IteratorType::parallel ||
+      op.getStaticLoopRanges()[*loop] < 2)
+    return std::nullopt;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.getElementType().isIntOrFloat())
+      return std::nullopt;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (!map.isFunctionOfDim(*loop))
+      continue;
+    std::optional<int64_t> stride = innermostStride(map, *loop);
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (!stride || (op.isDpsInit(&operand) && *stride != 1) ||
+        failed(type.getStridesAndOffset(strides, offset)) ||
+        strides.back() != 1)
+      return std::nullopt;
+  }
+  for (OpOperand *input : op.getDpsInputOperands())
+    for (OpOperand &init : op.getDpsInitsMutable())
+      if (input->get() == init.get() &&
+          op.getMatchingIndexingMap(input) != op.getMatchingIndexingMap(&init))
+        return std::nullopt;
+  for (Operation &nested : op.getBlock()->without_terminator())
+    if (nested.getNumRegions() != 0 ||
+        !OpTrait::hasElementwiseMappableTraits(&nested) ||
+        !llvm::all_of(nested.getResultTypes(),
+                      [](Type t) { return t.isIntOrFloat(); }))
+      return std::nullopt;
+  return loop;
+}
+
+/// Lowers an op `runsAlongInnermostLoop` (with `inner` its innermost
+/// loop) or `windowedVectorLoop` (with `inner` the loop it returns)
+/// accepts to scalar loops over its other dimensions, in their order,
+/// around vectors along `inner`: `width` lanes at a time, then halves for
+/// what is left (24 = 16 + 8), each operand read by vector.load, by
+/// vector.gather when consecutive iterations are further apart, or loaded
+/// once and broadcast when the loop does not index it, and each output
+/// written by vector.store.
+static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
+                               unsigned inner, int64_t width) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  unsigned inner = ranges.size() - 1;
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   auto constant = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   };
-  SmallVector<Value> ivs;
-  for (unsigned d = 0; d < inner; ++d) {
+  // The other loops in their order, the vectors innermost.
+  SmallVector<Value> ivs(ranges.size());
+  for (unsigned d = 0; d < ranges.size(); ++d) {
+    if (d == inner)
+      continue;
     auto loop = scf::ForOp::create(rewriter, loc, constant(0),
                                    constant(ranges[d]), constant(1));
     rewriter.setInsertionPointToStart(loop.getBody());
-    ivs.push_back(loop.getInductionVar());
+    ivs[d] = loop.getInductionVar();
   }
 
-  // The body on `lanes` consecutive iterations of the innermost loop from
+  // The body on `lanes` consecutive iterations of loop `inner` from
   // `index`.
   auto emitVectors = [&](Value index, int64_t lanes) {
     SmallVector<Value> point(ivs);
-    point.push_back(index);
+    point[inner] = index;
     auto indicesOf = [&](AffineMap map) {
       SmallVector<Value> indices;
       for (AffineExpr e : map.getResults())
@@ -182,9 +270,28 @@ static void vectorizeAlongInnermostLoop(IRRewriter &rewriter,
       AffineMap map = op.getMatchingIndexingMap(&operand);
       SmallVector<Value> indices = indicesOf(map);
       Value value;
-      if (map.isFunctionOfDim(inner)) {
+      int64_t stride = map.isFunctionOfDim(inner)
+                           ? innermostStride(map, inner).value_or(1)
+                           : 0;
+      if (stride == 1) {
         value = vector::LoadOp::create(rewriter, loc, vectorOf(arg.getType()),
                                        operand.get(), indices);
+      } else if (stride > 1) {
+        SmallVector<int32_t> offsets;
+        for (int64_t lane = 0; lane < lanes; ++lane)
+          offsets.push_back(static_cast<int32_t>(lane * stride));
+        Value offsetVector = arith::ConstantOp::create(
+            rewriter, loc, rewriter.getI32VectorAttr(offsets));
+        Value all = arith::ConstantOp::create(
+            rewriter, loc,
+            DenseElementsAttr::get(
+                VectorType::get({lanes}, rewriter.getI1Type()), true));
+        Value zero = arith::ConstantOp::create(
+            rewriter, loc, rewriter.getZeroAttr(vectorOf(arg.getType())));
+        value = vector::GatherOp::create(rewriter, loc,
+                                         cast<VectorType>(vectorOf(arg.getType())),
+                                         operand.get(), indices, offsetVector,
+                                         all, zero);
       } else {
         Value scalar = memref::LoadOp::create(rewriter, loc, operand.get(), indices);
         value = vector::BroadcastOp::create(rewriter, loc, vectorOf(arg.getType()), scalar);
@@ -503,7 +610,7 @@ struct TapeVectorizePass
     // outermost loop, when parallel, still splits it into blocks that write
     // disjoint elements.
     bool parallel = op.getNumParallelLoops() == op.getNumLoops() ||
-                    ((runsAlongInnermostLoop(op) ||
+                    ((runsAlongInnermostLoop(op) || windowedVectorLoop(op) ||
                       innermostReductionCombiners(op, vectorWidth)) &&
                      op.getIteratorTypesArray().front() ==
                          utils::IteratorType::parallel);
@@ -535,7 +642,11 @@ struct TapeVectorizePass
     if (hasBooleanBuffer(op))
       return failure();
     if (runsAlongInnermostLoop(op)) {
-      vectorizeAlongInnermostLoop(rewriter, op, vectorWidth);
+      vectorizeAlongLoop(rewriter, op, op.getNumLoops() - 1, vectorWidth);
+      return success();
+    }
+    if (std::optional<unsigned> loop = windowedVectorLoop(op)) {
+      vectorizeAlongLoop(rewriter, op, *loop, vectorWidth);
       return success();
     }
     if (std::optional<SmallVector<Operation *>> combiners =

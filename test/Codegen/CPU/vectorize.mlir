@@ -90,6 +90,25 @@ func.func @row_max(%x: memref<5x520xf32>, %out: memref<5xf32>) {
   return
 }
 
+// A pooling window (the image indexed by `2 * ow + kw`, which upstream
+// vectorization refuses) runs as vectors along the output's row: scalar
+// loops over n, c, oh, kh, kw, then 4, 2 and 1 lanes of ow (the row of
+// 7), the image gathered every second element (one lane: a load).
+// Executed in window-exec.test.
+// CHECK-LABEL: func.func @max_pool
+// CHECK-COUNT-5: scf.for
+// CHECK: %[[X:.+]] = vector.gather %{{.+}}[{{.+}}] [%{{.+}}], %{{.+}}, %{{.+}} : memref<2x3x10x14xf32>, vector<4xi32>, vector<4xi1>, vector<4xf32> into vector<4xf32>
+// CHECK: %[[OLD:.+]] = vector.load %{{.+}} : memref<2x3x5x7xf32>, vector<4xf32>
+// CHECK: %[[MAX:.+]] = arith.maximumf %[[OLD]], %[[X]] : vector<4xf32>
+// CHECK: vector.store %[[MAX]]
+// CHECK: vector.gather {{.*}} into vector<2xf32>
+// CHECK: vector.load %{{.+}} : memref<2x3x10x14xf32>, vector<1xf32>
+func.func @max_pool(%x: memref<2x3x10x14xf32>, %w: memref<2x2xf32>, %out: memref<2x3x5x7xf32>) {
+  linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : memref<2x3x10x14xf32>, memref<2x2xf32>) outs(%out : memref<2x3x5x7xf32>)
+  return
+}
+
 // An op on an i1 buffer stays a scalar loop: bufferization stores one i1
 // per byte, a vector<8xi1> load reads eight packed bits. (Found by the
 // CNN example against PyTorch: the max-pool adjoint read the dropout mask
@@ -156,11 +175,15 @@ func.func @col2im(%col: memref<3x2x2x2x5x7xf32>, %x: memref<2x3x6x8xf32>) {
   return
 }
 
-// A stride-2 window (a max-pool's x[n, c, 2 * oh + kh, 2 * ow + kw]) with
-// ow innermost: consecutive iterations skip an element; left to the loops.
+// A stride-2 window copy (x[n, c, 2 * oh + kh, 2 * ow + kw], im2col of a
+// pool) with ow innermost: consecutive iterations skip an element, read by
+// one gather of every second element (a 64x64x24x24 copy: 1.39 ms as
+// loops, 1.32 ms as gathers; memory-bound either way).
 // CHECK-LABEL: func.func @strided_window
-// CHECK-NOT: vector.
-// CHECK: linalg.generic
+// CHECK-COUNT-3: scf.for
+// CHECK: vector.gather {{.*}} [%{{.+}}], {{.*}} into vector<4xf32>
+// CHECK: vector.store
+// CHECK-NOT: linalg.generic
 func.func @strided_window(%x: memref<1x2x8x8xf32>, %out: memref<1x2x2x2x4x4xf32>) {
   linalg.generic {indexing_maps = [affine_map<(n, c, kh, kw, oh, ow) -> (n, c, oh * 2 + kh, ow * 2 + kw)>, affine_map<(n, c, kh, kw, oh, ow) -> (n, c, kh, kw, oh, ow)>],
       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
