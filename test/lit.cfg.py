@@ -19,6 +19,10 @@ config.substitutions.append(("%tape_src_root", config.tape_src_root))
 config.substitutions.append(("%tape_obj_root", config.tape_obj_root))
 # Tests and scripts use Debian's interpreter, which sees python3-numpy.
 config.substitutions.append(("%python", config.python3))
+# The version of project() in CMakeLists.txt and of the LLVM built against
+# (the tools' --version).
+config.substitutions.append(("%tape_version", config.tape_version))
+config.substitutions.append(("%llvm_version", config.llvm_version))
 # The C and C++ compilers that link AOT objects in tests.
 config.substitutions.append(("%cc", "cc"))
 config.substitutions.append(("%cxx", "c++"))
@@ -32,7 +36,8 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.tape_tools_dir, config.llvm_tools_dir]
-tools = ["tape-opt", "tape-run", "tape-compile", "tape-npz-test", "split-file"]
+tools = ["tape-opt", "tape-run", "tape-compile", "tape-lsp-server",
+         "tape-npz-test", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.tape_tools_dir, append_path=True)

@@ -3,6 +3,9 @@
 #include "tape/InitTape.h"
 
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "tape/ABI/Passes.h"
 #include "tape/Codegen/CPU/Passes.h"
 #include "tape/Conversion/Passes.h"
@@ -22,4 +25,15 @@ void mlir::tape::registerTapePasses() {
   cpu::registerTapeCPUPasses();
   abi::registerTapeABIPasses();
   registerTapePipelines();
+}
+
+void mlir::tape::registerAllDialectsAndTape(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerTapeDialects(registry);
+}
+
+void mlir::tape::registerAllPassesAndTape() {
+  registerAllPasses();
+  registerTapePasses();
 }

@@ -4,8 +4,7 @@
 
 using namespace tape;
 
-std::string tape::checkNestingDepth(llvm::StringRef text,
-                                    llvm::StringRef name) {
+std::optional<NestingTooDeep> tape::findTooDeepNesting(llvm::StringRef text) {
   unsigned depth = 0, line = 1;
   size_t lineStart = 0;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -30,12 +29,11 @@ std::string tape::checkNestingDepth(llvm::StringRef text,
     case '{':
     case '<':
       if (++depth > kMaxNestingDepth)
-        return (name.str() + ":" + std::to_string(line) + ":" +
-                std::to_string(i - lineStart + 1) +
-                ": error: the IR nests deeper than " +
-                std::to_string(kMaxNestingDepth) +
+        return NestingTooDeep{
+            line, unsigned(i - lineStart + 1),
+            "the IR nests deeper than " + std::to_string(kMaxNestingDepth) +
                 " levels of brackets and regions here; the parser is "
-                "recursive, and such input is refused before parsing");
+                "recursive, and such input is refused before parsing"};
       break;
     case ')':
     case ']':
@@ -50,5 +48,14 @@ std::string tape::checkNestingDepth(llvm::StringRef text,
       break;
     }
   }
-  return "";
+  return std::nullopt;
+}
+
+std::string tape::checkNestingDepth(llvm::StringRef text,
+                                    llvm::StringRef name) {
+  std::optional<NestingTooDeep> tooDeep = findTooDeepNesting(text);
+  if (!tooDeep)
+    return "";
+  return name.str() + ":" + std::to_string(tooDeep->line) + ":" +
+         std::to_string(tooDeep->column) + ": error: " + tooDeep->message;
 }

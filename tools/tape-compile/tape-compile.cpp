@@ -13,6 +13,7 @@
 #include "tape/Compiler/OutOfMemory.h"
 #include "tape/Runtime/Checkpoint.h"
 #include "tape/Runtime/Npy.h"
+#include "tape/Support/VersionPrinter.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -119,6 +120,7 @@ static Status readArchiveWeights(const std::vector<VariableSpec> &layout,
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   tape::exitOnOutOfMemory("tape-compile");
+  tape::setVersionPrinter("tape-compile");
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,

@@ -9,12 +9,10 @@
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "tape/InitTape.h"
 #include "tape/Support/NestingDepth.h"
+#include "tape/Support/VersionPrinter.h"
 
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -28,16 +26,14 @@
 int main(int argc, char **argv) {
   // Crash reports with a stack trace, as MlirOptMain's own driver sets up.
   llvm::InitLLVM init(argc, argv);
-  mlir::registerAllPasses();
-  mlir::tape::registerTapePasses();
+  tape::setVersionPrinter("tape-opt");
+  mlir::tape::registerAllPassesAndTape();
 #ifdef TAPE_INCLUDE_TESTS
   tape_test::registerTestPasses();
 #endif
 
   mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  mlir::tape::registerTapeDialects(registry);
+  mlir::tape::registerAllDialectsAndTape(registry);
 #ifdef TAPE_INCLUDE_TESTS
   tape_test::registerTestDialect(registry);
 #endif

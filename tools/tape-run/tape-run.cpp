@@ -17,6 +17,7 @@
 #include "tape/Runtime/Files.h"
 #include "tape/Runtime/Model.h"
 #include "tape/Runtime/Npy.h"
+#include "tape/Support/VersionPrinter.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -741,6 +742,7 @@ int main(int argc, char **argv) {
   struct sigaction busError = {};
   busError.sa_handler = onBusError;
   ::sigaction(SIGBUS, &busError, nullptr);
+  tape::setVersionPrinter("tape-run");
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,

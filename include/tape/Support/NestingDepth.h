@@ -14,14 +14,23 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <optional>
 #include <string>
 
 namespace tape {
 
 constexpr unsigned kMaxNestingDepth = 256;
 
-/// "" if no bracket ( [ { < in `text` (outside string literals and
-/// comments) nests deeper than kMaxNestingDepth; otherwise
+/// Where a bracket ( [ { < in `text` (outside string literals and comments)
+/// first nests deeper than kMaxNestingDepth, and the error to report there.
+struct NestingTooDeep {
+  unsigned line;   // 1-based
+  unsigned column; // 1-based, in bytes
+  std::string message;
+};
+std::optional<NestingTooDeep> findTooDeepNesting(llvm::StringRef text);
+
+/// "" if `text` nests no deeper than kMaxNestingDepth; otherwise
 /// "<name>:<line>:<col>: error: ..." naming where the limit is passed.
 std::string checkNestingDepth(llvm::StringRef text, llvm::StringRef name);
 
