@@ -116,6 +116,17 @@ static Status readArchiveWeights(const std::vector<VariableSpec> &layout,
   return Status::success();
 }
 
+/// --weights takes a .npz of variables when the file is named *.npz and
+/// is not a checkpoint (an archive with metadata.json, or a TAPECKP1 file
+/// of format version 1); anything else is read as a checkpoint, whose reader says
+/// what is wrong with it.
+static bool isVariablesArchive(const std::string &path) {
+  if (!llvm::StringRef(path).ends_with(".npz"))
+    return false;
+  std::unique_ptr<NpzReader> reader;
+  return !NpzReader::open(path, reader) || !reader->hasMetadata();
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   tape::exitOnOutOfMemory("tape-compile");
@@ -165,7 +176,7 @@ int main(int argc, char **argv) {
     aot.initialState = [](const std::vector<VariableSpec> &layout,
                           InitialState &out) {
       out.source = weightsFile;
-      Status s = llvm::StringRef(weightsFile).ends_with(".npz")
+      Status s = isVariablesArchive(weightsFile)
                      ? readArchiveWeights(layout, out)
                      : readCheckpointValues(weightsFile, layout, out.values,
                                             out.stepCount);
