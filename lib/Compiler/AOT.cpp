@@ -100,7 +100,8 @@ struct InitialOrigin {
 static std::string generateHeader(const LoweredModule &m,
                                   const CompileOptions &options,
                                   const std::string &p,
-                                  const InitialOrigin &origin) {
+                                  const InitialOrigin &origin,
+                                  const std::string &target) {
   std::ostringstream h;
   std::string guard = p;
   for (char &c : guard)
@@ -117,6 +118,7 @@ static std::string generateHeader(const LoweredModule &m,
   if (origin.baked)
     h << "/* Initial values: trained, from " << cCommentText(origin.source)
       << " (step count " << origin.stepCount << "). */\n";
+  h << "/* Target: " << cCommentText(target) << ". */\n";
   h
     << "#ifndef " << guard << "_TAPE_H\n#define " << guard << "_TAPE_H\n\n"
     << "#include <errno.h>\n#include <stddef.h>\n#include <stdint.h>\n"
@@ -258,7 +260,7 @@ static llvm::json::Value specJSON(const TensorSpec &spec) {
 static std::string sharedMetadata(const LoweredModule &m,
                                   const CompileOptions &options,
                                   const AOTOptions &aot,
-                                  const std::string &cpu,
+                                  const CompileTarget &target,
                                   const InitialOrigin &origin) {
   const std::string &p = aot.prefix;
   llvm::json::Array variables, functions;
@@ -297,8 +299,9 @@ static std::string sharedMetadata(const LoweredModule &m,
       {"version", kSharedModelVersion},
       {"prefix", p},
       {"source", options.sourceName},
-      {"target_cpu", aot.targetCpu},
-      {"cpu", cpu},
+      {"target_cpu", target.native ? std::string("native") : target.cpu},
+      {"cpu", target.cpu},
+      {"triple", target.triple},
       {"initial_step_count", int64_t(origin.stepCount)},
       {"initial_source", origin.baked ? origin.source : std::string()},
       // The options that change what a call does or needs; fixed here.
@@ -407,8 +410,8 @@ Status tape::linkSharedLibrary(const std::string &object,
   return Status::success();
 }
 
-Status tape::compileToObject(const std::string &source, CompileOptions options,
-                             const AOTOptions &aot, AOTArtifacts &out) {
+Status tape::compileAOT(const std::string &source, CompileOptions options,
+                        const AOTOptions &aot, AOTArtifacts &out) {
   if (!isCIdentifier(aot.prefix))
     return Status::error("the prefix must be a C identifier, got '" +
                          aot.prefix + "'");
@@ -416,36 +419,33 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
     return Status::error("check-numerics needs the runtime's checkers; it is "
                          "available in tape-run and the C/C++ API, not in an "
                          "AOT object");
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  std::string triple = llvm::sys::getDefaultTargetTriple();
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
-  if (!target)
-    return Status::error("no target for " + triple + ": " + error);
-  bool native = aot.targetCpu == "native";
-  std::string cpu = native ? llvm::sys::getHostCPUName().str() : aot.targetCpu;
-  std::string features;
-  if (native) {
-    llvm::SubtargetFeatures f;
-    for (auto &feature : llvm::sys::getHostCPUFeatures())
-      f.AddFeature(feature.first(), feature.second);
-    features = f.getString();
-  }
-  llvm::TargetOptions targetOptions;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      llvm::Triple(triple), cpu, features, targetOptions, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!tm)
-    return Status::error("cannot create a target machine for " + cpu);
-  // The register tiles fit the target's vector registers.
+  if (aot.sharedMetadata && aot.output != AOTOutput::Object)
+    return Status::error("a shared library is linked from an object file: "
+                         "it cannot be made from assembly or IR");
+  CompileTarget target;
+  if (Status s = createTarget(aot.target, target); !s)
+    return s;
+  if (aot.sharedMetadata &&
+      llvm::Triple(target.triple).getArch() !=
+          llvm::Triple(llvm::sys::getDefaultTargetTriple()).getArch())
+    return Status::error("a shared library is linked and loaded on this "
+                         "machine: it cannot be for target '" +
+                         target.triple + "'");
+  llvm::TargetMachine *tm = target.machine.get();
+  const std::string &triple = target.triple;
+  // The register tiles fit the target's vector registers. (A feature the
+  // target does not have, an x86 one on AArch64, is absent, not asked:
+  // LLVM would warn.)
   const llvm::MCSubtargetInfo *subtarget = tm->getMCSubtargetInfo();
   if (!options.vectorBits)
     options.vectorBits = vectorBitsForFeatures(
         [](const char *name, void *ctx) {
-          return static_cast<const llvm::MCSubtargetInfo *>(ctx)
-              ->checkFeatures(std::string("+") + name);
+          auto *info = static_cast<const llvm::MCSubtargetInfo *>(ctx);
+          return llvm::any_of(info->getAllProcessorFeatures(),
+                              [&](const llvm::SubtargetFeatureKV &kv) {
+                                return llvm::StringRef(kv.Key) == name;
+                              }) &&
+                 info->checkFeatures(std::string("+") + name);
         },
         const_cast<llvm::MCSubtargetInfo *>(subtarget));
 
@@ -527,7 +527,7 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
 
   if (aot.sharedMetadata) {
     std::string text =
-        sharedMetadata(lowered, options, aot, cpu, origin) + '\0';
+        sharedMetadata(lowered, options, aot, target, origin) + '\0';
     auto type = mlir::LLVM::LLVMArrayType::get(b.getI8Type(), text.size());
     mlir::LLVM::GlobalOp::create(b, module.getLoc(), type,
                                  /*isConstant=*/true,
@@ -536,37 +536,50 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
                                  /*alignment=*/1);
   }
 
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      mlir::translateModuleToLLVMIR(module, llvmContext,
-                                   options.sourceName);
-  if (!llvmModule)
-    return Status::error("cannot translate to LLVM IR");
+  out.target = target.describe();
+  if (aot.output == AOTOutput::MLIR) {
+    llvm::raw_string_ostream os(out.output);
+    module.print(os);
+  } else {
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule =
+        mlir::translateModuleToLLVMIR(module, llvmContext, options.sourceName);
+    if (!llvmModule)
+      return Status::error("cannot translate to LLVM IR");
 
-  if (aot.sharedMetadata)
-    for (const FunctionSpec &f : lowered.functions) {
-      std::string base = prefix + "_" + f.name;
-      llvm::Function *raw = llvmModule->getFunction(base + "_raw");
-      if (!raw)
-        return Status::error("no compiled function " + base + "_raw");
-      addPackedWrapper(*llvmModule, *raw, base + "_packed");
+    if (aot.sharedMetadata)
+      for (const FunctionSpec &f : lowered.functions) {
+        std::string base = prefix + "_" + f.name;
+        llvm::Function *raw = llvmModule->getFunction(base + "_raw");
+        if (!raw)
+          return Status::error("no compiled function " + base + "_raw");
+        addPackedWrapper(*llvmModule, *raw, base + "_packed");
+      }
+    llvmModule->setTargetTriple(llvm::Triple(triple));
+    llvmModule->setDataLayout(tm->createDataLayout());
+    if (llvm::Error e = mlir::makeOptimizingTransformer(kLLVMOptLevel, 0, tm)(
+            llvmModule.get()))
+      return Status::error("LLVM optimisation failed: " +
+                           llvm::toString(std::move(e)));
+    if (aot.output == AOTOutput::LLVMIR) {
+      llvm::raw_string_ostream os(out.output);
+      llvmModule->print(os, nullptr);
+    } else {
+      llvm::SmallVector<char, 0> bytes;
+      llvm::raw_svector_ostream os(bytes);
+      llvm::legacy::PassManager codegen;
+      bool assembly = aot.output == AOTOutput::Assembly;
+      if (tm->addPassesToEmitFile(codegen, os, nullptr,
+                                  assembly
+                                      ? llvm::CodeGenFileType::AssemblyFile
+                                      : llvm::CodeGenFileType::ObjectFile))
+        return Status::error(std::string("the target cannot emit ") +
+                             (assembly ? "assembly" : "object files"));
+      codegen.run(*llvmModule);
+      out.output.assign(bytes.begin(), bytes.end());
     }
-  llvmModule->setTargetTriple(llvm::Triple(triple));
-  llvmModule->setDataLayout(tm->createDataLayout());
-  if (llvm::Error e =
-          mlir::makeOptimizingTransformer(kLLVMOptLevel, 0, tm.get())(llvmModule.get()))
-    return Status::error("LLVM optimisation failed: " +
-                         llvm::toString(std::move(e)));
-
-  llvm::SmallVector<char, 0> object;
-  llvm::raw_svector_ostream os(object);
-  llvm::legacy::PassManager codegen;
-  if (tm->addPassesToEmitFile(codegen, os, nullptr,
-                              llvm::CodeGenFileType::ObjectFile))
-    return Status::error("the target cannot emit object files");
-  codegen.run(*llvmModule);
-  out.object.assign(object.begin(), object.end());
-  out.header = generateHeader(lowered, options, prefix, origin);
+  }
+  out.header = generateHeader(lowered, options, prefix, origin, out.target);
   out.linkLibraries = linkLibraries(options);
   return Status::success();
 }
