@@ -123,7 +123,9 @@ static std::string generateHeader(const LoweredModule &m,
     << "#ifndef " << guard << "_TAPE_H\n#define " << guard << "_TAPE_H\n\n"
     << "#include <errno.h>\n#include <stddef.h>\n#include <stdint.h>\n"
     << "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
-    << "#include <time.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+    << "#include <time.h>\n\n"
+    << checkpointIncludes(guard)
+    << "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
     << "/* State layout: every variable, optimizer slots included, in the\n"
     << "   order the compiled functions take their buffers. */\n"
     << "enum { " << guard << "_NUM_VARIABLES = " << n << " };\n\n"

@@ -90,17 +90,6 @@ static const char kFunctions[] = R"c(#ifndef $G_CHECKPOINT_ZIP64_AT
 #define $G_CHECKPOINT_ZIP64_AT 0xFFFFFFFFull
 #endif
 
-/* With POSIX, a save is flushed to the disk (fsync) before it is renamed
-   into place, and the rename after it: a crash or a power loss leaves the
-   old checkpoint or the new one. */
-#if (defined(__unix__) || defined(__APPLE__)) &&                            \
-    (defined(__APPLE__) ||                                                  \
-     (defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L))
-#include <fcntl.h>
-#include <unistd.h>
-#define $G_CHECKPOINT_FSYNC 1
-#endif
-
 /* zlib's CRC-32 (reflected polynomial 0xEDB88320), the checksum of every
    zip entry: the table, then `crc` of the bytes before and `n` more bytes
    (start from 0). The table lives with the caller: no global state, any
@@ -918,6 +907,23 @@ static inline int $p_state_save_checkpoint(const $p_state *s,
 }
 
 )c";
+
+/// POSIX's headers for fsync, where the program is compiled with POSIX.
+static const char kIncludes[] = R"c(/* With POSIX, a checkpoint is flushed to the disk (fsync) before it is
+   renamed into place, and the folder after: a crash or a power loss leaves
+   the old checkpoint or the new one. */
+#if (defined(__unix__) || defined(__APPLE__)) &&                            \
+    (defined(__APPLE__) ||                                                  \
+     (defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L))
+#include <fcntl.h>
+#include <unistd.h>
+#define $G_CHECKPOINT_FSYNC 1
+#endif
+)c";
+
+std::string tape::checkpointIncludes(const std::string &g) {
+  return instantiate(kIncludes, "", g);
+}
 
 std::string tape::checkpointFunctions(const std::vector<VariableSpec> &vars,
                                       const std::string &p,

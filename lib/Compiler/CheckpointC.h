@@ -18,6 +18,11 @@
 
 namespace tape {
 
+/// What the checkpoint section needs included besides libc, with the
+/// header's other includes (before any extern "C"): POSIX's fcntl.h and
+/// unistd.h when the program is compiled with POSIX.
+std::string checkpointIncludes(const std::string &guard);
+
 /// The header's checkpoint section for a model with state layout `vars`:
 /// the error codes and `<prefix>_checkpoint_error_message`, then
 /// `<prefix>_state_load_checkpoint` and `<prefix>_state_save_checkpoint`.
