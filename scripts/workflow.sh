@@ -42,7 +42,7 @@ rm -f "$work/run.jsonl"
 "$bin/tape-run" "$model" --steps 300 --uint8-scale 0.00392156862745098 \
   --input "$work/train_x.npy" --input "$work/train_labels.npy" \
   --shuffle-seed 1 --eval evaluate --val-split 0.1 --eval-every 50 \
-  --log "$work/run.jsonl" --checkpoint "$work/run.ckpt" \
+  --log "$work/run.jsonl" --checkpoint "$work/run.npz" \
   --save-vars "$work/weights.npz" --quiet
 
 echo "== 3. The loss curves from the log"
@@ -54,13 +54,13 @@ else
 fi
 
 echo "== 4. Evaluate the trained model on the test set (state unchanged)"
-"$bin/tape-run" "$model" --resume "$work/run.ckpt" --eval evaluate \
+"$bin/tape-run" "$model" --resume "$work/run.npz" --eval evaluate \
   --uint8-scale 0.00392156862745098 \
   --input "$work/test_x.npy" --input "$work/test_labels.npy" \
   --eval-output "$work/test_logits.npy" 2>/dev/null
 
 echo "== 5. Deploy: the trained weights baked into an object + C header"
-"$bin/tape-compile" "$model" --weights "$work/run.ckpt" -o "$work/mlp.o" \
+"$bin/tape-compile" "$model" --weights "$work/run.npz" -o "$work/mlp.o" \
   --header "$work/mlp.h" --prefix mlp
 grep "Link with" "$work/mlp.h"
 cc -std=c11 -O2 -I"$work" "$here/examples/mlp/predict.c" "$work/mlp.o" -lm \

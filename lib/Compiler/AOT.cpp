@@ -1,7 +1,9 @@
 //===- AOT.cpp - Ahead of time: an object file and its C header -----------===//
 
 #include "tape/Compiler/AOT.h"
-#include "tape/Support/CheckpointFormat.h"
+
+#include "CSource.h"
+#include "CheckpointC.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -14,7 +16,6 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
-#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/JSON.h"
@@ -22,11 +23,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
-#include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
-#include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <algorithm>
 #include <cstring>
@@ -57,40 +55,6 @@ bool tape::isCIdentifier(const std::string &s) {
   return true;
 }
 
-/// `s` as a C string literal: printable ASCII as itself, except the quote,
-/// the backslash and '?' (trigraphs); every other byte as a 3-digit octal
-/// escape (which, unlike \x, cannot swallow the digits after it).
-static std::string cStringLiteral(llvm::StringRef s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\' || c == '?') {
-      out += '\\';
-      out += char(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += char(c);
-    } else {
-      out += '\\';
-      out += char('0' + (c >> 6));
-      out += char('0' + ((c >> 3) & 7));
-      out += char('0' + (c & 7));
-    }
-  }
-  return out + "\"";
-}
-
-/// `s` as text inside a C block comment: printable ASCII only (others
-/// become '?'), and no "*/" that would end the comment nor "/*".
-static std::string cCommentText(llvm::StringRef s) {
-  std::string out;
-  for (char c : s) {
-    if (!out.empty() && ((c == '/' && out.back() == '*') ||
-                         (c == '*' && out.back() == '/')))
-      out += ' ';
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  return out;
-}
-
 /// How a variable's initial value is stored in the object.
 enum class InitialImage {
   Zero,  // all bytes zero: memset, no data in the object
@@ -108,286 +72,6 @@ static InitialImage classifyInitial(const Tensor &t) {
     if (std::memcmp(bytes, bytes + at, element))
       return InitialImage::Full;
   return InitialImage::Splat;
-}
-
-/// The header's checkpoint functions: `<p>_state_load_checkpoint` and
-/// `<p>_state_save_checkpoint` read and write the TAPECKP1 files of
-/// tape-run and the C API (tape/Support/CheckpointFormat.h), in plain C
-/// with libc alone. They are static functions in the header, not code in
-/// the object: the object stays computation (it needs -lm and nothing
-/// else, no stdio), file access is compiled by the program's compiler for
-/// its libc, and a program that never calls them pays nothing. The file is
-/// never trusted: no byte of it is used as a size or an offset; its layout
-/// is compared with this model's, generated here by the same function the
-/// runtime writes checkpoints with.
-static void emitCheckpointFunctions(std::ostringstream &h,
-                                    const LoweredModule &m,
-                                    const std::string &p,
-                                    const std::string &g) {
-  using namespace checkpoint;
-  std::string st = p + "_state";
-  h << "/* Checkpoints: the TAPECKP1 files of tape-run --checkpoint and\n"
-    << "   --resume and of the C API (tapeStateSaveCheckpoint,\n"
-    << "   tapeStateLoadCheckpoint), so that a checkpoint moves both ways\n"
-    << "   between training and this program: every variable, optimizer\n"
-    << "   slots included, and the step count. Plain C with libc only\n"
-    << "   (stdio, stdlib, string, errno, time): static functions here rather\n"
-    << "   than code in the object, which stays computation alone; a program\n"
-    << "   that does not call them pays nothing. Each returns " << g
-    << "_CHECKPOINT_OK (0) or one\n   of the negative codes below; " << p
-    << "_checkpoint_error_message\n   names it. */\n"
-    << "enum {\n"
-    << "  " << g << "_CHECKPOINT_OK = 0,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_ARGUMENT = -1,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_OPEN = -2,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_READ = -3,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_WRITE = -4,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_NOT_A_CHECKPOINT = -5,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_VERSION = -6,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_WRONG_MODEL = -7,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_TRUNCATED = -8,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_CORRUPT = -9,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_NO_MEMORY = -10,\n"
-    << "  " << g << "_CHECKPOINT_ERROR_UNSUPPORTED = -11\n"
-    << "};\n\n"
-    << "/* What a code from the checkpoint functions means. */\n"
-    << "static inline const char *" << p
-    << "_checkpoint_error_message(int code) {\n"
-    << "  switch (code) {\n";
-  std::string unsupported =
-      "checkpoints cannot hold this model's variables (a name longer than " +
-      std::to_string(kMaxNameBytes) + " bytes or a rank above " +
-      std::to_string(kMaxRank) + ")";
-  const std::pair<const char *, std::string> messages[] = {
-      {"OK", "success"},
-      {"ERROR_ARGUMENT", "a null state or path"},
-      {"ERROR_OPEN", "cannot open or create the file (errno says why)"},
-      {"ERROR_READ", "cannot read the file (errno says why)"},
-      {"ERROR_WRITE",
-       "cannot write the checkpoint, or rename it into place (errno says "
-       "why); the file at the path is unchanged"},
-      {"ERROR_NOT_A_CHECKPOINT",
-       "not a checkpoint (it does not start with TAPECKP1)"},
-      {"ERROR_VERSION", "a checkpoint version this program cannot read"},
-      {"ERROR_WRONG_MODEL",
-       "a checkpoint of a different model: its variables (names, dtypes, "
-       "shapes) are not this model's"},
-      {"ERROR_TRUNCATED",
-       "truncated: shorter than a checkpoint of this model"},
-      {"ERROR_CORRUPT",
-       "corrupted: checksum mismatch, or bytes after the checkpoint"},
-      {"ERROR_NO_MEMORY", "out of memory"},
-      {"ERROR_UNSUPPORTED", unsupported},
-  };
-  for (const auto &[code, text] : messages)
-    h << "  case " << g << "_CHECKPOINT_" << code << ":\n    return "
-      << cStringLiteral(text) << ";\n";
-  h << "  default:\n    break;\n  }\n  return \"unknown checkpoint error code\";\n}\n\n";
-
-  if (!checkCheckpointable(m.variables)) {
-    // A file the runtime could not read back is never written.
-    for (const char *fn : {"load", "save"})
-      h << "static inline int " << p << "_state_" << fn << "_checkpoint("
-        << (fn[0] == 's' ? "const " : "") << st
-        << " *s, const char *path) {\n  (void)s;\n  (void)path;\n  return "
-        << g << "_CHECKPOINT_ERROR_UNSUPPORTED;\n}\n\n";
-    return;
-  }
-
-  std::string layout = layoutBytes(m.variables);
-  uint64_t size = fileBytes(m.variables);
-  h << "/* This model's layout as a checkpoint holds it after the step count:\n"
-    << "   the variable count, then each variable's name length, name, dtype\n"
-    << "   (0 float32, 1 float64, 2 int32, 3 int64), rank and dimensions,\n"
-    << "   little-endian. A file with other bytes here is another model's. */\n"
-    << "static const unsigned char " << p << "_checkpoint_layout["
-    << layout.size() << "] = {";
-  for (size_t i = 0; i < layout.size(); ++i)
-    h << (i % 16 ? " " : "\n  ") << unsigned(uint8_t(layout[i]))
-      << (i + 1 < layout.size() ? "," : "");
-  h << "\n};\n\n"
-    << "/* zlib's CRC-32 (reflected polynomial 0xEDB88320, as llvm::crc32),\n"
-    << "   the checksum a checkpoint ends with: `crc` of the bytes before, then\n"
-    << "   `n` more bytes (start from 0). The table lives on the stack: no\n"
-    << "   global state, any thread. */\n"
-    << "static inline uint32_t " << p
-    << "_checkpoint_crc32(uint32_t crc, const unsigned char *b, size_t n) {\n"
-    << "  uint32_t table[256];\n"
-    << "  uint32_t i, k;\n"
-    << "  for (i = 0; i < 256; ++i) {\n"
-    << "    uint32_t c = i;\n"
-    << "    for (k = 0; k < 8; ++k)\n"
-    << "      c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;\n"
-    << "    table[i] = c;\n"
-    << "  }\n"
-    << "  crc = ~crc;\n"
-    << "  while (n--)\n"
-    << "    crc = table[(crc ^ *b++) & 0xFFu] ^ (crc >> 8);\n"
-    << "  return ~crc;\n"
-    << "}\n\n"
-    << "/* The little-endian integer of `n` bytes at `b`, and back. */\n"
-    << "static inline uint64_t " << p
-    << "_checkpoint_get(const unsigned char *b, int n) {\n"
-    << "  uint64_t v = 0;\n"
-    << "  while (n--)\n"
-    << "    v = (v << 8) | b[n];\n"
-    << "  return v;\n"
-    << "}\n\n"
-    << "static inline void " << p
-    << "_checkpoint_put(unsigned char *b, uint64_t v, int n) {\n"
-    << "  int i;\n"
-    << "  for (i = 0; i < n; ++i, v >>= 8)\n"
-    << "    b[i] = (unsigned char)(v & 0xFFu);\n"
-    << "}\n\n"
-    << "/* Checks the `n` bytes read from a file (at most one more than a\n"
-    << "   checkpoint of this model has), in the runtime's order: magic,\n"
-    << "   checksum, version, layout, size. Nothing read is used as a size or\n"
-    << "   an offset. */\n"
-    << "static inline int " << p
-    << "_checkpoint_check(const unsigned char *b, size_t n) {\n"
-    << "  const size_t size = (size_t)" << size << "ull;\n"
-    << "  const size_t layout_at = " << kPreambleBytes << ";\n"
-    << "  const size_t layout_bytes = sizeof " << p << "_checkpoint_layout;\n"
-    << "  if (n < 8)\n"
-    << "    return n && memcmp(b, \"TAPECKP1\", n)\n"
-    << "               ? " << g << "_CHECKPOINT_ERROR_NOT_A_CHECKPOINT\n"
-    << "               : " << g << "_CHECKPOINT_ERROR_TRUNCATED;\n"
-    << "  if (memcmp(b, \"TAPECKP1\", 8))\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_NOT_A_CHECKPOINT;\n"
-    << "  /* Only a file of exactly this model's size was read whole. */\n"
-    << "  if (n == size && " << p << "_checkpoint_crc32(0, b, n - 4) !=\n"
-    << "                       (uint32_t)" << p
-    << "_checkpoint_get(b + n - 4, 4))\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_CORRUPT;\n"
-    << "  if (n < 12)\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_TRUNCATED;\n"
-    << "  if (" << p << "_checkpoint_get(b + 8, 4) != " << kVersion << ")\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_VERSION;\n"
-    << "  if (n > layout_at &&\n"
-    << "      memcmp(b + layout_at, " << p << "_checkpoint_layout,\n"
-    << "             n - layout_at < layout_bytes ? n - layout_at\n"
-    << "                                          : layout_bytes))\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_WRONG_MODEL;\n"
-    << "  if (n < size)\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_TRUNCATED;\n"
-    << "  if (n > size)\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_CORRUPT;\n"
-    << "  return " << g << "_CHECKPOINT_OK;\n"
-    << "}\n\n"
-    << "/* Loads the checkpoint at `path` into `s`: every variable, optimizer\n"
-    << "   slots included, and the step count. The file is read whole (" << size
-    << "\n   bytes, into a temporary buffer) and checked before the state is\n"
-    << "   touched: a load that fails leaves `s` as it was. */\n"
-    << "static inline int " << p << "_state_load_checkpoint(" << st
-    << " *s, const char *path) {\n"
-    << "  const size_t size = (size_t)" << size << "ull;\n"
-    << "  unsigned char *b;\n"
-    << "  size_t n, at;\n"
-    << "  int rc, i;\n"
-    << "  FILE *f;\n"
-    << "  if (!s || !path)\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_ARGUMENT;\n"
-    << "  f = fopen(path, \"rb\");\n"
-    << "  if (!f)\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_OPEN;\n"
-    << "  b = (unsigned char *)malloc(size + 1);\n"
-    << "  if (!b) {\n"
-    << "    fclose(f);\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_NO_MEMORY;\n"
-    << "  }\n"
-    << "  /* One byte more than a checkpoint of this model: a longer file is\n"
-    << "     noticed without being read. */\n"
-    << "  n = fread(b, 1, size + 1, f);\n"
-    << "  rc = ferror(f) ? " << g << "_CHECKPOINT_ERROR_READ : " << p
-    << "_checkpoint_check(b, n);\n"
-    << "  fclose(f);\n"
-    << "  if (rc == " << g << "_CHECKPOINT_OK) {\n"
-    << "    at = " << kPreambleBytes << " + sizeof " << p
-    << "_checkpoint_layout;\n"
-    << "    for (i = 0; i < " << g << "_NUM_VARIABLES; ++i) {\n"
-    << "      memcpy(s->variables[i], b + at, " << p
-    << "_variables[i].bytes);\n"
-    << "      at += " << p << "_variables[i].bytes;\n"
-    << "    }\n"
-    << "    s->step_count = " << p << "_checkpoint_get(b + 12, 8);\n"
-    << "  }\n"
-    << "  free(b);\n"
-    << "  return rc;\n"
-    << "}\n\n"
-    << "/* Saves `s` to `path`: written to a new temporary next to it\n"
-    << "   (\"<path>.tmp-c<8 hex digits>\", created exclusively, so two writers\n"
-    << "   never share one), flushed and closed, then renamed over `path`\n"
-    << "   (atomic on POSIX systems: a reader sees the old file or the new\n"
-    << "   one, never a part). On failure the temporary is removed and `path`\n"
-    << "   is unchanged. Plain C cannot fsync: the rename is not durable\n"
-    << "   across a power loss, and a program killed while saving leaves its\n"
-    << "   temporary behind. */\n"
-    << "static inline int " << p << "_state_save_checkpoint(const " << st
-    << " *s, const char *path) {\n"
-    << "  unsigned char head[" << kPreambleBytes << "], tail[4];\n"
-    << "  uint32_t crc;\n"
-    << "  size_t length;\n"
-    << "  char *tmp;\n"
-    << "  FILE *f = NULL;\n"
-    << "  int rc = " << g << "_CHECKPOINT_OK, i;\n"
-    << "  unsigned attempt;\n"
-    << "  if (!s || !path)\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_ARGUMENT;\n"
-    << "  length = strlen(path) + 16;\n"
-    << "  tmp = (char *)malloc(length);\n"
-    << "  if (!tmp)\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_NO_MEMORY;\n"
-    << "  for (attempt = 0; attempt < 16 && !f; ++attempt) {\n"
-    << "    unsigned long salt = (unsigned long)time(NULL) ^\n"
-    << "                         ((unsigned long)clock() << 12) ^\n"
-    << "                         (unsigned long)((uintptr_t)&f >> 4) ^\n"
-    << "                         attempt * 0x9E3779B9ul;\n"
-    << "    snprintf(tmp, length, \"%s.tmp-c%08lx\", path, salt & 0xFFFFFFFFul);\n"
-    << "    errno = 0;\n"
-    << "    f = fopen(tmp, \"wbx\");\n"
-    << "#ifdef EEXIST\n"
-    << "    if (!f && errno != EEXIST)\n"
-    << "      break;\n"
-    << "#endif\n"
-    << "  }\n"
-    << "  if (!f) {\n"
-    << "    free(tmp);\n"
-    << "    return " << g << "_CHECKPOINT_ERROR_OPEN;\n"
-    << "  }\n"
-    << "  memcpy(head, \"TAPECKP1\", 8);\n"
-    << "  " << p << "_checkpoint_put(head + 8, " << kVersion << ", 4);\n"
-    << "  " << p << "_checkpoint_put(head + 12, s->step_count, 8);\n"
-    << "  crc = " << p << "_checkpoint_crc32(0, head, sizeof head);\n"
-    << "  crc = " << p << "_checkpoint_crc32(crc, " << p
-    << "_checkpoint_layout,\n"
-    << "                          sizeof " << p << "_checkpoint_layout);\n"
-    << "  if (fwrite(head, 1, sizeof head, f) != sizeof head ||\n"
-    << "      fwrite(" << p << "_checkpoint_layout, 1, sizeof " << p
-    << "_checkpoint_layout, f) !=\n"
-    << "          sizeof " << p << "_checkpoint_layout)\n"
-    << "    rc = " << g << "_CHECKPOINT_ERROR_WRITE;\n"
-    << "  for (i = 0; rc == " << g << "_CHECKPOINT_OK && i < " << g
-    << "_NUM_VARIABLES; ++i) {\n"
-    << "    size_t bytes = " << p << "_variables[i].bytes;\n"
-    << "    crc = " << p
-    << "_checkpoint_crc32(crc, (const unsigned char *)s->variables[i], "
-       "bytes);\n"
-    << "    if (fwrite(s->variables[i], 1, bytes, f) != bytes)\n"
-    << "      rc = " << g << "_CHECKPOINT_ERROR_WRITE;\n"
-    << "  }\n"
-    << "  " << p << "_checkpoint_put(tail, crc, 4);\n"
-    << "  if (rc == " << g
-    << "_CHECKPOINT_OK && fwrite(tail, 1, 4, f) != 4)\n"
-    << "    rc = " << g << "_CHECKPOINT_ERROR_WRITE;\n"
-    << "  if (fclose(f) != 0 && rc == " << g << "_CHECKPOINT_OK)\n"
-    << "    rc = " << g << "_CHECKPOINT_ERROR_WRITE;\n"
-    << "  if (rc == " << g << "_CHECKPOINT_OK && rename(tmp, path) != 0)\n"
-    << "    rc = " << g << "_CHECKPOINT_ERROR_WRITE;\n"
-    << "  if (rc != " << g << "_CHECKPOINT_OK)\n"
-    << "    remove(tmp);\n"
-    << "  free(tmp);\n"
-    << "  return rc;\n"
-    << "}\n\n";
 }
 
 /// Every library the object needs, in the order a link takes them.
@@ -412,7 +96,8 @@ struct InitialOrigin {
 static std::string generateHeader(const LoweredModule &m,
                                   const CompileOptions &options,
                                   const std::string &p,
-                                  const InitialOrigin &origin) {
+                                  const InitialOrigin &origin,
+                                  const std::string &target) {
   std::ostringstream h;
   std::string guard = p;
   for (char &c : guard)
@@ -429,11 +114,14 @@ static std::string generateHeader(const LoweredModule &m,
   if (origin.baked)
     h << "/* Initial values: trained, from " << cCommentText(origin.source)
       << " (step count " << origin.stepCount << "). */\n";
+  h << "/* Target: " << cCommentText(target) << ". */\n";
   h
     << "#ifndef " << guard << "_TAPE_H\n#define " << guard << "_TAPE_H\n\n"
     << "#include <errno.h>\n#include <stddef.h>\n#include <stdint.h>\n"
     << "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
-    << "#include <time.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+    << "#include <time.h>\n\n"
+    << checkpointIncludes(guard)
+    << "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
     << "/* State layout: every variable, optimizer slots included, in the\n"
     << "   order the compiled functions take their buffers. */\n"
     << "enum { " << guard << "_NUM_VARIABLES = " << n << " };\n\n"
@@ -520,7 +208,7 @@ static std::string generateHeader(const LoweredModule &m,
   if (origin.stepCount)
     h << "  s->step_count = UINT64_C(" << origin.stepCount << ");\n";
   h << "  return s;\n}\n\n";
-  emitCheckpointFunctions(h, m, p, guard);
+  h << checkpointFunctions(m.variables, p, guard);
   for (const FunctionSpec &f : m.functions) {
     h << "/* " << (f.isStep ? "Step" : "Host function") << " @" << f.name
       << (f.trains ? " (a training call: counts in step_count)"
@@ -570,7 +258,7 @@ static llvm::json::Value specJSON(const TensorSpec &spec) {
 static std::string sharedMetadata(const LoweredModule &m,
                                   const CompileOptions &options,
                                   const AOTOptions &aot,
-                                  const std::string &cpu,
+                                  const CompileTarget &target,
                                   const InitialOrigin &origin) {
   const std::string &p = aot.prefix;
   llvm::json::Array variables, functions;
@@ -609,8 +297,9 @@ static std::string sharedMetadata(const LoweredModule &m,
       {"version", kSharedModelVersion},
       {"prefix", p},
       {"source", options.sourceName},
-      {"target_cpu", aot.targetCpu},
-      {"cpu", cpu},
+      {"target_cpu", target.native ? std::string("native") : target.cpu},
+      {"cpu", target.cpu},
+      {"triple", target.triple},
       {"initial_step_count", int64_t(origin.stepCount)},
       {"initial_source", origin.baked ? origin.source : std::string()},
       // The options that change what a call does or needs; fixed here.
@@ -719,8 +408,8 @@ Status tape::linkSharedLibrary(const std::string &object,
   return Status::success();
 }
 
-Status tape::compileToObject(const std::string &source, CompileOptions options,
-                             const AOTOptions &aot, AOTArtifacts &out) {
+Status tape::compileAOT(const std::string &source, CompileOptions options,
+                        const AOTOptions &aot, AOTArtifacts &out) {
   if (!isCIdentifier(aot.prefix))
     return Status::error("the prefix must be a C identifier, got '" +
                          aot.prefix + "'");
@@ -728,36 +417,33 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
     return Status::error("check-numerics needs the runtime's checkers; it is "
                          "available in tape-run and the C/C++ API, not in an "
                          "AOT object");
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  std::string triple = llvm::sys::getDefaultTargetTriple();
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
-  if (!target)
-    return Status::error("no target for " + triple + ": " + error);
-  bool native = aot.targetCpu == "native";
-  std::string cpu = native ? llvm::sys::getHostCPUName().str() : aot.targetCpu;
-  std::string features;
-  if (native) {
-    llvm::SubtargetFeatures f;
-    for (auto &feature : llvm::sys::getHostCPUFeatures())
-      f.AddFeature(feature.first(), feature.second);
-    features = f.getString();
-  }
-  llvm::TargetOptions targetOptions;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      llvm::Triple(triple), cpu, features, targetOptions, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!tm)
-    return Status::error("cannot create a target machine for " + cpu);
-  // The register tiles fit the target's vector registers.
+  if (aot.sharedMetadata && aot.output != AOTOutput::Object)
+    return Status::error("a shared library is linked from an object file: "
+                         "it cannot be made from assembly or IR");
+  CompileTarget target;
+  if (Status s = createTarget(aot.target, target); !s)
+    return s;
+  if (aot.sharedMetadata &&
+      llvm::Triple(target.triple).getArch() !=
+          llvm::Triple(llvm::sys::getDefaultTargetTriple()).getArch())
+    return Status::error("a shared library is linked and loaded on this "
+                         "machine: it cannot be for target '" +
+                         target.triple + "'");
+  llvm::TargetMachine *tm = target.machine.get();
+  const std::string &triple = target.triple;
+  // The register tiles fit the target's vector registers. (A feature the
+  // target does not have, an x86 one on AArch64, is absent, not asked:
+  // LLVM would warn.)
   const llvm::MCSubtargetInfo *subtarget = tm->getMCSubtargetInfo();
   if (!options.vectorBits)
     options.vectorBits = vectorBitsForFeatures(
         [](const char *name, void *ctx) {
-          return static_cast<const llvm::MCSubtargetInfo *>(ctx)
-              ->checkFeatures(std::string("+") + name);
+          auto *info = static_cast<const llvm::MCSubtargetInfo *>(ctx);
+          return llvm::any_of(info->getAllProcessorFeatures(),
+                              [&](const llvm::SubtargetFeatureKV &kv) {
+                                return llvm::StringRef(kv.Key) == name;
+                              }) &&
+                 info->checkFeatures(std::string("+") + name);
         },
         const_cast<llvm::MCSubtargetInfo *>(subtarget));
 
@@ -839,7 +525,7 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
 
   if (aot.sharedMetadata) {
     std::string text =
-        sharedMetadata(lowered, options, aot, cpu, origin) + '\0';
+        sharedMetadata(lowered, options, aot, target, origin) + '\0';
     auto type = mlir::LLVM::LLVMArrayType::get(b.getI8Type(), text.size());
     mlir::LLVM::GlobalOp::create(b, module.getLoc(), type,
                                  /*isConstant=*/true,
@@ -848,37 +534,50 @@ Status tape::compileToObject(const std::string &source, CompileOptions options,
                                  /*alignment=*/1);
   }
 
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      mlir::translateModuleToLLVMIR(module, llvmContext,
-                                   options.sourceName);
-  if (!llvmModule)
-    return Status::error("cannot translate to LLVM IR");
+  out.target = target.describe();
+  if (aot.output == AOTOutput::MLIR) {
+    llvm::raw_string_ostream os(out.output);
+    module.print(os);
+  } else {
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule =
+        mlir::translateModuleToLLVMIR(module, llvmContext, options.sourceName);
+    if (!llvmModule)
+      return Status::error("cannot translate to LLVM IR");
 
-  if (aot.sharedMetadata)
-    for (const FunctionSpec &f : lowered.functions) {
-      std::string base = prefix + "_" + f.name;
-      llvm::Function *raw = llvmModule->getFunction(base + "_raw");
-      if (!raw)
-        return Status::error("no compiled function " + base + "_raw");
-      addPackedWrapper(*llvmModule, *raw, base + "_packed");
+    if (aot.sharedMetadata)
+      for (const FunctionSpec &f : lowered.functions) {
+        std::string base = prefix + "_" + f.name;
+        llvm::Function *raw = llvmModule->getFunction(base + "_raw");
+        if (!raw)
+          return Status::error("no compiled function " + base + "_raw");
+        addPackedWrapper(*llvmModule, *raw, base + "_packed");
+      }
+    llvmModule->setTargetTriple(llvm::Triple(triple));
+    llvmModule->setDataLayout(tm->createDataLayout());
+    if (llvm::Error e = mlir::makeOptimizingTransformer(kLLVMOptLevel, 0, tm)(
+            llvmModule.get()))
+      return Status::error("LLVM optimisation failed: " +
+                           llvm::toString(std::move(e)));
+    if (aot.output == AOTOutput::LLVMIR) {
+      llvm::raw_string_ostream os(out.output);
+      llvmModule->print(os, nullptr);
+    } else {
+      llvm::SmallVector<char, 0> bytes;
+      llvm::raw_svector_ostream os(bytes);
+      llvm::legacy::PassManager codegen;
+      bool assembly = aot.output == AOTOutput::Assembly;
+      if (tm->addPassesToEmitFile(codegen, os, nullptr,
+                                  assembly
+                                      ? llvm::CodeGenFileType::AssemblyFile
+                                      : llvm::CodeGenFileType::ObjectFile))
+        return Status::error(std::string("the target cannot emit ") +
+                             (assembly ? "assembly" : "object files"));
+      codegen.run(*llvmModule);
+      out.output.assign(bytes.begin(), bytes.end());
     }
-  llvmModule->setTargetTriple(llvm::Triple(triple));
-  llvmModule->setDataLayout(tm->createDataLayout());
-  if (llvm::Error e =
-          mlir::makeOptimizingTransformer(kLLVMOptLevel, 0, tm.get())(llvmModule.get()))
-    return Status::error("LLVM optimisation failed: " +
-                         llvm::toString(std::move(e)));
-
-  llvm::SmallVector<char, 0> object;
-  llvm::raw_svector_ostream os(object);
-  llvm::legacy::PassManager codegen;
-  if (tm->addPassesToEmitFile(codegen, os, nullptr,
-                              llvm::CodeGenFileType::ObjectFile))
-    return Status::error("the target cannot emit object files");
-  codegen.run(*llvmModule);
-  out.object.assign(object.begin(), object.end());
-  out.header = generateHeader(lowered, options, prefix, origin);
+  }
+  out.header = generateHeader(lowered, options, prefix, origin, out.target);
   out.linkLibraries = linkLibraries(options);
   return Status::success();
 }

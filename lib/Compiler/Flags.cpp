@@ -27,57 +27,73 @@ static bool registerMLIRFlags() {
   return true;
 }
 
-CompileFlags::CompileFlags(cl::OptionCategory &category)
-    : mlirFlags(registerMLIRFlags()),
+CompileFlags::CompileFlags()
+    : flagCategory("Compile options",
+                   "How the module is compiled (the same in tape-run and "
+                   "tape-compile)"),
+      mlirFlags(registerMLIRFlags()),
       strict("strict",
              cl::desc("Treat host-side updates and disconnected gradients "
                       "as errors"),
-             cl::cat(category)),
+             cl::cat(flagCategory)),
       noVectorize("no-vectorize",
                   cl::desc("Compile linalg ops to plain loops (for "
                            "comparisons)"),
-                  cl::cat(category)),
+                  cl::cat(flagCategory)),
       noPack("no-pack",
              cl::desc("No packed matmul kernels (for comparisons)"),
-             cl::cat(category), cl::Hidden),
+             cl::cat(flagCategory), cl::Hidden),
       noFuseUpdates("no-fuse-updates",
                     cl::desc("Keep SGD updates apart from the gradient "
                              "matmuls (for comparisons)"),
-                    cl::cat(category), cl::Hidden),
+                    cl::cat(flagCategory), cl::Hidden),
       blas("blas",
            cl::desc("Large f32 matmuls call cblas_sgemm (OpenBLAS: loaded at "
                     "run time by tape-run, -lopenblas for an AOT object)"),
-           cl::cat(category)),
+           cl::cat(flagCategory)),
       checkNumerics(
           "check-numerics",
           cl::desc("Fail at the first NaN or infinity a step computes, naming "
                    "the op and its source location (slower: no fusion, a "
                    "check per op)"),
-          cl::cat(category)),
+          cl::cat(flagCategory)),
       reportCopies("report-copies",
                    cl::desc("Remark on variables copied into their buffer "
                             "instead of updated in place"),
-                   cl::cat(category), cl::Hidden),
+                   cl::cat(flagCategory), cl::Hidden),
       debugInfo("g",
                 cl::desc("Line tables from the .mlir source into the "
                          "compiled code, so that profilers (perf) report "
                          "time per source line"),
-                cl::cat(category)),
+                cl::cat(flagCategory)),
       threads("num-threads",
               cl::desc("Threads the compiled step may use: 1 (the default), "
                        "more (OpenMP: an AOT object links -lomp), or 0 for "
                        "one per core of the compiling machine"),
-              cl::init(1), cl::cat(category)),
+              cl::value_desc("n"), cl::init(1), cl::cat(flagCategory)),
       vectorBits("vector-bits",
                  cl::desc("Size register tiles for this vector width (128, "
                           "256, 512) instead of the target's"),
-                 cl::init(0), cl::cat(category)),
+                 cl::value_desc("bits"), cl::init(0), cl::cat(flagCategory)),
       blasMinFlops("blas-min-flops",
                    cl::desc("With --blas: the smallest matmul (2 M N K "
-                            "flops) that calls BLAS"),
-                   cl::init(1000000), cl::cat(category), cl::Hidden) {}
+                            "flops) that calls BLAS (default 1000000)"),
+                   cl::value_desc("flops"), cl::init(1000000),
+                   cl::cat(flagCategory), cl::Hidden) {}
 
 Status CompileFlags::apply(CompileOptions &options) const {
+  // The ranges, each naming its flag (checkCompileOptions says the same
+  // for callers of the library, which have no flags).
+  if (threads < 0)
+    return Status::error("--num-threads must be 0 (one per core) or more, "
+                         "got " + std::to_string(threads));
+  if (vectorBits != 0 && vectorBits != 128 && vectorBits != 256 &&
+      vectorBits != 512)
+    return Status::error("--vector-bits must be 128, 256 or 512 (or 0, the "
+                         "target's), got " + std::to_string(vectorBits));
+  if (blasMinFlops < 0)
+    return Status::error("--blas-min-flops must be 0 or more, got " +
+                         std::to_string(blasMinFlops));
   CompileOptions result = options;
   result.strict = strict;
   result.vectorize = !noVectorize;

@@ -570,7 +570,7 @@ Status Model::loadShared(const std::string &path,
         "compiled for this machine's CPU ('" + cpu + "'), running on '" +
             llvm::sys::getHostCPUName().str() +
             "': it may use instructions this one lacks (tape-compile "
-            "--target-cpu x86-64 makes a portable one)"});
+            "--mcpu x86-64 makes a portable one)"});
   model = std::move(result);
   return Status::success();
 }

@@ -2,6 +2,8 @@
 
 #include "tape/Runtime/Npy.h"
 #include "tape/Runtime/Files.h"
+#include "tape/Support/CheckpointFormat.h"
+#include "tape/Support/NpyFormat.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -17,7 +19,6 @@
 #include <iterator>
 #include <map>
 #include <new>
-#include <sstream>
 #include <unistd.h>
 
 using namespace tape;
@@ -25,23 +26,12 @@ using namespace tape;
 /// The largest .npy file read (1 TiB): far beyond any tensor here, and
 /// only a bound: the data must be exactly what the header announces.
 static constexpr uint64_t kMaxNpyBytes = uint64_t(1) << 40;
+/// The largest metadata.json read (256 MiB): a checkpoint's is about 150
+/// bytes per variable.
+static constexpr uint64_t kMaxMetadataBytes = uint64_t(1) << 28;
 
 static Status fail(const std::string &name, const std::string &what) {
   return Status::error(name + ": " + what);
-}
-
-static const char *descrOf(DType d) {
-  switch (d) {
-  case DType::F32:
-    return "<f4";
-  case DType::F64:
-    return "<f8";
-  case DType::I32:
-    return "<i4";
-  case DType::I64:
-    return "<i8";
-  }
-  return "";
 }
 
 /// The header of a .npy file: a Python dict literal such as
@@ -185,24 +175,22 @@ static Status parseNpyLayout(const std::string &name, llvm::StringRef bytes,
   if (shapeText.size() < 2 || shapeText.front() != '(' ||
       shapeText.back() != ')')
     return fail(name, "malformed shape " + shapeText);
-  std::stringstream ss(shapeText.substr(1, shapeText.size() - 2));
   // (blanks and a trailing comma inside the tuple are allowed)
-  std::string item;
+  llvm::SmallVector<llvm::StringRef, 8> items;
+  llvm::StringRef(shapeText).drop_front().drop_back().split(items, ',');
   int64_t total = 1;
-  while (std::getline(ss, item, ',')) {
-    size_t first = item.find_first_not_of(' ');
-    if (first == std::string::npos)
+  for (auto [i, item] : llvm::enumerate(items)) {
+    item = item.trim(" \t\n\r");
+    if (item.empty() && i + 1 == items.size() && i > 0)
       continue; // trailing comma of a 1-tuple
-    char *end = nullptr;
-    errno = 0;
-    long long dim = std::strtoll(item.c_str() + first, &end, 10);
-    while (*end == ' ' || *end == '\t' || *end == '\n')
-      ++end;
-    if (errno || dim < 0 || *end ||
-        (dim && total > (int64_t(1) << 40) / dim))
+    if (item.empty() && items.size() == 1)
+      continue; // ()
+    uint64_t dim;
+    if (item.getAsInteger(10, dim) || dim > (uint64_t(1) << 40) ||
+        (dim && uint64_t(total) > (uint64_t(1) << 40) / dim))
       return fail(name, "malformed shape " + shapeText);
-    out.shape.push_back(dim);
-    total *= dim;
+    out.shape.push_back(int64_t(dim));
+    total *= int64_t(dim);
   }
   out.count = total;
   uint64_t need = uint64_t(total) * size;
@@ -393,32 +381,8 @@ Status tape::readNpy(const std::string &path, Tensor &out) {
   return readNpyAs(path, std::nullopt, NpyReadOptions(), out, nullptr);
 }
 
-/// The header of the .npy file (format 1.0) of `tensor`: magic, version,
-/// length and the dict, padded with blanks to a multiple of 64 bytes; the
-/// data follows it as it is.
-static std::string npyHeader(const Tensor &tensor) {
-  const std::vector<int64_t> &dims = tensor.spec().shape;
-  std::string shape = "(";
-  for (size_t i = 0; i < dims.size(); ++i)
-    shape += (i ? ", " : "") + std::to_string(dims[i]);
-  shape += dims.size() == 1 ? ",)" : ")";
-  std::string header = std::string("{'descr': '") +
-                       descrOf(tensor.spec().dtype) +
-                       "', 'fortran_order': False, 'shape': " + shape + ", }";
-  size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += '\n';
-  std::string bytes = "\x93NUMPY";
-  bytes += char(1);
-  bytes += char(0);
-  bytes += char(header.size() & 0xff);
-  bytes += char(header.size() >> 8);
-  bytes += header;
-  return bytes;
-}
-
 std::string tape::encodeNpy(const Tensor &tensor) {
-  std::string bytes = npyHeader(tensor);
+  std::string bytes = npyHeader(tensor.spec());
   bytes.append(static_cast<const char *>(tensor.data()),
                tensor.spec().numBytes());
   return bytes;
@@ -441,25 +405,23 @@ static std::string zipErrorText(int code) {
   return text;
 }
 
-/// Adds the entry `file` to `za`: `header` followed by the bytes of
-/// `tensor`, stored (no compression) like numpy.savez. libzip reads both
-/// from where they are when the archive is written; nothing is copied.
-static Status addStoredNpy(zip_t *za, const std::string &path,
-                           const std::string &file, const std::string &header,
-                           const Tensor &tensor) {
-  zip_buffer_fragment_t parts[2];
+/// Adds the entry `file` to `za`, stored (no compression) like
+/// numpy.savez: the concatenation of `parts`, dated 1980-01-01. libzip reads them from where
+/// they are when the archive is written; nothing is copied.
+static Status addStoredEntry(zip_t *za, const std::string &path,
+                             const std::string &file,
+                             llvm::ArrayRef<llvm::StringRef> parts) {
+  zip_buffer_fragment_t fragments[2];
   zip_uint64_t count = 0;
-  parts[count++] = {reinterpret_cast<zip_uint8_t *>(
-                        const_cast<char *>(header.data())),
-                    header.size()};
-  if (uint64_t bytes = tensor.spec().numBytes())
-    parts[count++] = {static_cast<zip_uint8_t *>(
-                          const_cast<void *>(tensor.data())),
-                      bytes};
+  for (llvm::StringRef part : parts)
+    if (!part.empty())
+      fragments[count++] = {reinterpret_cast<zip_uint8_t *>(
+                                const_cast<char *>(part.data())),
+                            part.size()};
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t *source =
-      zip_source_buffer_fragment_create(parts, count, /*freep=*/0, &error);
+      zip_source_buffer_fragment_create(fragments, count, /*freep=*/0, &error);
   if (!source) {
     std::string text = zip_error_strerror(&error);
     zip_error_fini(&error);
@@ -471,7 +433,11 @@ static Status addStoredNpy(zip_t *za, const std::string &path,
     zip_source_free(source);
     return fail(path, "entry '" + file + "': " + zip_strerror(za));
   }
-  if (zip_set_file_compression(za, zip_uint64_t(index), ZIP_CM_STORE, 0) != 0)
+  // Dated 1980-01-01 00:00 (the earliest DOS date), as reproducible zips
+  // are: the same arrays give the same archive, whenever saved.
+  if (zip_set_file_compression(za, zip_uint64_t(index), ZIP_CM_STORE, 0) !=
+          0 ||
+      zip_file_set_dostime(za, zip_uint64_t(index), 0, 0x21, 0) != 0)
     return fail(path, "entry '" + file + "': " + zip_strerror(za));
   return Status::success();
 }
@@ -487,8 +453,9 @@ static std::string emptyZip() {
 
 Status tape::writeNpz(
     const std::string &path,
-    const std::vector<std::pair<std::string, const Tensor *>> &entries) {
-  if (entries.empty())
+    const std::vector<std::pair<std::string, const Tensor *>> &entries,
+    const std::vector<std::pair<std::string, std::string>> &files) {
+  if (entries.empty() && files.empty())
     return writeFileAtomically(path, emptyZip());
   // libzip writes the archive to a temporary of its own next to `tmp` and
   // renames it over `tmp` in zip_close; commitTemporary then flushes `tmp`
@@ -505,24 +472,29 @@ Status tape::writeNpz(
     ::unlink(tmp.c_str());
     return fail(path, "cannot start the archive: " + zipErrorText(code));
   }
+  auto abandon = [&](Status s) {
+    zip_discard(za);
+    ::unlink(tmp.c_str());
+    return s;
+  };
   // The headers must live until zip_close, which reads them.
   std::vector<std::string> headers;
   headers.reserve(entries.size());
   for (const auto &[name, tensor] : entries) {
-    headers.push_back(npyHeader(*tensor));
-    if (Status s = addStoredNpy(za, path, name + ".npy", headers.back(),
-                                *tensor);
-        !s) {
-      zip_discard(za);
-      ::unlink(tmp.c_str());
-      return s;
-    }
+    headers.push_back(npyHeader(tensor->spec()));
+    llvm::StringRef data(static_cast<const char *>(tensor->data()),
+                         tensor->spec().numBytes());
+    if (Status s = addStoredEntry(za, path, name + ".npy",
+                                  {headers.back(), data});
+        !s)
+      return abandon(s);
   }
+  for (const auto &[name, bytes] : files)
+    if (Status s = addStoredEntry(za, path, name, {bytes}); !s)
+      return abandon(s);
   if (zip_close(za) != 0) {
     std::string text = zip_strerror(za);
-    zip_discard(za);
-    ::unlink(tmp.c_str());
-    return fail(path, "cannot write: " + text);
+    return abandon(fail(path, "cannot write: " + text));
   }
   return commitTemporary(tmp, path);
 }
@@ -570,6 +542,8 @@ struct NpzReader::Impl {
   zip_t *za = nullptr;
   std::vector<NpzEntry> entries;
   llvm::StringMap<size_t> byName;
+  /// A checkpoint's metadata.json, when the archive has one.
+  std::optional<NpzEntry> metadata;
 
   ~Impl() {
     if (za)
@@ -589,9 +563,10 @@ Status NpzReader::Impl::check(const zip_stat_t &st,
                               uint64_t archiveBytes) const {
   std::string what = describe(st.name);
   llvm::StringRef raw(st.name);
-  if (!raw.ends_with(".npy"))
+  if (!raw.ends_with(".npy") && raw != checkpoint::kMetadataEntry)
     return Status::error(what + ": not a .npy array (a .npz archive holds "
-                                "only <name>.npy entries)");
+                                "only <name>.npy entries, and a "
+                                "checkpoint's metadata.json)");
   if (raw == ".npy")
     return Status::error(what + ": no array name before .npy");
   if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
@@ -646,6 +621,12 @@ Status NpzReader::Impl::add(zip_uint64_t index, uint64_t archiveBytes) {
   if (Status s = check(st, archiveBytes); !s)
     return s;
   NpzEntry e{index, st.name, "", st.size};
+  if (e.raw == checkpoint::kMetadataEntry) {
+    if (metadata)
+      return Status::error(describe(e.raw) + ": appears twice");
+    metadata = std::move(e);
+    return Status::success();
+  }
   e.array = symbolForFileName(llvm::StringRef(e.raw).drop_back(4));
   auto [it, added] = byName.try_emplace(e.array, entries.size());
   if (!added) {
@@ -784,29 +765,53 @@ static Status decompress(zip_file_t *file, const std::string &what,
   return Status::success();
 }
 
-Status NpzReader::read(size_t i, std::optional<DType> want,
-                       const NpyReadOptions &options, Tensor &out,
-                       std::string *notice) const {
-  const NpzEntry &e = impl->entries[i];
-  std::string what = describe(i);
+/// Reads the whole of entry `e` (never more than its stated size,
+/// checked against its CRC) into `data`.
+static Status readEntry(zip_t *za, const NpzEntry &e, const std::string &what,
+                        std::unique_ptr<char[]> &data) {
   // The stated size was checked when the archive was opened; the data
   // can never be more than that.
-  std::unique_ptr<char[]> data(new (std::nothrow) char[e.size ? e.size : 1]);
+  data.reset(new (std::nothrow) char[e.size ? e.size : 1]);
   if (!data)
     return Status::error(what + ": out of memory: cannot allocate " +
                          std::to_string(e.size) + " bytes to read it");
-  zip_file_t *file = zip_fopen_index(impl->za, e.index, 0);
+  zip_file_t *file = zip_fopen_index(za, e.index, 0);
   if (!file)
-    return Status::error(what + ": cannot read: " + zip_strerror(impl->za));
+    return Status::error(what + ": cannot read: " + zip_strerror(za));
   Status s = decompress(file, what, data.get(), e.size);
   int code = zip_fclose(file);
   if (s && code != 0)
     s = Status::error(what + ": cannot read: " + zipErrorText(code) +
                       " (damaged)");
-  if (!s)
+  return s;
+}
+
+Status NpzReader::read(size_t i, std::optional<DType> want,
+                       const NpyReadOptions &options, Tensor &out,
+                       std::string *notice) const {
+  const NpzEntry &e = impl->entries[i];
+  std::string what = describe(i);
+  std::unique_ptr<char[]> data;
+  if (Status s = readEntry(impl->za, e, what, data); !s)
     return s;
   return parseNpyAs(what, llvm::StringRef(data.get(), e.size), want, options,
                     out, notice);
+}
+
+bool NpzReader::hasMetadata() const { return impl->metadata.has_value(); }
+
+Status NpzReader::readMetadata(std::string &out) const {
+  const NpzEntry &e = *impl->metadata;
+  std::string what = impl->describe(e.raw);
+  if (e.size > kMaxMetadataBytes)
+    return Status::error(what + ": states " + std::to_string(e.size) +
+                         " bytes, more than a checkpoint's metadata can be (" +
+                         std::to_string(kMaxMetadataBytes) + ")");
+  std::unique_ptr<char[]> data;
+  if (Status s = readEntry(impl->za, e, what, data); !s)
+    return s;
+  out.assign(data.get(), e.size);
+  return Status::success();
 }
 
 Status tape::readNpz(const std::string &path, std::optional<DType> want,

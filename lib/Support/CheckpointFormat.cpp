@@ -1,15 +1,19 @@
-//===- CheckpointFormat.cpp - The checkpoint file format, byte by byte ----===//
+//===- CheckpointFormat.cpp - The checkpoint file format ------------------===//
 
 #include "tape/Support/CheckpointFormat.h"
+#include "tape/Support/FileNames.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CRC.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/SHA256.h"
 
 #include <cstring>
 
 using namespace tape;
 using namespace tape::checkpoint;
+using namespace tape::checkpoint::legacy;
 namespace endian = llvm::support::endian;
 
 namespace {
@@ -54,16 +58,117 @@ struct Reader {
 } // namespace
 
 Status checkpoint::checkCheckpointable(const std::vector<VariableSpec> &vars) {
-  for (const VariableSpec &v : vars)
-    if (v.name.size() > kMaxNameBytes || v.spec.shape.size() > kMaxRank)
+  for (const VariableSpec &v : vars) {
+    std::string shown = v.name.substr(0, 64) + (v.name.size() > 64 ? "..." : "");
+    std::string entry;
+    if (Status s = fileNameForSymbol(v.name, entry); !s)
       return Status::error(
-          "checkpoints cannot hold variable '" + v.name.substr(0, 64) +
-          (v.name.size() > 64 ? "..." : "") + "': " +
-          (v.name.size() > kMaxNameBytes
-               ? "its name has " + std::to_string(v.name.size()) +
-                     " bytes (at most " + std::to_string(kMaxNameBytes) + ")"
-               : "its rank is " + std::to_string(v.spec.shape.size()) +
-                     " (at most " + std::to_string(kMaxRank) + ")"));
+          "checkpoints cannot hold variable '" + shown +
+          "': its name cannot name an archive entry (" +
+          (v.name.empty() ? std::string("it is empty")
+                          : std::to_string(entry.size()) +
+                                " bytes encoded, at most " +
+                                std::to_string(kMaxFileNameBytes)) +
+          "); rename it");
+    if (v.spec.shape.size() > kMaxRank)
+      return Status::error("checkpoints cannot hold variable '" + shown +
+                           "': its rank is " +
+                           std::to_string(v.spec.shape.size()) +
+                           " (at most " + std::to_string(kMaxRank) + ")");
+  }
+  return Status::success();
+}
+
+std::string checkpoint::entryName(const VariableSpec &v) {
+  std::string name;
+  (void)fileNameForSymbol(v.name, name);
+  return name + ".npy";
+}
+
+std::string checkpoint::fingerprint(const std::vector<VariableSpec> &vars) {
+  std::string layout = layoutBytes(vars);
+  auto hash = llvm::SHA256::hash(llvm::arrayRefFromStringRef(layout));
+  return llvm::toHex(hash, /*LowerCase=*/true);
+}
+
+/// `s` as a JSON string: JSON strings are UTF-8, and a name from the IR
+/// need not be; its bytes stay exact in the entry name.
+static std::string jsonText(const std::string &s) {
+  return llvm::json::isUTF8(s) ? s : llvm::json::fixUTF8(s);
+}
+
+checkpoint::MetadataText
+checkpoint::metadataText(const std::vector<VariableSpec> &vars) {
+  std::string text;
+  size_t stepsAt = 0;
+  {
+    llvm::raw_string_ostream os(text);
+    llvm::json::OStream j(os);
+    j.object([&] {
+      j.attribute("format", kFormatName);
+      j.attribute("version", kFormatVersion);
+      // The step count's digits go here.
+      j.attributeBegin("step_count");
+      j.rawValue([&](llvm::raw_ostream &out) { stepsAt = out.tell(); });
+      j.attributeEnd();
+      j.attribute("fingerprint", fingerprint(vars));
+      j.attributeArray("variables", [&] {
+        for (const VariableSpec &v : vars)
+          j.object([&] {
+            j.attribute("name", jsonText(v.name));
+            j.attribute("entry", entryName(v));
+            j.attribute("dtype", dtypeName(v.spec.dtype));
+            j.attributeArray("shape", [&] {
+              for (int64_t d : v.spec.shape)
+                j.value(d);
+            });
+            j.attribute("trainable", v.trainable);
+          });
+      });
+    });
+  }
+  return {text.substr(0, stepsAt), text.substr(stepsAt)};
+}
+
+std::string checkpoint::metadataJSON(const std::vector<VariableSpec> &vars,
+                                     uint64_t steps) {
+  MetadataText parts = metadataText(vars);
+  return parts.prefix + std::to_string(steps) + parts.suffix;
+}
+
+Status checkpoint::parseMetadata(llvm::StringRef text, Metadata &out) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  if (!parsed)
+    return Status::error("metadata.json is not JSON: " +
+                         llvm::toString(parsed.takeError()));
+  const llvm::json::Object *root = parsed->getAsObject();
+  if (!root)
+    return Status::error("metadata.json is not a JSON object");
+  std::optional<llvm::StringRef> format = root->getString("format");
+  if (!format || *format != kFormatName)
+    return Status::error("metadata.json does not say \"format\": \"" +
+                         std::string(kFormatName) +
+                         "\" (not a tape checkpoint)");
+  std::optional<int64_t> version = root->getInteger("version");
+  if (!version)
+    return Status::error("metadata.json has no integer \"version\"");
+  if (*version != kFormatVersion)
+    return Status::error(
+        "checkpoint format version " + std::to_string(*version) +
+        (*version > kFormatVersion ? ", written by a newer tape" : "") +
+        "; this tape reads version " + std::to_string(kFormatVersion) +
+        " (and version 1 files)");
+  const llvm::json::Value *steps = root->get("step_count");
+  std::optional<uint64_t> count =
+      steps ? steps->getAsUINT64() : std::optional<uint64_t>();
+  if (!count)
+    return Status::error("metadata.json has no \"step_count\" (an integer "
+                         "from 0 to 2^64-1)");
+  std::optional<llvm::StringRef> print = root->getString("fingerprint");
+  if (!print)
+    return Status::error("metadata.json has no \"fingerprint\" string");
+  out.steps = *count;
+  out.fingerprint = print->str();
   return Status::success();
 }
 
@@ -81,7 +186,7 @@ std::string checkpoint::layoutBytes(const std::vector<VariableSpec> &vars) {
   return s;
 }
 
-uint64_t checkpoint::fileBytes(const std::vector<VariableSpec> &vars) {
+uint64_t checkpoint::legacy::fileBytes(const std::vector<VariableSpec> &vars) {
   uint64_t n = kPreambleBytes + 4 + 4;
   for (const VariableSpec &v : vars)
     n += 4 + v.name.size() + 4 + 4 + 8 * v.spec.shape.size() +
@@ -89,15 +194,7 @@ uint64_t checkpoint::fileBytes(const std::vector<VariableSpec> &vars) {
   return n;
 }
 
-std::string checkpoint::headerBytes(const std::vector<VariableSpec> &vars,
-                                    uint64_t steps) {
-  std::string s(kMagic, 8);
-  put32(s, kVersion);
-  put64(s, steps);
-  return s + layoutBytes(vars);
-}
-
-Status checkpoint::check(llvm::StringRef bytes,
+Status checkpoint::legacy::check(llvm::StringRef bytes,
                          const std::vector<VariableSpec> &vars,
                          uint64_t &steps, size_t &dataOffset) {
   if (bytes.size() < kPreambleBytes + 4 + 4 ||

@@ -3,9 +3,12 @@
 // Takes arbitrary bytes, routed by their first bytes:
 //  * "\x93NUMPY": a .npy file, parsed by the runtime's reader (parseNpy);
 //  * "PK\x03\x04": a .npz archive, opened from memory by NpzReader (libzip:
-//    the directory and every entry checked) and each array read;
-//  * "TAPECKP1": a checkpoint, loaded into a state of a fixed small model
-//    (an Adam MLP step with f32 and i64 variables) by parseCheckpoint;
+//    the directory and every entry checked) and each array read; then, as
+//    a checkpoint (a .npz with metadata.json), loaded into a state of a
+//    fixed small model (an Adam MLP step with f32 and i64 variables) by
+//    parseCheckpoint;
+//  * "TAPECKP1": a checkpoint of the earlier format (version 1), loaded the
+//    same way;
 //  * anything else: MLIR text (split at `// -----` like `tape-opt
 //    -split-input-file`). Each chunk is checked for nesting depth as the
 //    tools check it, parsed with the tape dialect and every upstream
@@ -460,6 +463,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (rest.starts_with("PK\x03\x04")) {
     fuzzNpz(rest);
+    fuzzCheckpoint(rest);
     return 0;
   }
   if (rest.starts_with("TAPECKP1")) {

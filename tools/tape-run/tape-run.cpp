@@ -11,6 +11,7 @@
 
 #include "tape/Compiler/Flags.h"
 #include "tape/Compiler/OutOfMemory.h"
+#include "tape/Compiler/ToolReference.h"
 #include "tape/Runtime/Checkpoint.h"
 #include "tape/Runtime/Dataset.h"
 #include "tape/Runtime/Evaluate.h"
@@ -40,41 +41,81 @@ using namespace tape;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory category("tape-run options");
-static cl::opt<std::string>
-    inputFile(cl::Positional, cl::Required,
-              cl::desc("<module.mlir | model.so from tape-compile --shared>"),
-              cl::cat(category));
+static CompileFlags compileFlags;
+
+static const ToolDescription tool{
+    "tape-run",
+    "JIT-compile a train step and run it",
+    "<module.mlir | model.so from tape-compile --shared>",
+    "Compiles the module in the tape dialect to native code in this\n"
+    "process and runs its training function for --steps steps, printing\n"
+    "the loss (and the scalar variables) after each:\n"
+    "\n"
+    "  tape-run examples/seed/1_assign_sub.mlir --steps 3\n"
+    "\n"
+    "Inputs come from .npy files or .npz arrays (an array with N times the\n"
+    "rows of an input is a dataset, cut into batches), variables from and\n"
+    "to .npy and .npz files, and the whole state, optimizer slots and the\n"
+    "step count included, from and to checkpoints: .npz archives that\n"
+    "numpy.load reads.\n"
+    "\n"
+    "  tape-run model.mlir --steps 100 --input x.npy --input labels.npy "
+    "--checkpoint run.npz\n"
+    "  tape-run model.mlir --resume run.npz --steps 50 --input x.npy "
+    "--input labels.npy\n"
+    "\n"
+    "A shared library from tape-compile --shared (a name ending in .so)\n"
+    "runs without compiling; every other option works the same, and\n"
+    "compile options are refused (they were fixed by tape-compile):\n"
+    "\n"
+    "  tape-compile model.mlir --shared -o model.so\n"
+    "  tape-run model.so --steps 3\n"
+    "\n"
+    "MLIR's debugging flags work as in tape-opt (tape-opt --help lists\n"
+    "them): --mlir-timing, --mlir-print-ir-after-all, ...\n",
+    {&category, &compileFlags.category()}};
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc(tool.arguments),
+                                      cl::cat(category));
 static cl::opt<std::string>
     entry("entry",
           cl::desc("Function to run each step (default: the host function "
                    "that calls a step, or the only step)"),
-          cl::cat(category));
-static cl::opt<uint64_t> steps("steps", cl::desc("Number of steps to run"),
-                               cl::init(1), cl::cat(category));
+          cl::value_desc("function"),
+    cl::cat(category));
+static cl::opt<uint64_t> steps("steps",
+                               cl::desc("Number of steps to run (default 1)"),
+                               cl::init(1), cl::value_desc("n"),
+    cl::cat(category));
 static cl::opt<uint64_t>
     untilStep("until-step",
               cl::desc("Run until the state has completed this many steps "
                        "(counting those of a resumed checkpoint) instead of "
                        "--steps more"),
-              cl::init(0), cl::cat(category));
+              cl::init(0), cl::value_desc("n"),
+    cl::cat(category));
 static cl::list<std::string>
     inputs("input",
            cl::desc("A .npy file, or an array of a .npz archive "
                     "(file.npz:array), per input of the entry, in order; an "
                     "array with N times the rows of the input is a dataset, "
                     "cut into batches"),
-           cl::cat(category));
+           cl::value_desc("file.npy|file.npz:array"),
+    cl::cat(category));
 static cl::opt<int64_t>
     shuffleSeed("shuffle-seed",
                 cl::desc("Shuffle dataset rows every epoch with this seed "
                          "(default: no shuffling)"),
-                cl::init(-1), cl::cat(category));
+                cl::init(-1), cl::value_desc("seed"),
+    cl::cat(category));
 static cl::opt<std::string> evalFunction(
     "eval",
     cl::desc("A function that only reads the variables (no step, no "
              "assignment) to evaluate on a dataset: the mean of its scalar "
              "outputs (the loss) and, for a classifier, the accuracy. "
              "Without --steps or --until-step, only evaluates"),
+    cl::value_desc("function"),
     cl::cat(category));
 static cl::list<std::string> evalInputs(
     "eval-input",
@@ -82,28 +123,33 @@ static cl::list<std::string> evalInputs(
              "function (default: the "
              "--val-split rows of the --input files, else the --input "
              "files)"),
+    cl::value_desc("file.npy|file.npz:array"),
     cl::cat(category));
 static cl::opt<double> valSplit(
     "val-split",
     cl::desc("Keep this fraction of the --input datasets' rows (the last "
              "ones, as Keras' validation_split) out of training, for --eval"),
-    cl::init(0.0), cl::cat(category));
+    cl::init(0.0), cl::value_desc("fraction"),
+    cl::cat(category));
 static cl::opt<uint64_t>
     evalEvery("eval-every",
               cl::desc("While training, run --eval every N steps (and after "
                        "the last)"),
-              cl::init(0), cl::cat(category));
+              cl::init(0), cl::value_desc("n"),
+    cl::cat(category));
 static cl::opt<std::string> evalOutput(
     "eval-output",
     cl::desc("Write the --eval function's outputs that have a batch "
              "dimension, over all evaluated rows: the first one to a .npy "
              "file, or every one (as output0, output1, ...) to a .npz file"),
+    cl::value_desc("file.npy|file.npz"),
     cl::cat(category));
 static cl::list<std::string> setVars(
     "set",
-    cl::desc("name=value: set every element of a variable before running "
+    cl::desc("Set every element of a variable to a value before running "
              "(a hyper-parameter held in a variable, such as a learning "
              "rate, changed without recompiling)"),
+    cl::value_desc("name=value"),
     cl::cat(category));
 static cl::list<std::string> initVars(
     "init",
@@ -111,13 +157,15 @@ static cl::list<std::string> initVars(
              "name=file.npz:array, or file.npz (each array of the archive, "
              "e.g. one --save-vars wrote, sets the variable of its name; "
              "the others keep their values)"),
+    cl::value_desc("name=file|file.npz"),
     cl::cat(category));
 static cl::opt<std::string>
     printVars("print-vars",
               cl::desc("Comma-separated variables to print after each step "
                        "(default: every scalar trainable variable; 'none' "
                        "for none)"),
-              cl::cat(category));
+              cl::value_desc("names|none"),
+    cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Print nothing per step"),
                            cl::cat(category));
 static cl::opt<bool>
@@ -133,38 +181,53 @@ static cl::opt<std::string>
              cl::desc("Write the variables after the run: a .npz file, or an "
                       "existing folder of <name>.npy files (bytes of a name "
                       "other than letters, digits, _ - . written as %XX)"),
-             cl::cat(category));
+             cl::value_desc("file.npz|folder"),
+    cl::cat(category));
 static cl::opt<double> uint8Scale(
     "uint8-scale",
     cl::desc("Multiply uint8 .npy data read into float inputs or variables "
              "by this (e.g. 0.00392156862745098 = 1/255 for raw pixels)"),
+    cl::value_desc("factor"),
     cl::cat(category));
 static cl::opt<std::string> logFile(
     "log",
     cl::desc("Append one JSON line per logged step to this file: step, "
              "epoch, every scalar output (loss first), seconds since the "
              "start, steps per second"),
+    cl::value_desc("file"),
     cl::cat(category));
 static cl::opt<unsigned> logEvery("log-every",
                                   cl::desc("Log every N steps (default 1)"),
-                                  cl::init(1), cl::cat(category));
-static cl::opt<std::string> checkpoint("checkpoint",
-                                       cl::desc("Checkpoint file to write"),
-                                       cl::cat(category));
+                                  cl::init(1), cl::value_desc("n"),
+    cl::cat(category));
+static cl::opt<std::string> checkpoint(
+    "checkpoint",
+    cl::desc("Write the whole state (every variable, optimizer slots "
+             "included, and the step count) to this checkpoint after the "
+             "run (and every --checkpoint-every steps): a .npz archive, one "
+             "array per variable and metadata.json, that numpy.load reads"),
+                                       cl::value_desc("file"),
+    cl::cat(category));
 static cl::opt<uint64_t>
     checkpointEvery("checkpoint-every",
                     cl::desc("Write the checkpoint every N steps (and at the "
                              "end)"),
-                    cl::init(0), cl::cat(category));
-static cl::opt<std::string> resume("resume",
-                                   cl::desc("Checkpoint to resume from"),
-                                   cl::cat(category));
+                    cl::init(0), cl::value_desc("n"),
+    cl::cat(category));
+static cl::opt<std::string> resume(
+    "resume",
+    cl::desc("Resume from this checkpoint (of tape-run --checkpoint, the C "
+             "API or a compiled program; also the earlier TAPECKP1 format): "
+             "every variable and the step count"),
+                                   cl::value_desc("checkpoint"),
+    cl::cat(category));
 static cl::opt<unsigned>
     precision("precision",
               cl::desc("Significant digits of printed values (default 6, as "
                        "the seed prints them); 0 prints the shortest text "
                        "that reads back as the same float"),
-              cl::init(6), cl::cat(category));
+              cl::init(6), cl::value_desc("digits"),
+    cl::cat(category));
 static cl::opt<bool>
     stats("report-stats",
           cl::desc("Print, on stderr, the median time per call, the heap "
@@ -174,7 +237,7 @@ static cl::opt<bool>
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
-static CompileFlags compileFlags(category);
+static ReferencePageFlag referencePage(tool);
 
 static int fail(const std::string &message) {
   llvm::errs() << "tape-run: " << message << "\n";
@@ -743,18 +806,8 @@ int main(int argc, char **argv) {
   busError.sa_handler = onBusError;
   ::sigaction(SIGBUS, &busError, nullptr);
   tape::setVersionPrinter("tape-run");
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "tape-run: JIT-compile a train step and run it\n\n"
-      "  tape-run examples/seed/1_assign_sub.mlir --steps 3\n\n"
-      "A shared library from tape-compile --shared (a name ending in .so)\n"
-      "runs without compiling; every other option works the same, and\n"
-      "compile options are refused (they were fixed by tape-compile):\n\n"
-      "  tape-compile model.mlir --shared -o model.so\n"
-      "  tape-run model.so --steps 3\n\n"
-      "MLIR's debugging flags work as in tape-opt: --mlir-timing, "
-      "--mlir-print-ir-after-all, ... (see --help-hidden)\n");
+  cl::HideUnrelatedOptions(tool.categories);
+  cl::ParseCommandLineOptions(argc, argv, toolOverview(tool));
 
   std::unique_ptr<Model> model;
   if (llvm::StringRef(inputFile).ends_with(".so")) {

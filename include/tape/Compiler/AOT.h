@@ -1,8 +1,9 @@
 //===- AOT.h - Ahead of time: an object file and its C header ---*- C++ -*-===//
 //
 // What tape-compile does, as a library call: a module in the tape dialect
-// to a relocatable object file and a C header that declares the state
-// layout, state create/free functions (the initial values are in the
+// to a relocatable object file (or its assembly, LLVM IR or the MLIR that
+// is translated to LLVM IR) for a target, and a C header that declares the
+// state layout, state create/free functions (the initial values are in the
 // object: the module's, or trained ones such as a checkpoint's), functions
 // that load and save checkpoints in plain C, and one function per public
 // step and host function.
@@ -13,6 +14,7 @@
 #define TAPE_COMPILER_AOT_H
 
 #include "tape/Compiler/Compiler.h"
+#include "tape/Compiler/Target.h"
 
 #include <functional>
 
@@ -34,12 +36,21 @@ struct InitialState {
   std::string source;
 };
 
+/// What compileAOT writes.
+enum class AOTOutput {
+  Object,   // a relocatable object file
+  Assembly, // its assembly text
+  LLVMIR,   // the optimised LLVM IR it is generated from, as text
+  MLIR,     // the module in the LLVM dialect, as translated to LLVM IR
+};
+
 struct AOTOptions {
   /// Prefix of every generated C symbol; a C identifier.
   std::string prefix = "model";
-  /// 'native' (the host's CPU and features) or an LLVM CPU name such as
-  /// 'x86-64' for a portable object.
-  std::string targetCpu = "native";
+  /// The triple, CPU and features to compile for (default: this machine,
+  /// its CPU and features).
+  TargetChoice target;
+  AOTOutput output = AOTOutput::Object;
   /// When set, called with the compiled module's state layout once it is
   /// known; what it returns is stored in the object instead of the
   /// module's initial values (tape-compile --weights reads a checkpoint or
@@ -66,8 +77,11 @@ constexpr int kSharedModelVersion = 1;
 constexpr const char *kSharedModelSymbol = "tape_model_metadata";
 
 struct AOTArtifacts {
-  std::string object; // the relocatable object file's bytes
+  /// The object file's bytes, or the text of the other outputs.
+  std::string output;
   std::string header; // the C header's text
+  /// The target compiled for (CompileTarget::describe).
+  std::string target;
   std::vector<Diagnostic> warnings;
   /// What a link of the object needs, e.g. {"-lm"} (the header's "Link
   /// with:" line).
@@ -76,8 +90,8 @@ struct AOTArtifacts {
 
 /// Compiles `source` for the target; `options.vectorBits` 0 sizes the
 /// register tiles for the target CPU's vector registers.
-Status compileToObject(const std::string &source, CompileOptions options,
-                       const AOTOptions &aot, AOTArtifacts &out);
+Status compileAOT(const std::string &source, CompileOptions options,
+                  const AOTOptions &aot, AOTArtifacts &out);
 
 /// Links `object` (bytes) into the shared library `path` with the
 /// system's C compiler driver ($TAPE_CC, else the first of cc, clang,

@@ -19,9 +19,14 @@ namespace tape {
 
 class CompileFlags {
 public:
-  /// Registers the flags in `category`; construct before parsing the
+  /// Registers the flags, in their own category ("Compile options", the
+  /// same section of --help in every tool); construct before parsing the
   /// command line (at namespace scope in a tool).
-  explicit CompileFlags(llvm::cl::OptionCategory &category);
+  CompileFlags();
+
+  /// The flags' category: a tool shows it with its own
+  /// (cl::HideUnrelatedOptions({&toolCategory, &flags.category()})).
+  llvm::cl::OptionCategory &category() { return flagCategory; }
 
   /// Writes what the flags say into `options`; fails, naming the flag, for
   /// a value out of range.
@@ -33,6 +38,7 @@ public:
   std::string firstGiven() const;
 
 private:
+  llvm::cl::OptionCategory flagCategory;
   bool mlirFlags;
   llvm::cl::opt<bool> strict, noVectorize, noPack, noFuseUpdates, blas,
       checkNumerics, reportCopies, debugInfo;

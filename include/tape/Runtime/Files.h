@@ -12,6 +12,7 @@
 #define TAPE_RUNTIME_FILES_H
 
 #include "tape/Runtime/Status.h"
+#include "tape/Support/FileNames.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FileSystem.h"
@@ -67,21 +68,6 @@ Status checkWritableFile(const std::string &path, const std::string &what);
 
 /// Checks that `dir` is an existing folder in which files can be created.
 Status checkWritableFolder(const std::string &dir, const std::string &what);
-
-/// A file name for the symbol `name` (a variable's name from the IR) that
-/// stays inside the folder it is joined to: bytes other than letters,
-/// digits, '_', '-' and '.' (after the first byte) are written as "%XX",
-/// so `../../x` becomes `%2E.%2F..%2Fx`, and distinct names give distinct
-/// file names. Names whose encoding exceeds 240 bytes are refused.
-Status fileNameForSymbol(const std::string &name, std::string &out);
-
-/// The inverse of fileNameForSymbol: each "%XX" (two hex digits, either
-/// case) becomes the byte it encodes; every other byte, including a '%'
-/// not followed by two hex digits, is kept as it is. So the file names
-/// fileNameForSymbol makes give back their symbols, and names from other
-/// writers (NumPy's savez keys) pass through unchanged unless they hold
-/// such a sequence.
-std::string symbolForFileName(llvm::StringRef fileName);
 
 } // namespace tape
 

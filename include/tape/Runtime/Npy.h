@@ -47,20 +47,25 @@ Status writeNpy(const std::string &path, const Tensor &tensor);
 std::string encodeNpy(const Tensor &tensor);
 
 /// Writes a .npz archive with one `<name>.npy` entry per tensor (names as
-/// given: the caller makes them file-safe with fileNameForSymbol), stored
-/// uncompressed like numpy.savez, through libzip: ZIP64 records where the
-/// sizes, offsets or the number of entries need them. The archive is
-/// written to a temporary next to `path` and renamed over it once flushed
-/// (Files.h), so `path` holds the old file or the complete new one; the
-/// tensors are written from where they are, not copied into an archive in
-/// memory.
-Status writeNpz(const std::string &path,
-                const std::vector<std::pair<std::string, const Tensor *>> &entries);
+/// given: the caller makes them file-safe with fileNameForSymbol), then one
+/// entry per (name, bytes) of `files` (a checkpoint's metadata.json), all
+/// stored uncompressed like numpy.savez and dated 1980-01-01 (the same
+/// arrays give the same bytes), through libzip: ZIP64 records
+/// where the sizes, offsets or the number of entries need them. The
+/// archive is written to a temporary next to `path` and renamed over it
+/// once flushed (Files.h), so `path` holds the old file or the complete
+/// new one; the tensors are written from where they are, not copied into
+/// an archive in memory.
+Status writeNpz(
+    const std::string &path,
+    const std::vector<std::pair<std::string, const Tensor *>> &entries,
+    const std::vector<std::pair<std::string, std::string>> &files = {});
 
 /// A .npz archive (numpy.savez or savez_compressed, or writeNpz) opened for
 /// reading. Opening checks the whole central directory before any data is
 /// read: the archive must be a consistent zip (libzip, ZIP64 included)
-/// whose entries are all unencrypted `<name>.npy` files, stored or
+/// whose entries are all unencrypted `<name>.npy` files (and at most one
+/// `metadata.json`, a checkpoint's, which is not an array), stored or
 /// deflated, with stated sizes that the archive can hold (a deflated entry
 /// at most what deflate can expand its compressed bytes to, never more
 /// than the machine's memory), and whose array names (the entry names
@@ -89,6 +94,11 @@ public:
   Status read(size_t i, std::optional<DType> want,
               const NpyReadOptions &options, Tensor &out,
               std::string *notice) const;
+
+  /// Whether the archive has a metadata.json entry (a checkpoint's), and
+  /// its bytes (at most 256 MiB, checked against its CRC).
+  bool hasMetadata() const;
+  Status readMetadata(std::string &out) const;
 
 private:
   struct Impl;
