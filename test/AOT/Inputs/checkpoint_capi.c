@@ -19,9 +19,10 @@ int main(int argc, char **argv) {
   TapeModel model;
   TapeState state;
   int k;
+  TapeCompileOptions defaults = {NULL};
   if (argc != 5)
     return 2;
-  if (failed(tapeModelCompileFile(argv[1], NULL, &model), "compile"))
+  if (failed(tapeModelCompileFile(argv[1], defaults, &model), "compile"))
     return 1;
   state = tapeStateCreate(model);
   if (failed(tapeStateLoadCheckpoint(state, argv[2]), "load"))
