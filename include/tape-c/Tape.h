@@ -16,15 +16,15 @@
    Destroy function; Destroy of a null handle does nothing. Every other
    handle a function returns is borrowed (tapeStateGetModel).
 
-   Errors. No call aborts or exits the process, and none prints. A fallible
-   call returns a TapeStatus: the null status is success (tapeStatusIsOk);
-   anything else is an error the caller owns and destroys with
-   tapeStatusDestroy. An error has a code (tapeStatusGetCode: what kind of
-   failure, to act on), a message (to show) and the compiler's diagnostics
-   (structured: severity, location, message). On an error nothing the call
-   would have returned is written (`*model` stays as it was). Queries never
-   fail: for a null handle or an index out of range they return the neutral
-   value each documents (0, NULL, false, -1).
+   Errors. No tape* call aborts or exits the process, and none prints. A
+   fallible call returns a TapeStatus: the null status is success
+   (tapeStatusIsOk); anything else is an error the caller owns and destroys
+   with tapeStatusDestroy. An error has a code (tapeStatusGetCode: what
+   kind of failure, to act on), a message (to show) and the compiler's
+   diagnostics (structured: severity, location, message). On an error
+   nothing the call would have returned is written (`*model` stays as it
+   was). Queries never fail: for a null handle or an index out of range
+   they return the neutral value each documents (0, NULL, false, -1).
 
    Strings. Strings passed in are NUL-terminated UTF-8 unless a length is
    given, and are copied if kept. Strings and arrays returned are borrowed:

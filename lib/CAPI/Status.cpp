@@ -2,7 +2,9 @@
 
 #include "Handles.h"
 
+#include <cstring>
 #include <new>
+#include <type_traits>
 
 using namespace tape;
 using namespace tape::capi;
@@ -70,7 +72,10 @@ TapeStatusCode tapeStatusGetCode(TapeStatus status) {
   return status.ptr ? toC(unwrap(status)->code) : TapeStatusOk;
 }
 
-const char *tapeStatusCodeGetName(TapeStatusCode code) {
+const char *tapeStatusCodeGetName(TapeStatusCode status) {
+  // Read as an integer: a C caller can pass any int for the enum.
+  std::underlying_type_t<TapeStatusCode> code;
+  std::memcpy(&code, &status, sizeof code);
   switch (code) {
   case TapeStatusOk:
     return "OK";

@@ -677,6 +677,7 @@ static void testBuffers(void) {
   CHECK(expectError(tapeStateGetVariable(state, "table", tb),
                     TapeStatusInvalidArgument, "variable 'table': its strides"));
   tapeStateDestroy(state);
+  tapeModelDestroy(model);
 
   /* Every option compiles this model and computes the same numbers
      (threads, vector widths, codegen steps off, BLAS, line tables). */

@@ -33,9 +33,9 @@ static void *run(void *arg) {
   for (int k = 0; k < STEPS; ++k) {
     /* Both seeds' entries return the loss first; seed 1 also w and b. */
     float out[3];
-    TapeBuffer outs[3] = {{&out[0], TapeDTypeF32, 0, NULL},
-                          {&out[1], TapeDTypeF32, 0, NULL},
-                          {&out[2], TapeDTypeF32, 0, NULL}};
+    TapeBuffer outs[3] = {{.data = &out[0], .dtype = TapeDTypeF32},
+                          {.data = &out[1], .dtype = TapeDTypeF32},
+                          {.data = &out[2], .dtype = TapeDTypeF32}};
     size_t n = 0;
     for (size_t i = 0; i < tapeModelGetNumFunctions(model); ++i)
       if (!strcmp(tapeModelGetFunctionName(model, i), job->function))
@@ -65,9 +65,9 @@ static void *hammer(void *arg) {
   Shared *shared = (Shared *)arg;
   for (int k = 0; k < SHARED_RUNS; ++k) {
     float out[3];
-    TapeBuffer outs[3] = {{&out[0], TapeDTypeF32, 0, NULL},
-                          {&out[1], TapeDTypeF32, 0, NULL},
-                          {&out[2], TapeDTypeF32, 0, NULL}};
+    TapeBuffer outs[3] = {{.data = &out[0], .dtype = TapeDTypeF32},
+                          {.data = &out[1], .dtype = TapeDTypeF32},
+                          {.data = &out[2], .dtype = TapeDTypeF32}};
     TapeStatus st = tapeStateRun(shared->state, "train_step", NULL, 0, outs, 3);
     if (tapeStatusIsOk(st))
       ++shared->completed;

@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
     return 1;
   for (k = 0; k < atoi(argv[3]); ++k) {
     float loss;
-    TapeBuffer out = {&loss, TapeDTypeF32, 0, NULL};
+    TapeBuffer out = {.data = &loss, .dtype = TapeDTypeF32};
     if (failed(tapeStateRun(state, "host_iteration", NULL, 0, &out, 1), "run"))
       return 1;
     printf("Loss: %.9g\n", loss);
