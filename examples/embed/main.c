@@ -13,9 +13,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   TapeModel model;
-  TapeStatus status = tapeModelCompileFile(argv[1], NULL, &model);
+  TapeCompileOptions defaults = {NULL}; /* the null handle: every default */
+  TapeStatus status = tapeModelCompileFile(argv[1], defaults, &model);
   if (!tapeStatusIsOk(status)) {
-    fprintf(stderr, "%s\n", tapeStatusGetMessage(status));
+    fprintf(stderr, "%s: %s\n",
+            tapeStatusCodeGetName(tapeStatusGetCode(status)),
+            tapeStatusGetMessage(status));
     for (size_t i = 0; i < tapeStatusGetNumDiagnostics(status); ++i) {
       const char *loc, *msg;
       tapeStatusGetDiagnostic(status, i, NULL, &loc, &msg);
@@ -28,7 +31,7 @@ int main(int argc, char **argv) {
   int steps = atoi(argv[3]);
   for (int k = 0; k < steps; ++k) {
     float loss;
-    TapeBuffer out = {&loss, TapeDTypeF32, 0, NULL};
+    TapeBuffer out = {.data = &loss, .dtype = TapeDTypeF32};
     status = tapeStateRun(state, argv[2], NULL, 0, &out, 1);
     if (!tapeStatusIsOk(status)) {
       fprintf(stderr, "%s\n", tapeStatusGetMessage(status));
@@ -40,7 +43,7 @@ int main(int argc, char **argv) {
       if (tapeModelGetVariableRank(model, i) != 0)
         continue;
       float v;
-      TapeBuffer b = {&v, TapeDTypeF32, 0, NULL};
+      TapeBuffer b = {.data = &v, .dtype = TapeDTypeF32};
       tapeStatusDestroy(
           tapeStateGetVariable(state, tapeModelGetVariableName(model, i), b));
       printf(", %s: %g", tapeModelGetVariableName(model, i), v);

@@ -279,10 +279,16 @@ static std::string sharedMetadata(const LoweredModule &m,
   }
   for (const FunctionSpec &f : m.functions) {
     llvm::json::Array inputs, outputs;
-    for (const TensorSpec &t : f.inputs)
-      inputs.push_back(specJSON(t));
-    for (const TensorSpec &t : f.outputs)
-      outputs.push_back(specJSON(t));
+    auto named = [](const TensorSpec &t, const std::string &name) {
+      llvm::json::Value spec = specJSON(t);
+      if (!name.empty())
+        spec.getAsObject()->try_emplace("name", name);
+      return spec;
+    };
+    for (size_t i = 0; i < f.inputs.size(); ++i)
+      inputs.push_back(named(f.inputs[i], f.inputNames[i]));
+    for (size_t i = 0; i < f.outputs.size(); ++i)
+      outputs.push_back(named(f.outputs[i], f.outputNames[i]));
     functions.push_back(llvm::json::Object{
         {"name", f.name},
         {"is_step", f.isStep},

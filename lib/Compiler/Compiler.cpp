@@ -13,6 +13,7 @@
 #include "tape/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
@@ -157,8 +158,54 @@ private:
 };
 } // namespace
 
+namespace {
+/// The SSA names the source text gives a function's arguments: a block
+/// argument's location is where its `%name` is written (when the text
+/// gives it no other), so the name is read from the text there.
+class SourceNames {
+public:
+  SourceNames(llvm::StringRef text, llvm::StringRef name)
+      : text(text), name(name) {}
+
+  /// "x" for an argument written `%x` in the text, "" when its location
+  /// is elsewhere or it is only a number (`%0`).
+  std::string of(mlir::BlockArgument arg) {
+    auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(arg.getLoc());
+    if (!loc || loc.getFilename() != name || loc.getLine() == 0 ||
+        loc.getColumn() == 0)
+      return "";
+    if (lineStarts.empty()) {
+      lineStarts.push_back(0);
+      for (size_t i = 0; i < text.size(); ++i)
+        if (text[i] == '\n')
+          lineStarts.push_back(i + 1);
+    }
+    if (loc.getLine() > lineStarts.size())
+      return "";
+    size_t at = lineStarts[loc.getLine() - 1] + loc.getColumn() - 1;
+    if (at >= text.size() || text[at] != '%')
+      return "";
+    size_t end = at + 1;
+    auto isNameChar = [](char c) {
+      return llvm::isAlnum(c) || c == '_' || c == '$' || c == '.' || c == '-';
+    };
+    while (end < text.size() && isNameChar(text[end]))
+      ++end;
+    llvm::StringRef id = text.slice(at + 1, end);
+    if (id.empty() || llvm::all_of(id, llvm::isDigit))
+      return "";
+    return id.str();
+  }
+
+private:
+  llvm::StringRef text, name;
+  std::vector<size_t> lineStarts;
+};
+} // namespace
+
 Status tape::lowerToLLVM(const std::string &source,
-                         const CompileOptions &options, LoweredModule &out) {
+                         const CompileOptions &options, LoweredModule &out,
+                         SourceKind kind) {
   mlir::DialectRegistry registry;
   registerCompilerDialects(registry);
   out.context = std::make_unique<mlir::MLIRContext>(registry);
@@ -194,25 +241,38 @@ Status tape::lowerToLLVM(const std::string &source,
   // The signatures, from the tape-level IR.
   LoweredModule &impl = out;
   TrainingFunctions training(*module);
+  SourceNames sourceNames(source, options.sourceName);
+  using mlir::tape::TapeDialect;
   auto addFunction = [&](mlir::FunctionOpInterface fn, bool isStep) {
     if (fn.isExternal() || fn.isPrivate())
       return Status::success();
     FunctionSpec f{fn.getName().str(), isStep, training.trains(fn), {}, {}};
-    for (mlir::Type t : fn.getArgumentTypes()) {
+    auto nameAttr = [](mlir::DictionaryAttr attrs) -> std::string {
+      auto name = attrs ? attrs.getAs<mlir::StringAttr>(
+                              TapeDialect::NameAttrHelper::getNameStr())
+                        : nullptr;
+      return name ? name.getValue().str() : "";
+    };
+    for (auto [i, t] : llvm::enumerate(fn.getArgumentTypes())) {
       std::optional<TensorSpec> spec = toSpec(t);
       if (!spec)
         return Status::error("function @" + f.name +
                              " takes a value that is not a statically "
                              "shaped f32/f64/i32/i64 tensor");
       f.inputs.push_back(*spec);
+      std::string name = nameAttr(fn.getArgAttrDict(i));
+      if (name.empty() && kind == SourceKind::Written)
+        name = sourceNames.of(fn.getArgument(i));
+      f.inputNames.push_back(std::move(name));
     }
-    for (mlir::Type t : fn.getResultTypes()) {
+    for (auto [i, t] : llvm::enumerate(fn.getResultTypes())) {
       std::optional<TensorSpec> spec = toSpec(t);
       if (!spec)
         return Status::error("function @" + f.name +
                              " returns a value that is not a statically "
                              "shaped f32/f64/i32/i64 tensor");
       f.outputs.push_back(*spec);
+      f.outputNames.push_back(nameAttr(fn.getResultAttrDict(i)));
     }
     impl.functions.push_back(std::move(f));
     return Status::success();
@@ -236,7 +296,6 @@ Status tape::lowerToLLVM(const std::string &source,
 
   // What the pipeline handed on (tape-abi-verify checked it): the state
   // layout, optimizer slots included, and each function's workspace.
-  using mlir::tape::TapeDialect;
   mlir::Operation *top = module->getOperation();
   auto layout = top->getAttrOfType<mlir::ArrayAttr>(
       TapeDialect::StateAttrHelper::getNameStr());
@@ -263,7 +322,7 @@ Status tape::lowerToLLVM(const std::string &source,
                     uint64_t(::sysconf(_SC_PAGESIZE));
   if (memory && stateBytes > memory)
     return Status::error(
-        options.sourceName + ": the variables need " +
+        StatusCode::ResourceExhausted, options.sourceName + ": the variables need " +
         std::to_string(stateBytes) + " bytes (@" + largestName + " alone " +
         std::to_string(largest) + "), more than this machine's memory (" +
         std::to_string(memory) + " bytes)");
@@ -287,7 +346,8 @@ Status tape::lowerToLLVM(const std::string &source,
                   .materialize(type);
     Tensor value;
     if (!Tensor::tryCreate(*spec, value))
-      return Status::error(options.sourceName + ": out of memory: cannot "
+      return Status::error(StatusCode::ResourceExhausted,
+                           options.sourceName + ": out of memory: cannot "
                            "allocate the initial value of @" + name + " (" +
                            spec->str() + ")");
     fill(dense, value);

@@ -8,6 +8,8 @@
 std::string tape::checkCompileOptions(const CompileOptions &options) {
   if (options.threads < 0)
     return "the number of threads must be 0 (one per core) or more";
+  if (options.threads > 4096)
+    return "the number of threads must be at most 4096";
   if (options.vectorBits != 0 && options.vectorBits != 128 &&
       options.vectorBits != 256 && options.vectorBits != 512)
     return "the vector width must be 0 (the target's), 128, 256 or 512 bits";

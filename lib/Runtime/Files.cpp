@@ -16,8 +16,9 @@
 using namespace tape;
 namespace fs = llvm::sys::fs;
 
-static Status fail(const std::string &path, const std::string &what) {
-  return Status::error(path + ": " + what);
+static Status fail(const std::string &path, const std::string &what,
+                   StatusCode code = StatusCode::IOError) {
+  return Status::error(code, path + ": " + what);
 }
 
 static std::string errnoText(int e) { return std::strerror(e); }
@@ -42,13 +43,15 @@ static Status openRegularFile(const std::string &path, const std::string &what,
   // O_NONBLOCK: opening a FIFO without a writer returns at once instead of
   // waiting.
   fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return fail(path, "cannot open: " + errnoText(errno));
+  if (fd < 0) {
+    int e = errno;
+    return fail(path, "cannot open: " + errnoText(e), statusCodeForErrno(e));
+  }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     int e = errno;
     ::close(fd);
-    return fail(path, "cannot open: " + errnoText(e));
+    return fail(path, "cannot open: " + errnoText(e), statusCodeForErrno(e));
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -139,7 +142,8 @@ Status tape::createTemporaryFor(const std::string &path, int &fd,
   if (std::error_code ec = fs::createUniqueFile(
           path + ".tmp." + std::to_string(::getpid()) + ".%%%%%%", fd, name,
           fs::OF_None, 0644))
-    return fail(path, "cannot create a temporary next to it: " + ec.message());
+    return fail(path, "cannot create a temporary next to it: " + ec.message(),
+                statusCodeForErrno(ec.value()));
   tmp = name.str().str();
   return Status::success();
 }
@@ -213,7 +217,8 @@ Status tape::writeFileAtomically(const std::string &path,
 Status tape::checkWritableFolder(const std::string &dir,
                                  const std::string &what) {
   if (!fs::is_directory(dir))
-    return fail(dir, what + " names a folder that does not exist");
+    return fail(dir, what + " names a folder that does not exist",
+                StatusCode::NotFound);
   int fd;
   llvm::SmallString<256> probe;
   if (std::error_code ec = fs::createUniqueFile(

@@ -25,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include <dlfcn.h>
 
@@ -37,7 +38,8 @@ struct Model::Impl {
   std::vector<VariableSpec> variables;
   std::vector<Tensor> initial;
   std::vector<FunctionSpec> functions;
-  std::map<std::string, void (*)(void **)> entryPoints;
+  /// The compiled code of functions[i], packed calling convention.
+  std::vector<void (*)(void **)> entryPoints;
   std::vector<Diagnostic> warnings;
   std::vector<std::string> numericsSites;
   /// Compiled with check-numerics: calls keep the state to restore.
@@ -169,11 +171,13 @@ static Status loadBlas(int threads) {
     errors += "\n  " + error;
   }
   if (!loaded)
-    return Status::error("BLAS calls need a CBLAS library (OpenBLAS: "
+    return Status::error(StatusCode::Unavailable,
+                         "BLAS calls need a CBLAS library (OpenBLAS: "
                          "apt-get install libopenblas0), none could be "
                          "loaded:" + errors);
   if (!llvm::sys::DynamicLibrary::SearchForAddressOfSymbol("cblas_sgemm"))
-    return Status::error("the BLAS library loaded has no cblas_sgemm");
+    return Status::error(StatusCode::Unavailable,
+                         "the BLAS library loaded has no cblas_sgemm");
   using SetThreads = void (*)(int);
   if (auto set = reinterpret_cast<SetThreads>(
           llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(
@@ -190,7 +194,8 @@ static Status loadOpenMP() {
   for (const char *name : {"libomp.so.5", "libomp.so"})
     if (!llvm::sys::DynamicLibrary::LoadLibraryPermanently(name, &error))
       return Status::success();
-  return Status::error("threads need LLVM's OpenMP runtime (apt-get install "
+  return Status::error(StatusCode::Unavailable,
+                       "threads need LLVM's OpenMP runtime (apt-get install "
                        "libomp-22-dev): " + error);
 }
 
@@ -199,16 +204,39 @@ Status Model::compileFile(const std::string &path,
                           std::unique_ptr<Model> &model) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
-    return Status::error("cannot read '" + path +
-                         "': " + buffer.getError().message());
+    return Status::error(statusCodeForErrno(buffer.getError().value()),
+                         "cannot read '" + path +
+                             "': " + buffer.getError().message());
   CompileOptions named = options;
   named.sourceName = path;
   return compile((*buffer)->getBuffer().str(), named, model);
 }
 
+Status Model::compileModule(mlir::ModuleOp module,
+                            const CompileOptions &options,
+                            std::unique_ptr<Model> &model) {
+  if (!module)
+    return Status::error(StatusCode::InvalidArgument, "a null module");
+  // Text with every location, so that diagnostics point where the
+  // module's own locations do. A module that does not verify is printed
+  // in the generic form, and the parse below reports why.
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os, mlir::OpPrintingFlags().enableDebugInfo(
+                        /*enable=*/true, /*prettyForm=*/false));
+  os.flush();
+  return compileText(text, options, /*printed=*/true, model);
+}
+
 Status Model::compile(const std::string &source,
                       const CompileOptions &options,
                       std::unique_ptr<Model> &model) {
+  return compileText(source, options, /*printed=*/false, model);
+}
+
+Status Model::compileText(const std::string &source,
+                          const CompileOptions &options, bool printed,
+                          std::unique_ptr<Model> &model) {
   initializeLLVM();
   if (options.blas)
     if (Status s = loadBlas(options.threads); !s)
@@ -217,8 +245,10 @@ Status Model::compile(const std::string &source,
     if (Status s = loadOpenMP(); !s)
       return s;
   LoweredModule lowered;
-  if (Status s = lowerToLLVM(source, options, lowered); !s)
-    return s;
+  if (Status s = lowerToLLVM(
+          source, options, lowered,
+          printed ? SourceKind::Printed : SourceKind::Written); !s)
+    return std::move(s).orCode(StatusCode::CompileError);
   std::unique_ptr<Model> result(new Model());
   Impl &impl = *result->impl;
   impl.variables = std::move(lowered.variables);
@@ -235,14 +265,16 @@ Status Model::compile(const std::string &source,
           *module,
           [](llvm::StringRef name, bool) { return (kJITPrefix + name).str(); });
       !s)
-    return s;
+    return std::move(s).orCode(StatusCode::Internal);
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
-    return Status::error("cannot target the host: " +
+    return Status::error(StatusCode::Internal,
+                         "cannot target the host: " +
                          llvm::toString(builder.takeError()));
   auto tm = builder->createTargetMachine();
   if (!tm)
-    return Status::error("cannot target the host: " +
+    return Status::error(StatusCode::Internal,
+                         "cannot target the host: " +
                          llvm::toString(tm.takeError()));
   mlir::ExecutionEngineOptions engineOptions;
   auto transformer = mlir::makeOptimizingTransformer(kLLVMOptLevel, 0, tm->get());
@@ -256,7 +288,8 @@ Status Model::compile(const std::string &source,
   auto engine = mlir::ExecutionEngine::create(*module, engineOptions,
                                               std::move(*tm));
   if (!engine)
-    return Status::error("cannot create the JIT: " +
+    return Status::error(StatusCode::Internal,
+                         "cannot create the JIT: " +
                          llvm::toString(engine.takeError()));
   impl.engine = std::move(*engine);
   // The compiled code's allocations go through counters (see
@@ -282,9 +315,10 @@ Status Model::compile(const std::string &source,
   for (const FunctionSpec &f : impl.functions) {
     auto fn = impl.engine->lookupPacked((kJITPrefix + f.name).str());
     if (!fn)
-      return Status::error("cannot find compiled function @" + f.name + ": " +
+      return Status::error(StatusCode::Internal,
+                         "cannot find compiled function @" + f.name + ": " +
                            llvm::toString(fn.takeError()));
-    impl.entryPoints[f.name] = *fn;
+    impl.entryPoints.push_back(*fn);
   }
   model = std::move(result);
   return Status::success();
@@ -382,10 +416,12 @@ static Status checkSharedFile(const std::string &path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
-    return Status::error("cannot read '" + path +
-                         "': " + buffer.getError().message());
+    return Status::error(statusCodeForErrno(buffer.getError().value()),
+                         "cannot read '" + path +
+                             "': " + buffer.getError().message());
   auto notOurs = [&](const std::string &why) {
-    return Status::error("'" + path + "' is not a tape model: " + why +
+    return Status::error(StatusCode::InvalidArgument,
+                         "'" + path + "' is not a tape model: " + why +
                          " (tape-compile --shared builds one)");
   };
   auto object = llvm::object::ObjectFile::createObjectFile(
@@ -434,14 +470,17 @@ Status Model::loadShared(const std::string &path,
   void *handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *e = ::dlerror();
-    return Status::error("cannot load '" + path + "': " +
+    return Status::error(StatusCode::Unavailable,
+                         "cannot load '" + path + "': " +
                          (e ? e : "dlopen failed"));
   }
   std::unique_ptr<Model> result(new Model());
   Impl &impl = *result->impl;
   impl.library = std::shared_ptr<void>(handle, [](void *h) { ::dlclose(h); });
-  auto error = [&](const std::string &what) {
-    return Status::error("'" + path + "': " + what);
+  // Unknown codes: the API's fallback for a damaged file (DataLoss).
+  auto error = [&](const std::string &what,
+                   StatusCode code = StatusCode::Unknown) {
+    return Status::error(code, "'" + path + "': " + what);
   };
   auto symbol = [&](const std::string &name) {
     ::dlerror();
@@ -463,12 +502,14 @@ Status Model::loadShared(const std::string &path,
   if (!r.string(*root, "format", format) || format != kSharedModelFormat)
     return error(std::string("not a tape model (its metadata is not of "
                              "format '") +
-                 kSharedModelFormat + "')");
+                     kSharedModelFormat + "')",
+                 StatusCode::InvalidArgument);
   if (!r.integer(*root, "version", version) || version != kSharedModelVersion)
     return error("a tape shared model of format version " +
                  std::to_string(version) + "; this runtime reads version " +
                  std::to_string(kSharedModelVersion) +
-                 ": build it again with this tape-compile --shared");
+                     ": build it again with this tape-compile --shared",
+                 StatusCode::FailedPrecondition);
 
   auto corrupt = [&] { return error("corrupt tape metadata: " + r.error); };
   const llvm::json::Object *options =
@@ -478,7 +519,8 @@ Status Model::loadShared(const std::string &path,
     return corrupt();
   if (checkNumerics)
     return error("built with check-numerics, which a shared model cannot "
-                 "run (its checks call into the JIT runtime)");
+                 "run (its checks call into the JIT runtime)",
+                 StatusCode::FailedPrecondition);
   int64_t stepCount = 0;
   if (!r.integer(*root, "initial_step_count", stepCount) || stepCount < 0)
     return corrupt();
@@ -499,7 +541,8 @@ Status Model::loadShared(const std::string &path,
     Tensor t;
     if (!Tensor::tryCreate(v.spec, t))
       return error("out of memory: cannot allocate the initial value of '" +
-                   v.name + "' (" + v.spec.str() + ")");
+                       v.name + "' (" + v.spec.str() + ")",
+                   StatusCode::ResourceExhausted);
     size_t bytes = v.spec.numBytes();
     if (initial != "zero") {
       std::string name;
@@ -539,8 +582,9 @@ Status Model::loadShared(const std::string &path,
       return corrupt();
     if (f.workspaceBytes < 0)
       return error("@" + f.name + ": a negative workspace size");
-    for (auto [key, specs] : {std::make_pair("inputs", &f.inputs),
-                              std::make_pair("outputs", &f.outputs)}) {
+    for (auto [key, specs, names] :
+         {std::make_tuple("inputs", &f.inputs, &f.inputNames),
+          std::make_tuple("outputs", &f.outputs, &f.outputNames)}) {
       const llvm::json::Array *list = r.array(*o, key);
       if (!list)
         return corrupt();
@@ -550,15 +594,18 @@ Status Model::loadShared(const std::string &path,
         if (!so || !r.spec(*so, spec, "@" + f.name))
           return corrupt();
         specs->push_back(std::move(spec));
+        // Optional: libraries from before names were recorded have none.
+        auto name = so->getString("name");
+        names->push_back(name ? name->str() : "");
       }
     }
-    if (impl.entryPoints.count(f.name))
+    if (result->findFunction(f.name))
       return error("function @" + f.name + " twice in the metadata");
     auto fn = reinterpret_cast<void (*)(void **)>(symbol(entry));
     if (!fn)
       return error("no symbol " + entry + " (the entry point of @" + f.name +
                    ")");
-    impl.entryPoints[f.name] = fn;
+    impl.entryPoints.push_back(fn);
     impl.functions.push_back(std::move(f));
   }
   // Code for the compiling machine's CPU may not run on another one.
@@ -580,35 +627,60 @@ Status Model::call(const std::string &function, State &state,
                    const std::vector<Tensor *> &outputs) const {
   const FunctionSpec *spec = findFunction(function);
   if (!spec)
-    return Status::error("no function @" + function + " in the model");
-  if (&state.model() != this)
-    return Status::error("the state belongs to another model");
+    return Status::error(StatusCode::NotFound,
+                         "no function @" + function + " in the model");
+  auto invalid = [](std::string message) {
+    return Status::error(StatusCode::InvalidArgument, std::move(message));
+  };
   if (inputs.size() != spec->inputs.size())
-    return Status::error("@" + function + " takes " +
-                         std::to_string(spec->inputs.size()) +
-                         " inputs, got " + std::to_string(inputs.size()));
+    return invalid("@" + function + " takes " +
+                   std::to_string(spec->inputs.size()) + " inputs, got " +
+                   std::to_string(inputs.size()));
   if (outputs.size() != spec->outputs.size())
-    return Status::error("@" + function + " returns " +
-                         std::to_string(spec->outputs.size()) +
-                         " outputs, got " + std::to_string(outputs.size()));
+    return invalid("@" + function + " returns " +
+                   std::to_string(spec->outputs.size()) + " outputs, got " +
+                   std::to_string(outputs.size()));
   for (size_t i = 0; i < inputs.size(); ++i)
     if (!inputs[i] || inputs[i]->spec() != spec->inputs[i])
-      return Status::error("input #" + std::to_string(i) + " of @" + function +
-                           " must be " + spec->inputs[i].str() + ", got " +
-                           (inputs[i] ? inputs[i]->spec().str() : "null"));
+      return invalid("input #" + std::to_string(i) + " of @" + function +
+                     " must be " + spec->inputs[i].str() + ", got " +
+                     (inputs[i] ? inputs[i]->spec().str() : "null"));
   for (size_t i = 0; i < outputs.size(); ++i)
     if (!outputs[i] || outputs[i]->spec() != spec->outputs[i])
-      return Status::error("output #" + std::to_string(i) + " of @" +
-                           function + " must be " + spec->outputs[i].str() +
-                           ", got " +
-                           (outputs[i] ? outputs[i]->spec().str() : "null"));
+      return invalid("output #" + std::to_string(i) + " of @" + function +
+                     " must be " + spec->outputs[i].str() + ", got " +
+                     (outputs[i] ? outputs[i]->spec().str() : "null"));
+  llvm::SmallVector<const void *, 8> in;
+  llvm::SmallVector<void *, 8> out;
+  for (const Tensor *t : inputs)
+    in.push_back(t->data());
+  for (Tensor *t : outputs)
+    out.push_back(t->data());
+  return callBuffers(*spec, state, in.data(), out.data());
+}
+
+Status Model::callBuffers(const FunctionSpec &spec, State &state,
+                          const void *const *inputs,
+                          void *const *outputs) const {
+  const std::string &function = spec.name;
+  if (&state.model() != this)
+    return Status::error(StatusCode::InvalidArgument,
+                         "the state belongs to another model");
+  // `spec` must be one of ours (its position gives the entry point).
+  size_t index = 0;
+  while (index < impl->functions.size() && &impl->functions[index] != &spec)
+    ++index;
+  if (index == impl->functions.size())
+    return Status::error(StatusCode::InvalidArgument,
+                         "@" + function + " is not a function of this model");
 
   // One call at a time per state: a second thread is refused, not let
   // into the same buffers (two threads on one state lost step counts).
   if (state.busy_.exchange(true, std::memory_order_acquire))
-    return Status::error("@" + function +
-                         ": the state is in use by another call; use one "
-                         "state per thread, or one call at a time");
+    return Status::error(StatusCode::FailedPrecondition,
+                         "@" + function +
+                             ": the state is in use by another call; use one "
+                             "state per thread, or one call at a time");
   struct Release {
     std::atomic<bool> &busy;
     ~Release() { busy.store(false, std::memory_order_release); }
@@ -622,21 +694,24 @@ Status Model::call(const std::string &function, State &state,
                   state.variable(i).spec().numBytes());
   }
 
-  std::vector<void *> pointers;
-  pointers.reserve(state.size() + inputs.size() + outputs.size() + 1);
+  // The packed calling convention: a pointer to each argument, and each
+  // argument a bare buffer pointer (state, inputs, outputs, workspace).
+  llvm::SmallVector<void *, 32> pointers;
+  pointers.reserve(state.size() + spec.inputs.size() + spec.outputs.size() +
+                   1);
   for (size_t i = 0; i < state.size(); ++i)
     pointers.push_back(state.variable(i).data());
-  for (const Tensor *t : inputs)
-    pointers.push_back(const_cast<void *>(t->data()));
-  for (Tensor *t : outputs)
-    pointers.push_back(t->data());
+  for (size_t i = 0; i < spec.inputs.size(); ++i)
+    pointers.push_back(const_cast<void *>(inputs[i]));
+  for (size_t i = 0; i < spec.outputs.size(); ++i)
+    pointers.push_back(outputs[i]);
   pointers.push_back(state.workspace());
-  std::vector<void *> args;
+  llvm::SmallVector<void *, 32> args;
   args.reserve(pointers.size());
   for (void *&p : pointers)
     args.push_back(&p);
   numericsFailure = NumericsFailure();
-  impl->entryPoints.at(function)(args.data());
+  impl->entryPoints[index](args.data());
   if (numericsFailure.site >= 0) {
     NumericsFailure f = numericsFailure;
     numericsFailure = NumericsFailure();
@@ -650,11 +725,12 @@ Status Model::call(const std::string &function, State &state,
     std::string site = size_t(f.site) < impl->numericsSites.size()
                            ? impl->numericsSites[f.site]
                            : "site #" + std::to_string(f.site);
-    return Status::error("check-numerics: @" + function + " produced " +
-                         kind + " (element " + std::to_string(f.index) +
-                         ") in " + site + "; the state is unchanged");
+    return Status::error(StatusCode::NumericalError,
+                         "check-numerics: @" + function + " produced " +
+                             kind + " (element " + std::to_string(f.index) +
+                             ") in " + site + "; the state is unchanged");
   }
-  if (spec->trains)
+  if (spec.trains)
     ++state.stepCount;
   return Status::success();
 }
@@ -678,8 +754,9 @@ Status State::create(const Model &model, std::unique_ptr<State> &state) {
   std::unique_ptr<State> s(new State(model, Unallocated{}));
   s->stepCount = model.impl->initialStepCount;
   auto outOfMemory = [&](const TensorSpec &spec) {
-    return Status::error("out of memory: cannot allocate " + spec.str() +
-                         " for a new state");
+    return Status::error(StatusCode::ResourceExhausted,
+                         "out of memory: cannot allocate " + spec.str() +
+                             " for a new state");
   };
   for (const Tensor &initial : model.impl->initial) {
     Tensor t;
@@ -701,9 +778,11 @@ Status State::create(const Model &model, std::unique_ptr<State> &state) {
 Status State::set(const std::string &name, const Tensor &value) {
   int i = model_->findVariable(name);
   if (i < 0)
-    return Status::error("no variable '" + name + "' in the model");
+    return Status::error(StatusCode::NotFound,
+                         "no variable '" + name + "' in the model");
   if (value.spec() != tensors[i].spec())
-    return Status::error("variable '" + name + "' is " +
+    return Status::error(StatusCode::InvalidArgument,
+                         "variable '" + name + "' is " +
                          tensors[i].spec().str() + ", got " +
                          value.spec().str());
   std::memcpy(tensors[i].data(), value.data(), value.spec().numBytes());

@@ -2,6 +2,8 @@
 
 #include "tape/Runtime/Status.h"
 
+#include <cerrno>
+
 using namespace tape;
 
 std::string Diagnostic::str() const {
@@ -17,4 +19,18 @@ std::string Status::str() const {
   for (const Diagnostic &d : diagnostics)
     s += "\n" + d.str();
   return s;
+}
+
+StatusCode tape::statusCodeForErrno(int error) {
+  switch (error) {
+  case ENOENT:
+  case ENOTDIR:
+    return StatusCode::NotFound;
+  case ENOMEM:
+  case ENOSPC:
+  case EDQUOT:
+    return StatusCode::ResourceExhausted;
+  default:
+    return StatusCode::IOError;
+  }
 }

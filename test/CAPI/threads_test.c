@@ -1,7 +1,8 @@
 /* Two threads compile and run two different modules at the same time
    through the C API; each gets exactly the results it gets alone. Then two
    threads share one state: every run either completes or is refused (the
-   state is in use), and the step count is exactly the completed runs. */
+   state is in use: TapeStatusFailedPrecondition), and the step count is
+   exactly the completed runs. */
 #include "tape-c/Tape.h"
 
 #include <pthread.h>
@@ -22,7 +23,7 @@ static void *run(void *arg) {
   Job *job = (Job *)arg;
   job->ok = 0;
   TapeModel model;
-  TapeStatus st = tapeModelCompileFile(job->path, NULL, &model);
+  TapeStatus st = tapeModelCompileFile(job->path, (TapeCompileOptions){NULL}, &model);
   if (!tapeStatusIsOk(st)) {
     fprintf(stderr, "%s\n", tapeStatusGetMessage(st));
     tapeStatusDestroy(st);
@@ -32,9 +33,9 @@ static void *run(void *arg) {
   for (int k = 0; k < STEPS; ++k) {
     /* Both seeds' entries return the loss first; seed 1 also w and b. */
     float out[3];
-    TapeBuffer outs[3] = {{&out[0], TapeDTypeF32, 0, NULL},
-                          {&out[1], TapeDTypeF32, 0, NULL},
-                          {&out[2], TapeDTypeF32, 0, NULL}};
+    TapeBuffer outs[3] = {{.data = &out[0], .dtype = TapeDTypeF32},
+                          {.data = &out[1], .dtype = TapeDTypeF32},
+                          {.data = &out[2], .dtype = TapeDTypeF32}};
     size_t n = 0;
     for (size_t i = 0; i < tapeModelGetNumFunctions(model); ++i)
       if (!strcmp(tapeModelGetFunctionName(model, i), job->function))
@@ -64,13 +65,14 @@ static void *hammer(void *arg) {
   Shared *shared = (Shared *)arg;
   for (int k = 0; k < SHARED_RUNS; ++k) {
     float out[3];
-    TapeBuffer outs[3] = {{&out[0], TapeDTypeF32, 0, NULL},
-                          {&out[1], TapeDTypeF32, 0, NULL},
-                          {&out[2], TapeDTypeF32, 0, NULL}};
+    TapeBuffer outs[3] = {{.data = &out[0], .dtype = TapeDTypeF32},
+                          {.data = &out[1], .dtype = TapeDTypeF32},
+                          {.data = &out[2], .dtype = TapeDTypeF32}};
     TapeStatus st = tapeStateRun(shared->state, "train_step", NULL, 0, outs, 3);
     if (tapeStatusIsOk(st))
       ++shared->completed;
-    else if (strstr(tapeStatusGetMessage(st), "the state is in use"))
+    else if (tapeStatusGetCode(st) == TapeStatusFailedPrecondition &&
+             strstr(tapeStatusGetMessage(st), "the state is in use"))
       ++shared->refused;
     else
       ++shared->other;
@@ -105,7 +107,7 @@ int main(int argc, char **argv) {
   }
   /* One state, two threads. */
   TapeModel model;
-  TapeStatus st = tapeModelCompileFile(argv[1], NULL, &model);
+  TapeStatus st = tapeModelCompileFile(argv[1], (TapeCompileOptions){NULL}, &model);
   if (!tapeStatusIsOk(st))
     return 1;
   TapeState state = tapeStateCreate(model);

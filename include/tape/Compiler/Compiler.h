@@ -31,8 +31,17 @@ struct LoweredModule {
   std::vector<std::string> numericsSites;
 };
 
+/// Where the text given to lowerToLLVM comes from: written (by a person or
+/// a frontend: the SSA names of a function's arguments name its inputs), or
+/// printed from a module in memory (Model::compileModule: the names are
+/// the printer's `%arg0`, and the locations point into another text).
+enum class SourceKind { Written, Printed };
+
+/// Parses, verifies and lowers `source`. Errors that are the input's fault
+/// carry no StatusCode (Model::compile makes them CompileError); running
+/// out of memory is ResourceExhausted.
 Status lowerToLLVM(const std::string &source, const CompileOptions &options,
-                   LoweredModule &out);
+                   LoweredModule &out, SourceKind kind = SourceKind::Written);
 
 /// Gives every function defined in `module` the symbol
 /// `symbolFor(name, isPublic)`, uses included. Compiled code calls C

@@ -44,7 +44,7 @@ struct CompileOptions {
   /// host's.
   int64_t vectorBits = 0;
   /// Threads the compiled code may use (BLAS calls included); 0: as many
-  /// as the machine has cores.
+  /// as the machine has cores; at most 4096.
   int64_t threads = 1;
   /// Remark on variables copied instead of updated in place.
   bool reportCopies = false;

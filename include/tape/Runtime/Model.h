@@ -19,6 +19,10 @@
 #include <string>
 #include <vector>
 
+namespace mlir {
+class ModuleOp;
+} // namespace mlir
+
 namespace tape {
 
 class State;
@@ -44,6 +48,14 @@ public:
   static Status compileFile(const std::string &path,
                             const CompileOptions &options,
                             std::unique_ptr<Model> &model);
+  /// Compiles `module`, which stays the caller's: it is only read (printed
+  /// with its locations and parsed again in the compiler's own context), so
+  /// it is unchanged, its context gains no dialects, and nothing of it is
+  /// kept. It must not change while this runs. Inputs are named by
+  /// `tape.name` attributes only (it has no source text).
+  static Status compileModule(mlir::ModuleOp module,
+                              const CompileOptions &options,
+                              std::unique_ptr<Model> &model);
 
   /// Loads a shared library written by tape-compile --shared (or
   /// -o model.so): nothing is compiled; the library's metadata gives the
@@ -73,11 +85,25 @@ public:
               const std::vector<const Tensor *> &inputs,
               const std::vector<Tensor *> &outputs) const;
 
+  /// `call` after its checks, on raw buffers: `function` is one of
+  /// functions(), `inputs[i]` and `outputs[i]` hold the bytes of its i-th
+  /// input and output spec (row-major, aligned for the dtype). The compiled
+  /// code reads and writes them in place, nothing is copied; outputs must
+  /// not overlap the inputs or each other. What the C API calls once it
+  /// has checked the caller's buffers, without building Tensors.
+  Status callBuffers(const FunctionSpec &function, State &state,
+                     const void *const *inputs, void *const *outputs) const;
+
   /// Initial value of variable `index` (as declared in the module).
   void initialValue(size_t index, Tensor &out) const;
 
 private:
   Model();
+  /// compile and compileModule: `printed` says the text was printed from
+  /// a module (its SSA names are not the author's).
+  static Status compileText(const std::string &source,
+                            const CompileOptions &options, bool printed,
+                            std::unique_ptr<Model> &model);
   struct Impl;
   std::unique_ptr<Impl> impl;
   friend class State;

@@ -19,16 +19,17 @@ int main(int argc, char **argv) {
   TapeModel model;
   TapeState state;
   int k;
+  TapeCompileOptions defaults = {NULL};
   if (argc != 5)
     return 2;
-  if (failed(tapeModelCompileFile(argv[1], NULL, &model), "compile"))
+  if (failed(tapeModelCompileFile(argv[1], defaults, &model), "compile"))
     return 1;
   state = tapeStateCreate(model);
   if (failed(tapeStateLoadCheckpoint(state, argv[2]), "load"))
     return 1;
   for (k = 0; k < atoi(argv[3]); ++k) {
     float loss;
-    TapeBuffer out = {&loss, TapeDTypeF32, 0, NULL};
+    TapeBuffer out = {.data = &loss, .dtype = TapeDTypeF32};
     if (failed(tapeStateRun(state, "host_iteration", NULL, 0, &out, 1), "run"))
       return 1;
     printf("Loss: %.9g\n", loss);

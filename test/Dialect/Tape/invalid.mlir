@@ -510,3 +510,26 @@ tape.step @s(%g: tensor<f16>, %w: !tape.resource<tensor<f16>>) {
   tape.apply_gradients #tape.adam<learning_rate = 0.001, epsilon = 1.0e-8> (%g : tensor<f16>) to (%w : !tape.resource<tensor<f16>>)
   tape.return
 }
+
+// -----
+
+// `tape.name` is a non-empty string ...
+// expected-error @+1 {{'tape.step' op has a 'tape.name' argument attribute that is not a non-empty string: 3 : i64}}
+tape.step @s(%x: tensor<f32> {tape.name = 3}) {
+  tape.return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op has a 'tape.name' result attribute that is not a non-empty string: ""}}
+func.func @f(%x: tensor<f32>) -> (tensor<f32> {tape.name = ""}) {
+  return %x : tensor<f32>
+}
+
+// -----
+
+// ... and the only tape attribute an argument or a result takes.
+// expected-error @+1 {{'func.func' op has an unknown argument attribute 'tape.weight'; the tape dialect defines only 'tape.name' there}}
+func.func @f(%x: tensor<f32> {tape.weight}) {
+  return
+}

@@ -116,3 +116,15 @@ func.func @host(%x: tensor<f32>) -> tensor<f32> {
   %r = tape.call @resources(%x) : (tensor<f32>) -> tensor<f32>
   return %r : tensor<f32>
 }
+
+// `tape.name` names an input or output of a step or a host function.
+// CHECK-LABEL: tape.step @named
+// CHECK-SAME: (%{{.*}}: tensor<f32> {tape.name = "x"}) -> (tensor<f32> {tape.name = "loss"})
+tape.step @named(%x: tensor<f32> {tape.name = "x"}) -> (tensor<f32> {tape.name = "loss"}) {
+  tape.return %x : tensor<f32>
+}
+// CHECK-LABEL: func.func @named_host
+// CHECK-SAME: (%{{.*}}: tensor<f32> {tape.name = "in"}) -> (tensor<f32> {tape.name = "out"})
+func.func @named_host(%x: tensor<f32> {tape.name = "in"}) -> (tensor<f32> {tape.name = "out"}) {
+  return %x : tensor<f32>
+}

@@ -40,6 +40,11 @@ def Tape_Dialect : Dialect {
     tensor); the differentiation rules attach to them as external models of
     `DifferentiableOpInterface`.
 
+    `tape.name` (a non-empty string) on an argument or a result of a
+    `tape.step` or `func.func` names that input or output for the
+    embedding APIs (the C API's `tapeModelGetFunctionInputName`); without
+    it an input is named by its SSA name in the source text (`%x` is "x").
+
     Once a module leaves the dialect (`convert-tape-to-func`), these
     attributes carry what the step ABI needs down the pipeline:
 
@@ -60,8 +65,11 @@ def Tape_Dialect : Dialect {
     "::mlir::UnitAttr":$step,
     "::mlir::DenseI64ArrayAttr":$lifted,
     "::mlir::IntegerAttr":$workspace_bytes,
-    "::mlir::ArrayAttr":$numerics_sites
+    "::mlir::ArrayAttr":$numerics_sites,
+    "::mlir::StringAttr":$name
   );
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 0;
