@@ -1,0 +1,161 @@
+"""Tracing an nn.Module (or a loss function) into an fx graph, and running
+the graph once on example inputs to record every node's value.
+
+`torch.fx.symbolic_trace` with three additions (as torch-mlir's FX importer
+reads `node.meta` for types and locations):
+
+* each node records where it came from (`node.meta["tape_where"]`): the
+  path of the module whose forward created it and the line of the user's
+  source, for error messages;
+* tuple unpacking of a traced value (`q, k, v = x.split(C, 2)`) works on
+  Python 3.11, whose bytecode torch 1.13's check does not read;
+* `record()` runs the graph (torch.fx.Interpreter, like ShapeProp) and
+  keeps every node's result: shapes and dtypes of tensors, and the value of
+  everything that does not depend on the inputs or the state (sizes,
+  constants built in `forward`).
+"""
+import dis
+import inspect
+import os
+
+import torch
+import torch.fx as fx
+
+from .errors import ImportFailure, Where
+
+_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _is_library_file(filename):
+    path = os.path.abspath(filename)
+    return (path.startswith(_TORCH_DIR + os.sep)
+            or path.startswith(_OWN_DIR + os.sep)
+            or os.path.basename(path) in ("contextlib.py", "functools.py"))
+
+
+def user_frame_location(frame):
+    """(filename, lineno, source line) of the innermost frame outside torch
+    and this package, or (None, None, None)."""
+    while frame is not None:
+        code = frame.f_code
+        if not _is_library_file(code.co_filename) and \
+                not code.co_filename.startswith("<frozen"):
+            import linecache
+            line = linecache.getline(code.co_filename, frame.f_lineno)
+            return code.co_filename, frame.f_lineno, line.rstrip("\n") or None
+        frame = frame.f_back
+    return None, None, None
+
+
+class Tracer(fx.Tracer):
+    """symbolic_trace's tracer, recording module paths and source lines."""
+
+    def __init__(self, root_description):
+        super().__init__()
+        self.module_stack = [("", root_description)]
+
+    def call_module(self, m, forward, args, kwargs):
+        path = self.path_of_module(m)
+        if self.is_leaf_module(m, path):
+            return self.create_proxy("call_module", path, args, kwargs)
+        self.module_stack.append((path, type(m).__name__))
+        try:
+            return forward(*args, **kwargs)
+        finally:
+            self.module_stack.pop()
+
+    def create_proxy(self, kind, target, args, kwargs, name=None,
+                     type_expr=None, proxy_factory_fn=None):
+        proxy = super().create_proxy(kind, target, args, kwargs, name,
+                                     type_expr, proxy_factory_fn)
+        if kind == "call_module":
+            path = target
+            module_type = type(self.root.get_submodule(target)).__name__
+        else:
+            path, module_type = self.module_stack[-1]
+        filename, lineno, line = user_frame_location(inspect.currentframe())
+        proxy.node.meta["tape_where"] = Where(path, module_type, filename,
+                                              lineno, line)
+        return proxy
+
+    def iter(self, obj):
+        # `a, b = proxy`: torch 1.13 finds the UNPACK_SEQUENCE by an index
+        # that Python 3.11's inline caches shifted; find it by offset.
+        frame = inspect.currentframe().f_back.f_back
+        for inst in dis.get_instructions(frame.f_code):
+            if inst.offset == frame.f_lasti:
+                if inst.opname == "UNPACK_SEQUENCE":
+                    return (obj[i] for i in range(inst.argval))
+                break
+        return super().iter(obj)
+
+
+def trace(root, description, where_default=None):
+    """Traces `root` (an nn.Module or a function) into a GraphModule.
+    Errors from fx (control flow on tensor values, iteration) become
+    ImportFailures at the user's line."""
+    tracer = Tracer(description)
+    try:
+        graph = tracer.trace(root)
+    except ImportFailure:
+        raise
+    except Exception as e:  # fx raises TraceError, TypeError, ...
+        filename, lineno, line = _innermost_user_line(e)
+        raise ImportFailure(
+            f"torch.fx cannot trace {description}: {e}",
+            Where(module_type=description, filename=filename, lineno=lineno,
+                  line=line),
+            notes=["tape-import-torch traces forward() symbolically "
+                   "(torch.fx.symbolic_trace): Python control flow that "
+                   "depends on tensor values cannot be traced"],
+            fix="make the control flow depend on shapes or module attributes "
+                "only, or move it out of forward()") from None
+    module = root if isinstance(root, torch.nn.Module) else torch.nn.Module()
+    name = root.__class__.__name__ if isinstance(root, torch.nn.Module) \
+        else getattr(root, "__name__", "function")
+    return fx.GraphModule(module, graph, name)
+
+
+def _innermost_user_line(exc):
+    tb = exc.__traceback__
+    found = (None, None, None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not _is_library_file(filename):
+            import linecache
+            found = (filename, tb.tb_lineno,
+                     linecache.getline(filename, tb.tb_lineno).rstrip("\n"))
+        tb = tb.tb_next
+    return found
+
+
+class Recorder(fx.Interpreter):
+    """Runs a GraphModule and keeps each node's result."""
+
+    def __init__(self, gm):
+        super().__init__(gm)
+        self.values = {}
+
+    def run_node(self, n):
+        try:
+            result = super().run_node(n)
+        except ImportFailure:
+            raise
+        except Exception as e:
+            raise ImportFailure(
+                f"running '{n.format_node()}' on the example inputs failed: {e}",
+                n.meta.get("tape_where"),
+                fix="check the input shapes and dtypes given with --input and "
+                    "--target") from None
+        self.values[n] = result
+        return result
+
+
+def record(gm, inputs):
+    """Every node's value for `inputs` (a list of example tensors), run
+    without gradients."""
+    recorder = Recorder(gm)
+    with torch.no_grad():
+        recorder.run(*inputs)
+    return recorder.values

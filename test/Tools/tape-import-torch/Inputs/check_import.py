@@ -1,0 +1,129 @@
+"""Imports small PyTorch modules with tape-import-torch, trains each with
+tape-run and with PyTorch from the same weights on the same data, and
+compares: the first losses of training, then the evaluation entry's loss
+and outputs against the module in eval mode.
+
+Usage: check_import.py TAPE_RUN WORKDIR CASE...   (cases of cases.py)
+Prints one PASS line per case; exits non-zero on the first failure.
+"""
+import copy
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+sys.path.insert(0, os.path.join(here, "..", "..", "..", "..", "python"))
+import cases  # noqa: E402
+from tape_import_torch import TensorSpec, import_model  # noqa: E402
+
+# Both sides compute in float32 with different summation orders; 5 steps
+# of SGD/Adam on small models agree to about 1e-6 relative. A wrong
+# gradient or a wrong op moves the losses by 1e-3 or more within 5 steps.
+LOSS_RTOL = 1e-5
+LOSS_ATOL = 1e-6
+# The forward pass alone: float32 rounding of a few ops.
+OUT_RTOL = 1e-5
+OUT_ATOL = 1e-5
+
+
+def tape_run(tape, *args):
+    result = subprocess.run([tape, *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"FAIL tape-run {' '.join(args)}:\n{result.stderr}")
+    return result.stdout
+
+
+def data(case, steps, rng):
+    """`steps` batches of every input and target, as NumPy datasets."""
+    arrays = []
+    for spec in case.inputs + case.targets:
+        shape = (spec.shape[0] * steps,) + spec.shape[1:]
+        arrays.append(case.make(spec, shape, rng))
+    return arrays
+
+
+def check(tape, work, name):
+    case = cases.CASES[name]
+    torch.manual_seed(0)
+    model = case.factory()
+    reference = copy.deepcopy(model)
+    imported = import_model(model, case.inputs, case.targets, case.loss,
+                            case.optimizer(model))
+    path = os.path.join(work, name)
+    with open(path + ".mlir", "w") as f:
+        f.write(imported.mlir)
+    np.savez(path + ".npz", **imported.weights)
+    rng = np.random.default_rng(1)
+    steps = case.steps
+    arrays = data(case, steps, rng)
+    files = []
+    for k, a in enumerate(arrays):
+        files.append(f"{path}.in{k}.npy")
+        np.save(files[-1], a)
+
+    # Training: tape-run's losses against PyTorch's.
+    out = tape_run(tape, path + ".mlir", "--init", path + ".npz", "--steps", str(steps),
+                   "--precision", "0", *sum((["--input", f] for f in files), []))
+    got = np.array([float(l.split("Loss: ")[1].split(",")[0]) for l in out.splitlines()
+                    if l.startswith("Loss: ")])
+    optimizer = case.optimizer(reference)
+    want = []
+    reference.train()
+    masks = case.masks(imported.dropout_seeds) if case.masks else None
+    for k in range(steps):
+        batch = [torch.from_numpy(a[k * s.shape[0]:(k + 1) * s.shape[0]])
+                 for a, s in zip(arrays, case.inputs + case.targets)]
+        n = len(case.inputs)
+        optimizer.zero_grad()
+        if masks:
+            masks.step(reference, k)
+        loss = case.loss(reference(*batch[:n]), *batch[n:])
+        loss.backward()
+        optimizer.step()
+        want.append(float(loss))
+    want = np.array(want)
+    if len(got) != steps or not np.all(np.abs(got - want) <= LOSS_RTOL * np.abs(want) + LOSS_ATOL):
+        raise SystemExit(f"FAIL {name}: losses\n  tape-run: {got}\n  PyTorch:  {want}")
+    rel = np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-30))
+
+    # Evaluation from the initial weights: @evaluate's mean loss and its
+    # outputs over the same batches against the module in eval mode.
+    n = len(case.inputs)
+    out = tape_run(tape, path + ".mlir", "--init", path + ".npz", "--eval", "evaluate",
+                   "--precision", "0", "--eval-output", path + ".out.npz",
+                   *sum((["--input", f] for f in files), []))
+    eval_loss = float(out.split("loss ")[1].split(",")[0].split(" ")[0])
+    model.eval()
+    outputs, losses = [], []
+    with torch.no_grad():
+        for k in range(steps):
+            batch = [torch.from_numpy(a[k * s.shape[0]:(k + 1) * s.shape[0]])
+                     for a, s in zip(arrays, case.inputs + case.targets)]
+            o = model(*batch[:n])
+            losses.append(float(case.loss(o, *batch[n:])))
+            outputs.append([o] if isinstance(o, torch.Tensor) else list(o))
+    ref_loss = float(np.mean(losses))
+    written = np.load(path + ".out.npz")
+    for i in range(len(outputs[0])):
+        o = torch.cat([b[i] for b in outputs]).numpy()
+        g = written[f"output{i + 1}"]
+        if g.shape != o.shape or not np.allclose(g, o, rtol=OUT_RTOL, atol=OUT_ATOL):
+            raise SystemExit(f"FAIL {name}: output {i} of @evaluate differs from "
+                             f"the module's: max |diff| {np.max(np.abs(g - o))}")
+    if abs(eval_loss - ref_loss) > LOSS_RTOL * abs(ref_loss) + LOSS_ATOL:
+        raise SystemExit(f"FAIL {name}: @evaluate's loss {eval_loss} != {ref_loss}")
+    print(f"PASS {name}: {steps} losses within {rel:.1e} relative; @evaluate matches")
+
+
+def main():
+    tape, work = sys.argv[1:3]
+    for name in sys.argv[3:]:
+        check(tape, work, name)
+
+
+if __name__ == "__main__":
+    main()
