@@ -8,7 +8,8 @@ reads `node.meta` for types and locations):
   path of the module whose forward created it and the line of the user's
   source, for error messages;
 * tuple unpacking of a traced value (`q, k, v = x.split(C, 2)`) works on
-  Python 3.11, whose bytecode torch 1.13's check does not read;
+  Python 3.11, whose bytecode torch 1.13's Proxy.__iter__ misreads (it is
+  replaced while tracing);
 * `record()` runs the graph (torch.fx.Interpreter, like ShapeProp) and
   keeps every node's result: shapes and dtypes of tensors, and the value of
   everything that does not depend on the inputs or the state (sizes,
@@ -56,7 +57,13 @@ class Tracer(fx.Tracer):
         self.module_stack = [("", root_description)]
 
     def call_module(self, m, forward, args, kwargs):
-        path = self.path_of_module(m)
+        try:
+            path = self.path_of_module(m)
+        except NameError:
+            # A module made inside forward() or the loss function
+            # (nn.CrossEntropyLoss()(out, t)): traced through, its tensors
+            # constants.
+            return forward(*args, **kwargs)
         if self.is_leaf_module(m, path):
             return self.create_proxy("call_module", path, args, kwargs)
         self.module_stack.append((path, type(m).__name__))
@@ -79,16 +86,18 @@ class Tracer(fx.Tracer):
                                               lineno, line)
         return proxy
 
-    def iter(self, obj):
-        # `a, b = proxy`: torch 1.13 finds the UNPACK_SEQUENCE by an index
-        # that Python 3.11's inline caches shifted; find it by offset.
-        frame = inspect.currentframe().f_back.f_back
-        for inst in dis.get_instructions(frame.f_code):
-            if inst.offset == frame.f_lasti:
-                if inst.opname == "UNPACK_SEQUENCE":
-                    return (obj[i] for i in range(inst.argval))
-                break
-        return super().iter(obj)
+
+def _proxy_iter(self):
+    """Proxy.__iter__ for `a, b = proxy`: torch 1.13 finds the unpacking
+    instruction by an index that Python 3.11's inline caches shifted (and
+    can run past the end); this finds it by its offset."""
+    frame = inspect.currentframe().f_back
+    for inst in dis.get_instructions(frame.f_code):
+        if inst.offset == frame.f_lasti:
+            if inst.opname == "UNPACK_SEQUENCE":
+                return (self[i] for i in range(inst.argval))
+            break
+    return self.tracer.iter(self)
 
 
 def trace(root, description, where_default=None):
@@ -96,25 +105,30 @@ def trace(root, description, where_default=None):
     Errors from fx (control flow on tensor values, iteration) become
     ImportFailures at the user's line."""
     tracer = Tracer(description)
+    original_iter = fx.Proxy.__iter__
+    fx.Proxy.__iter__ = _proxy_iter
     try:
         graph = tracer.trace(root)
     except ImportFailure:
         raise
     except Exception as e:  # fx raises TraceError, TypeError, ...
         filename, lineno, line = _innermost_user_line(e)
+        control_flow = "control flow" in str(e) or "iterated" in str(e)
         raise ImportFailure(
             f"torch.fx cannot trace {description}: {e}",
             Where(module_type=description, filename=filename, lineno=lineno,
                   line=line),
-            notes=["tape-import-torch traces forward() symbolically "
-                   "(torch.fx.symbolic_trace): Python control flow that "
-                   "depends on tensor values cannot be traced"],
+            notes=["tape-import-torch traces forward() and the loss symbolically "
+                   "(torch.fx.symbolic_trace)"],
             fix="make the control flow depend on shapes or module attributes "
-                "only, or move it out of forward()") from None
-    module = root if isinstance(root, torch.nn.Module) else torch.nn.Module()
+                "only, or move it out of forward()" if control_flow else None) from None
+    finally:
+        fx.Proxy.__iter__ = original_iter
     name = root.__class__.__name__ if isinstance(root, torch.nn.Module) \
         else getattr(root, "__name__", "function")
-    return fx.GraphModule(module, graph, name)
+    # The tracer's root holds the tensor constants fx made (a function's
+    # too).
+    return fx.GraphModule(tracer.root, graph, name)
 
 
 def _innermost_user_line(exc):

@@ -37,15 +37,13 @@ def elementwise(ctx, operands, body, out_shape=None, out_elt=None,
     the current node's)."""
     out_elt = out_elt or ctx.out_elt
     compute_elt = compute_elt or out_elt
-    tensors = []
-    for x in operands:
-        if isinstance(x, Const) and x.splat() is None:
-            x = ctx.tensor(x)
-        if isinstance(x, Value):
-            tensors.append(x)
     if out_shape is None:
         shapes = [x.shape for x in operands if isinstance(x, (Value, Const))]
         out_shape = broadcast_shape(shapes)
+    # Splat constants become numbers, other constants tensors.
+    operands = [x.splat() if isinstance(x, Const) and x.splat() is not None
+                else ctx.tensor(x) if isinstance(x, Const) else x for x in operands]
+    tensors = [x for x in operands if isinstance(x, Value)]
     out_shape = tuple(out_shape)
     maps = [broadcast_map(v.shape, out_shape) for v in tensors]
     iterators = ["parallel"] * len(out_shape)
@@ -53,8 +51,6 @@ def elementwise(ctx, operands, body, out_shape=None, out_elt=None,
     def generic_body(s, args):
         scalars, k = [], 0
         for x in operands:
-            if isinstance(x, Const) and x.splat() is not None:
-                x = x.splat()
             if isinstance(x, Value):
                 v = tensors[k]
                 scalars.append(s.convert(args[k], v.elt, compute_elt))

@@ -122,7 +122,7 @@ def _update_running_stats(ctx, m, mean, var, n, momentum):
             if kind == "var":
                 b = s.mul(b, unbiased)
             if momentum is None:
-                f = s.div(1.0, s.convert(c[0], "i64", s.elt))
+                f = s.div(1.0, c[0])  # the count, converted by elementwise
                 return s.add(s.mul(o, s.sub(1.0, f)), s.mul(b, f))
             return s.add(s.mul(o, 1.0 - momentum), s.mul(b, momentum))
         stopped = _stop_gradient(ctx, new)

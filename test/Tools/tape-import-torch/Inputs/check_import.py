@@ -25,6 +25,12 @@ from tape_import_torch import TensorSpec, import_model  # noqa: E402
 # gradient or a wrong op moves the losses by 1e-3 or more within 5 steps.
 LOSS_RTOL = 1e-5
 LOSS_ATOL = 1e-6
+# The state after those steps (weights, running statistics): Adam's
+# updates divide by the gradients' scale, so a weight whose gradient is
+# rounding noise can move by up to lr in both; 1e-4 relative with 1e-5
+# absolute holds for these models and lr.
+STATE_RTOL = 1e-4
+STATE_ATOL = 1e-5
 # The forward pass alone: float32 rounding of a few ops.
 OUT_RTOL = 1e-5
 OUT_ATOL = 1e-5
@@ -67,7 +73,8 @@ def check(tape, work, name):
 
     # Training: tape-run's losses against PyTorch's.
     out = tape_run(tape, path + ".mlir", "--init", path + ".npz", "--steps", str(steps),
-                   "--precision", "0", *sum((["--input", f] for f in files), []))
+                   "--precision", "0", "--save-vars", path + ".after.npz",
+                   *sum((["--input", f] for f in files), []))
     got = np.array([float(l.split("Loss: ")[1].split(",")[0]) for l in out.splitlines()
                     if l.startswith("Loss: ")])
     optimizer = case.optimizer(reference)
@@ -89,6 +96,16 @@ def check(tape, work, name):
     if len(got) != steps or not np.all(np.abs(got - want) <= LOSS_RTOL * np.abs(want) + LOSS_ATOL):
         raise SystemExit(f"FAIL {name}: losses\n  tape-run: {got}\n  PyTorch:  {want}")
     rel = np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-30))
+    # The state after training: parameters and running statistics.
+    after = np.load(path + ".after.npz")
+    state = reference.state_dict()
+    for key in imported.weights:
+        if key not in state:
+            continue
+        w, g = state[key].detach().numpy(), after[key]
+        if g.shape != w.shape or not np.allclose(g, w, rtol=STATE_RTOL, atol=STATE_ATOL):
+            raise SystemExit(f"FAIL {name}: '{key}' after {steps} steps differs from "
+                             f"PyTorch's: max |diff| {np.max(np.abs(g - w))}")
 
     # Evaluation from the initial weights: @evaluate's mean loss and its
     # outputs over the same batches against the module in eval mode.
