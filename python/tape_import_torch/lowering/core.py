@@ -186,7 +186,6 @@ class Lowerer:
         """The value of variable `name` in the current region."""
         if name not in self.reads:
             var = self.state[name]
-            var.used = True
             r = self.fn.fresh("r")
             self.fn.line(f"{r} = tape.read {var.handle} : {var.resource_type}")
             self.reads[name] = Value(r, var.shape, var.elt)

@@ -371,7 +371,9 @@ class MaskedDropout(nn.Module):
         super().__init__()
         self.keep, self.p = keep, p
 
-    def forward(self, x, *args):
+    def forward(self, x, p=None, training=True):
+        if not (self.training and training):
+            return x
         return torch.where(self.keep, x * (1 / (1 - self.p)), torch.zeros_like(x))
 
 
