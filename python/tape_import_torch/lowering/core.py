@@ -91,9 +91,10 @@ def element_type(dtype, ctx, what="tensor"):
     elt = ELEMENT_TYPES.get(dtype)
     if elt is None:
         message = f"{what} of dtype {dtype} is not supported"
+        fix = "use float32, float64, int64, int32 or bool (model.float())"
         if ctx is not None:
-            ctx.fail(message, fix="use float32, float64, int64, int32 or bool")
-        raise ImportFailure(message)
+            ctx.fail(message, fix=fix)
+        raise ImportFailure(message, fix=fix)
     return elt
 
 
@@ -352,7 +353,7 @@ class Lowerer:
         later = [u for u in target.users if u is not node]
         if target.op in ("placeholder", "get_attr") or later:
             self.fail(f"{describe_target(node)} changes its input in place, and "
-                      f"'{target.name}' is used elsewhere"
+                      "the input is used again after it"
                       if later else
                       f"{describe_target(node)} changes an input or a module "
                       "attribute in place",
