@@ -100,15 +100,83 @@ def _proxy_iter(self):
     return self.tracer.iter(self)
 
 
-def trace(root, description, where_default=None):
+class _GradModeGuard:
+    """While tracing, torch.no_grad() and inference_mode() in forward() are
+    errors: fx does not record them, and the step would differentiate what
+    PyTorch does not."""
+
+    def __init__(self, description):
+        self.description = description
+
+    def _refuse(self, what):
+        filename, lineno, line = user_frame_location(inspect.currentframe())
+        raise ImportFailure(f"{what} in {self.description} is not supported: "
+                            "fx does not record it, so gradients would flow where "
+                            "PyTorch's do not", Where(module_type=self.description,
+                                                      filename=filename, lineno=lineno,
+                                                      line=line),
+                            fix="use .detach() on the tensors that take no gradient")
+
+    def __enter__(self):
+        self.set_grad, self.inference = torch._C._set_grad_enabled, torch._C._InferenceMode
+        original_set_grad = self.set_grad
+
+        def set_grad_enabled(mode):
+            if not mode:
+                self._refuse("torch.no_grad()")
+            return original_set_grad(mode)
+
+        def inference_mode(mode=True):
+            self._refuse("torch.inference_mode()")
+        torch._C._set_grad_enabled = set_grad_enabled
+        torch._C._InferenceMode = inference_mode
+        return self
+
+    def __exit__(self, *exc):
+        torch._C._set_grad_enabled, torch._C._InferenceMode = self.set_grad, self.inference
+
+
+def _state(root):
+    """Each parameter's and buffer's tensor and a copy of its value."""
+    if not isinstance(root, torch.nn.Module):
+        return {}
+    return {name: (t, t.detach().clone())
+            for name, t in list(root.named_parameters()) + list(root.named_buffers())}
+
+
+def _check_state_unchanged(root, before, description):
+    """forward() must not assign module state (`self.count = self.count +
+    1` runs once while tracing, and then never in the step)."""
+    after = _state(root)
+    for name, (tensor, value) in before.items():
+        now = after.get(name)
+        if now is None or now[0] is not tensor or not torch.equal(now[1], value):
+            raise ImportFailure(f"{description}.forward() changes the module's "
+                                f"'{name}' while it runs: the import would run the "
+                                "change once, at import time",
+                                fix="compute new values as outputs, or keep such "
+                                    "state out of the model")
+    if not isinstance(root, torch.nn.Module):
+        return
+    for path, m in root.named_modules():
+        for key, v in vars(m).items():
+            if isinstance(v, fx.Proxy):
+                raise ImportFailure(f"{description}.forward() assigns "
+                                    f"'{path + '.' if path else ''}{key}' while it runs",
+                                    fix="compute new values as outputs")
+
+
+def trace(root, description):
     """Traces `root` (an nn.Module or a function) into a GraphModule.
     Errors from fx (control flow on tensor values, iteration) become
     ImportFailures at the user's line."""
     tracer = Tracer(description)
     original_iter = fx.Proxy.__iter__
     fx.Proxy.__iter__ = _proxy_iter
+    before = _state(root)
     try:
-        graph = tracer.trace(root)
+        with _GradModeGuard(description):
+            graph = tracer.trace(root)
     except ImportFailure:
         raise
     except Exception as e:  # fx raises TraceError, TypeError, ...
@@ -124,6 +192,7 @@ def trace(root, description, where_default=None):
                 "only, or move it out of forward()" if control_flow else None) from None
     finally:
         fx.Proxy.__iter__ = original_iter
+    _check_state_unchanged(root, before, description)
     name = root.__class__.__name__ if isinstance(root, torch.nn.Module) \
         else getattr(root, "__name__", "function")
     # The tracer's root holds the tensor constants fx made (a function's

@@ -36,7 +36,8 @@ class Case:
 
     def default_data(self, spec, shape, rng):
         if spec.dtype.is_floating_point:
-            return rng.standard_normal(shape).astype(np.float32)
+            return rng.standard_normal(shape).astype(
+                np.float64 if spec.dtype == torch.float64 else np.float32)
         return rng.integers(0, self.classes, shape).astype(np.int64)
 
 
@@ -398,8 +399,21 @@ class DropoutMasks:
         model.drop, model.dropout = masks
 
 
+def sequential():
+    """A top-level nn.Sequential: its parameters are named 0.weight, ...,
+    symbols MLIR must quote (@"0.weight")."""
+    return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+
+
+def double_mlp():
+    return MLP().double()
+
+
 CASES = {
     "mlp_sgd": Case(MLP, [((4, 8), f32)], [((4,), i64)], ce, sgd()),
+    "sequential": Case(sequential, [((4, 8), f32)], [((4,), i64)], ce, adam()),
+    "float64": Case(double_mlp, [((4, 8), torch.float64)], [((4,), i64)], ce,
+                    sgd(momentum=0.9)),
     "activations": Case(Activations, [((4, 6), f32)], [((4, 3), f32)], mse, adam()),
     "arithmetic": Case(Arithmetic, [((4, 5), f32), ((4, 1), f32)], [((4, 5), f32)], mse,
                        sgd(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)),

@@ -117,3 +117,25 @@ class Half(nn.Module):
 
     def forward(self, x):
         return self.fc(x.half()).float()
+
+
+class Counter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.register_buffer("calls", torch.zeros(()))
+
+    def forward(self, x):
+        self.calls = self.calls + 1
+        return self.fc(x)
+
+
+class NoGrad(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        with torch.no_grad():
+            scale = self.fc(x).abs().mean()
+        return self.fc(x) / scale
