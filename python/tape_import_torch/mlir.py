@@ -30,11 +30,13 @@ _BARE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_$.]*\Z")
 def symbol(name):
     """`@name`, quoted when it is not a bare identifier (a parameter of a
     top-level nn.Sequential is `0.weight`: `@"0.weight"`)."""
-    if _BARE_ID.match(name):
-        return "@" + name
-    escaped = "".join(chr(b) if 0x20 <= b < 0x7F and chr(b) not in '"\\'
-                      else "\\%02X" % b for b in name.encode("utf-8"))
-    return '@"' + escaped + '"'
+    return "@" + (name if _BARE_ID.match(name) else string_literal(name))
+
+
+def string_literal(text):
+    """A quoted MLIR string."""
+    return '"' + "".join(chr(b) if 0x20 <= b < 0x7F and chr(b) not in '"\\'
+                         else "\\%02X" % b for b in text.encode("utf-8")) + '"'
 
 
 def tensor_type(shape, elt):
@@ -268,12 +270,18 @@ class Function:
         self.indent = indent
         self.counter = 0
         self.depth = 0
+        # The location alias (#locN) of the ops being written, or None.
+        self.location = None
 
     def fresh(self, hint="v"):
         self.counter += 1
         return f"%{hint}{self.counter}"
 
     def line(self, text):
+        """One line; a line that ends an op gets the current location."""
+        if self.location and not text.startswith(("^", "//")) and \
+                not text.endswith("{"):
+            text += f" loc({self.location})"
         self.lines.append(self.indent + "  " * self.depth + text)
 
     def comment(self, text):

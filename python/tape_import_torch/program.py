@@ -11,7 +11,8 @@ from .errors import ImportFailure
 from .evaluation import evaluation
 from .lowering.core import element_type
 from .lowering.normalization import state_buffers
-from .mlir import FLOAT_TYPES, Value, dense_literal, resource_type, symbol, tensor_type
+from .mlir import (FLOAT_TYPES, Value, dense_literal, resource_type, string_literal,
+                   symbol, tensor_type)
 from .optimizers import translate
 from .step import train_step
 from .trace import record, trace
@@ -68,6 +69,7 @@ class Program:
         self._by_id = {}
         self.dropout_seed = seed
         self.dropout_seeds = {}
+        self.locations = {}
         for name, p in model.named_parameters():
             self.add_variable(name, p, p.requires_grad)
         for name, b in state_buffers(model):
@@ -87,6 +89,23 @@ class Program:
     def variable_of(self, tensor):
         """The variable a parameter or buffer is, or None."""
         return self._by_id.get(id(tensor))
+
+    def location(self, where):
+        """The alias (#locN) of the user's source line `where` points at,
+        for the ops lowered from it: compile errors and --check-numerics
+        name that line. None without a line."""
+        if where is None or not where.filename:
+            return None
+        key = (where.filename, where.lineno)
+        if key not in self.locations:
+            line = where.line or ""
+            column = len(line) - len(line.lstrip()) + 1
+            self.locations[key] = (f"#loc{len(self.locations) + 1}", column)
+        return self.locations[key][0]
+
+    def location_aliases(self):
+        return [f"{alias} = loc({string_literal(filename)}:{lineno}:{column})"
+                for (filename, lineno), (alias, column) in self.locations.items()]
 
     def next_dropout_seed(self, where):
         self.dropout_seed += 1
@@ -207,6 +226,7 @@ def build(model, inputs, targets, loss_fn, optimizer, bake_weights=False,
     if not bake_weights:
         lines.append("// The variables start at zero: give their values with "
                      "tape-run --init <the .npz written with this file>.")
+    lines += program.location_aliases()
     lines.append("module {")
     lines += program.declarations(bake_weights)
     lines.append("")

@@ -291,12 +291,15 @@ class Lowerer:
         known = set(self.value_deps)
         deps = self.deps_of((args, kwargs))
         self._check_inplace(node, kwargs)
+        self.fn.location = self.program.location(self.where)
         try:
             result = handler(self, *args, **kwargs)
         except TypeError as e:
             if "argument" not in str(e):
                 raise
             self.fail(f"cannot import {describe_target(node)} with these arguments: {e}")
+        finally:
+            self.fn.location = None
         self._check(node, result, recorded)
         # New values depend on the operands and on what the handler read.
         for name in set(self.value_deps) - known:
