@@ -82,6 +82,14 @@ def scalar_literal(value, elt):
     return str(int(value))
 
 
+def scalar_constant(value, elt):
+    """`arith.constant` of a scalar (booleans are `true`/`false`, typed i1
+    already)."""
+    if elt == "i1":
+        return f"arith.constant {scalar_literal(value, elt)}"
+    return f"arith.constant {scalar_literal(value, elt)} : {elt}"
+
+
 def dense_literal(array, elt):
     """`dense<...>` of a NumPy array: a splat when every element is equal,
     else the raw little-endian bytes in hex (exact), booleans as nested
@@ -142,7 +150,7 @@ class Scalar:
     def const(self, value, elt=None):
         elt = elt or self.elt
         name = self.fn.fresh("c")
-        self.fn.line(f"{name} = arith.constant {scalar_literal(value, elt)} : {elt}")
+        self.fn.line(f"{name} = {scalar_constant(value, elt)}")
         return name
 
     def _binary(self, op, a, b, elt=None):
@@ -305,7 +313,7 @@ class Function:
     def filled(self, shape, elt, value):
         empty = self.empty(shape, elt)
         c = self.fresh("c")
-        self.line(f"{c} = arith.constant {scalar_literal(value, elt)} : {elt}")
+        self.line(f"{c} = {scalar_constant(value, elt)}")
         name = self.fresh("fill")
         t = tensor_type(shape, elt)
         self.line(f"{name} = linalg.fill ins({c} : {elt}) outs({empty.name} : {t}) -> {t}")

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..mlir import Value, scalar_literal, tensor_type
+from ..mlir import Value, scalar_constant, tensor_type
 from .core import function, module
 
 
@@ -37,7 +37,7 @@ def pad_value(ctx, x, low, high, value):
     ctx.fn.line(f"{name} = tensor.pad {x.name} low{list(low)} high{list(high)} {{")
     ctx.fn.line("^bb0(" + ", ".join(f"{ctx.fn.fresh('i')}: index" for _ in range(x.rank)) + "):")
     ctx.fn.depth += 1
-    ctx.fn.line(f"{c} = arith.constant {scalar_literal(value, x.elt)} : {x.elt}")
+    ctx.fn.line(f"{c} = {scalar_constant(value, x.elt)}")
     ctx.fn.line(f"tensor.yield {c} : {x.elt}")
     ctx.fn.depth -= 1
     ctx.fn.line(f"}} : {x.type} to {tensor_type(shape, x.elt)}")

@@ -174,6 +174,60 @@ class Matmuls(nn.Module):
         return self.fc(y + (z @ self.a).unsqueeze(0) + s.unsqueeze(2) + d + e.sum())
 
 
+class MoreOps(nn.Module):
+    """The rest: functional convolution, pooling and batch norm, more
+    elementwise functions, boolean logic, conversions, narrow, unflatten,
+    unbind, tensor_split, ravel, min, F.embedding."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(3, 2, 3) * 0.4)
+        self.b1 = nn.Parameter(torch.zeros(3))
+        self.w2 = nn.Parameter(torch.randn(4, 2, 1, 1) * 0.4)
+        self.gamma = nn.Parameter(torch.ones(3) * 1.2)
+        self.beta = nn.Parameter(torch.zeros(3))
+        self.register_buffer("mean", torch.linspace(-0.1, 0.1, 3))
+        self.register_buffer("var", torch.linspace(0.8, 1.2, 3))
+        self.table = nn.Parameter(torch.randn(7, 2) * 0.5)
+        self.fc = nn.Linear(55, 5)
+
+    def forward(self, x, ids):                         # [B, 2, 6], [B, 3] int64
+        b = x.shape[0]
+        a = F.conv1d(x, self.w1, self.b1, padding=1)   # [B, 3, 6]
+        c = F.conv2d(x.unsqueeze(2), self.w2)          # [B, 4, 1, 6]
+        c = F.avg_pool2d(c, (1, 2), divisor_override=3)              # [B, 4, 1, 3]
+        n = F.batch_norm(a, None, None, training=True) + F.batch_norm(
+            a, self.mean, self.var, self.gamma, self.beta, training=False)
+        h = n.narrow(2, 1, 4)                          # [B, 3, 4]
+        s = torch.sin(h) + torch.cos(h) + torch.log1p(h.abs()) \
+            + torch.reciprocal(h.abs() + 1) + torch.square(h) + torch.erf(h)
+        m = ((h > 0) & (h < 1)) | ~(h > -0.5)
+        m = torch.logical_and(m, torch.logical_not(h > 2)) | torch.logical_or(h < -3, h > 3)
+        s = torch.where(m, s, h) + (h > 0).long().float() + h.double().float() \
+            + h.to(torch.float32) * 0.5 + (h > 0).float().type_as(h)
+        lows = h.amin(2, keepdim=True) + h.min(dim=2, keepdim=True)[0] + torch.min(h)
+        u = s.unflatten(2, (2, 2))                     # [B, 3, 2, 2]
+        p, q, r = u.unbind(1)                          # [B, 2, 2] each
+        t1, t2 = torch.tensor_split(s, 2, dim=2)       # [B, 3, 2] each
+        e = F.embedding(ids, self.table)               # [B, 3, 2]
+        parts = [p.flatten(1), q.flatten(1) * r.flatten(1), (t1 * t2).flatten(1),
+                 lows.flatten(1), c.flatten(1), e.flatten(1), s.ravel().view(b, -1),
+                 x.narrow(1, 0, 1).flatten(1), a.flatten(1)[:, :2]]
+        return self.fc(torch.cat(parts, dim=1))
+
+
+def module_losses(out, t):
+    return nn.CrossEntropyLoss(label_smoothing=0.1)(out, t) \
+        + 0.5 * nn.NLLLoss()(F.log_softmax(out, 1), t) \
+        + 0.1 * nn.MSELoss()(out[:, 0], (t == 0).float())
+
+
+def more_data(spec, shape, rng):
+    if spec.dtype.is_floating_point:
+        return rng.standard_normal(shape).astype(np.float32)
+    return rng.integers(0, 5 if spec.name == "target" else 7, shape).astype(np.int64)
+
+
 # Convolutions and pooling --------------------------------------------------------
 
 class Conv2dNet(nn.Module):
@@ -421,6 +475,8 @@ CASES = {
                     sgd(0.1, momentum=0.5, dampening=0.3), classes=6),
     "shapes": Case(Shapes, [((3, 2, 3, 4), f32)], [((3,), i64)], ce, adam()),
     "matmuls": Case(Matmuls, [((2, 4, 5), f32)], [((2, 4, 3), f32)], mse, adam()),
+    "more_ops": Case(MoreOps, [((4, 2, 6), f32), ((4, 3), i64)], [((4,), i64)],
+                     module_losses, adam(), make=more_data),
     "conv2d": Case(Conv2dNet, [((3, 2, 12, 12), f32)], [((3,), i64)], ce,
                    sgd(0.05, momentum=0.9, weight_decay=5e-4), classes=5),
     "conv1d": Case(Conv1dNet, [((3, 3, 16), f32)], [((3,), i64)], ce, adam(), classes=3),
