@@ -176,8 +176,9 @@ class Matmuls(nn.Module):
 
 class MoreOps(nn.Module):
     """The rest: functional convolution, pooling and batch norm, more
-    elementwise functions, boolean logic, conversions, narrow, unflatten,
-    unbind, tensor_split, ravel, min, F.embedding."""
+    elementwise functions, boolean logic, conversions, detach, clone,
+    swapaxes, .mT, expand_as, broadcast_to, narrow, unflatten, unbind,
+    tensor_split, ravel, view_as, min and max values, F.embedding."""
 
     def __init__(self):
         super().__init__()
@@ -189,7 +190,7 @@ class MoreOps(nn.Module):
         self.register_buffer("mean", torch.linspace(-0.1, 0.1, 3))
         self.register_buffer("var", torch.linspace(0.8, 1.2, 3))
         self.table = nn.Parameter(torch.randn(7, 2) * 0.5)
-        self.fc = nn.Linear(55, 5)
+        self.fc = nn.Linear(61, 5)
 
     def forward(self, x, ids):                         # [B, 2, 6], [B, 3] int64
         b = x.shape[0]
@@ -210,9 +211,15 @@ class MoreOps(nn.Module):
         p, q, r = u.unbind(1)                          # [B, 2, 2] each
         t1, t2 = torch.tensor_split(s, 2, dim=2)       # [B, 3, 2] each
         e = F.embedding(ids, self.table)               # [B, 3, 2]
+        g = h + (h * 2).detach() + h.clone().swapaxes(1, 2).mT \
+            + torch.clip(h, -1, 1) + h.max(dim=1, keepdim=True)[0].expand_as(h) \
+            + torch.broadcast_to(self.b1.view(1, 3, 1), (4, 3, 4)) \
+            + (h > 0).int().float() * (h > 1).bool().float()
+        pooled = F.max_pool1d(g, 2) + F.avg_pool1d(g, 2) \
+            + F.adaptive_avg_pool2d(g.unsqueeze(1), (3, 2)).view_as(g[:, :, :2])
         parts = [p.flatten(1), q.flatten(1) * r.flatten(1), (t1 * t2).flatten(1),
                  lows.flatten(1), c.flatten(1), e.flatten(1), s.ravel().view(b, -1),
-                 x.narrow(1, 0, 1).flatten(1), a.flatten(1)[:, :2]]
+                 x.narrow(1, 0, 1).flatten(1), a.flatten(1)[:, :2], pooled.flatten(1)]
         return self.fc(torch.cat(parts, dim=1))
 
 
