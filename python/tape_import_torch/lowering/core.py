@@ -15,14 +15,13 @@ checked against the shape and dtype PyTorch computed for the node, so a
 lowering that disagrees with PyTorch stops the import instead of writing a
 wrong program.
 """
-import inspect
 import operator
 
 import numpy as np
 import torch
 
 from ..errors import ImportFailure
-from ..mlir import ELEMENT_TYPES, FLOAT_TYPES, Value
+from ..mlir import ELEMENT_TYPES, Value
 
 FUNCTIONS = {}   # torch function / operator -> handler(ctx, *args, **kwargs)
 METHODS = {}     # Tensor method name -> handler(ctx, self, *args, **kwargs)
@@ -440,8 +439,3 @@ def normalize_dim(ctx, dim, rank):
     if dim < -max(rank, 1) or dim >= max(rank, 1):
         ctx.fail(f"dimension {dim} out of range for rank {rank}")
     return dim % rank if rank else 0
-
-
-def bind(fn, args, kwargs):
-    """Binds like a call of `fn` (for handlers that share signatures)."""
-    return inspect.signature(fn).bind(*args, **kwargs)

@@ -14,7 +14,6 @@ region as extra results (the gradient is asked of the loss alone) and are
 assigned after the optimizer's update. In evaluation the running
 statistics normalize.
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -19,7 +19,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "..", "..", "..", "python"))
 import cases  # noqa: E402
-from tape_import_torch import TensorSpec, import_model  # noqa: E402
+from tape_import_torch import import_model  # noqa: E402
 
 # Both sides compute in float32 with different summation orders; 5 steps
 # of SGD/Adam on small models agree to about 1e-6 relative. A wrong
