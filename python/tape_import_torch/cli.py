@@ -84,15 +84,21 @@ def main(argv=None):
     except ImportFailure as e:
         print(e.render(), file=sys.stderr)
         return 1
-    with open(args.output, "w") as f:
-        f.write(imported.mlir)
     written = [args.output]
     init = ""
-    if not args.bake_weights:
-        npz = args.weights or os.path.splitext(args.output)[0] + ".npz"
-        np.savez(npz, **imported.weights)
-        written.append(npz)
-        init = f" --init {npz}"
+    try:
+        with open(args.output, "w") as f:
+            f.write(imported.mlir)
+        if not args.bake_weights:
+            npz = args.weights or os.path.splitext(args.output)[0] + ".npz"
+            with open(npz, "wb") as f:
+                np.savez(f, **imported.weights)
+            written.append(npz)
+            init = f" --init {npz}"
+    except OSError as e:
+        print(f"tape-import-torch: error: cannot write {e.filename}: {e.strerror}",
+              file=sys.stderr)
+        return 1
     for note in imported.notes:
         print(f"tape-import-torch: note: {note}", file=sys.stderr)
     feeds = " ".join(f"--input {s.name}.npy" for s in inputs + targets)

@@ -58,6 +58,10 @@ class Where:
         return f"the top-level module{kind}"
 
     def notes(self):
+        if self.module_type is None and not self.module_path:
+            # A line outside any module's forward (loading the file).
+            return [f"{self.prefix()}note: here:\n    {self.line.strip()}"] \
+                if self.line else []
         text = f"{self.prefix()}note: in {self.describe_module()}"
         if self.line:
             text += ", at:\n    " + self.line.strip()

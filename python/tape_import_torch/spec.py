@@ -75,9 +75,25 @@ def load_python(source):
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:
+            raise ImportFailure(f"running {source} failed: {type(e).__name__}: {e}",
+                                _where_of(e)) from None
         return module
-    return importlib.import_module(source)
+    try:
+        return importlib.import_module(source)
+    except Exception as e:
+        raise ImportFailure(f"importing {source} failed: {type(e).__name__}: {e}",
+                            _where_of(e)) from None
+
+
+def _where_of(exc):
+    """The innermost line of user code in an exception's traceback."""
+    from .errors import Where
+    from .trace import _innermost_user_line
+    filename, lineno, line = _innermost_user_line(exc)
+    return Where(filename=filename, lineno=lineno, line=line) if filename else None
 
 
 def split_reference(text):
@@ -98,7 +114,10 @@ def model_factory(text):
     factory = getattr(module, name, None)
     if factory is None:
         raise ImportFailure(f"{source} has no '{name}'")
-    model = factory(*args, **kwargs)
+    try:
+        model = factory(*args, **kwargs)
+    except Exception as e:
+        raise ImportFailure(f"{call} failed: {type(e).__name__}: {e}", _where_of(e)) from None
     if not isinstance(model, torch.nn.Module):
         raise ImportFailure(f"{text} made a {type(model).__name__}, not an nn.Module")
     return model, module
@@ -152,7 +171,11 @@ def optimizer(text, model, user_module):
     fn = getattr(user_module, head, None) if user_module is not None else None
     if fn is not None and callable(fn) and not (
             isinstance(fn, type) and issubclass(fn, torch.optim.Optimizer)):
-        opt = fn(model)
+        try:
+            opt = fn(model)
+        except Exception as e:
+            raise ImportFailure(f"{head}(model) failed: {type(e).__name__}: {e}",
+                                _where_of(e)) from None
         if not isinstance(opt, torch.optim.Optimizer):
             raise ImportFailure(f"'{head}(model)' returned a {type(opt).__name__}, "
                                 "not a torch.optim optimizer")

@@ -293,10 +293,14 @@ class Lowerer:
         self.fn.location = self.program.location(self.where)
         try:
             result = handler(self, *args, **kwargs)
+        except ImportFailure:
+            raise
         except TypeError as e:
             if "argument" not in str(e):
-                raise
+                self._internal(e)
             self.fail(f"cannot import {describe_target(node)} with these arguments: {e}")
+        except Exception as e:
+            self._internal(e)
         finally:
             self.fn.location = None
         self._check(node, result, recorded)
@@ -307,6 +311,14 @@ class Lowerer:
             if v.name not in known:
                 self.value_deps[v.name] = self.value_deps.get(v.name, set()) | deps
         self.env[node] = result
+
+    def _internal(self, e):
+        """A bug of a lowering: an error at the node, never a traceback or
+        a wrong program."""
+        self.fail(f"internal error importing {describe_target(self.node)}: "
+                  f"{type(e).__name__}: {e}",
+                  notes=["this is a bug of tape-import-torch; please report it "
+                         "with the model"])
 
     def _handler(self, node):
         args, kwargs = self._arg(node.args), self._arg(node.kwargs)

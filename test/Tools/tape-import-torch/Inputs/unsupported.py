@@ -139,3 +139,7 @@ class NoGrad(nn.Module):
         with torch.no_grad():
             scale = self.fc(x).abs().mean()
         return self.fc(x) / scale
+
+
+def broken():
+    raise RuntimeError("the factory fails")
