@@ -139,6 +139,7 @@ class Lowerer:
         # statistics), assigned after the step's gradients.
         self.assignments = []
         self.node = None
+        self._dynamic = {}
 
     # The current node --------------------------------------------------
 
@@ -245,11 +246,20 @@ class Lowerer:
         return torch.fx.node.map_arg(a, lookup)
 
     def _is_dynamic(self, node):
-        return any(isinstance(self.env.get(n), (Value, tuple, list))
-                   and _contains_value(self.env.get(n))
-                   for n in node.all_input_nodes) or \
-            (node.op == "call_module" and self._module_is_dynamic(node)) or \
-            (node.op == "get_attr" and self._attr_is_state(node))
+        """Whether the node's value depends on the inputs, the state or
+        in-step randomness: decided on the graph (transitively), so that
+        nothing that depends on them is ever taken for a constant."""
+        if node not in self._dynamic:
+            if node.op == "placeholder":
+                dynamic = _contains_value(self.env.get(node))
+            elif node.op == "get_attr":
+                dynamic = self._attr_is_state(node)
+            else:
+                dynamic = any(self._is_dynamic(n) for n in node.all_input_nodes) or \
+                    (node.op == "call_module" and self._module_is_dynamic(node)) or \
+                    _is_random(node)
+            self._dynamic[node] = dynamic
+        return self._dynamic[node]
 
     def _module_is_dynamic(self, node):
         m = self.gm.get_submodule(node.target)
@@ -273,8 +283,7 @@ class Lowerer:
             else:
                 self.env[node] = t
             return
-        dynamic = self._is_dynamic(node) or _is_random(node, self.training)
-        if not dynamic:
+        if not self._is_dynamic(node):
             # Everything it reads is known: PyTorch computed it.
             self.env[node] = _known(recorded)
             return
@@ -414,11 +423,7 @@ def _values_in(structure):
 
 
 def _contains_value(v):
-    if isinstance(v, Value):
-        return True
-    if isinstance(v, (tuple, list)):
-        return any(_contains_value(x) for x in v)
-    return False
+    return any(True for _ in _values_in(v))
 
 
 def _contains_tensor(v):
@@ -426,23 +431,27 @@ def _contains_tensor(v):
         return True
     if isinstance(v, (tuple, list)):
         return any(_contains_tensor(x) for x in v)
+    if isinstance(v, dict):
+        return any(_contains_tensor(x) for x in v.values())
     return False
 
 
 def _known(recorded):
+    """A recorded value as the lowering's: tensors as Consts."""
     if isinstance(recorded, torch.Tensor):
         return Const(recorded)
-    if isinstance(recorded, (tuple, list)) and _contains_tensor(recorded):
-        return type(recorded)(_known(x) for x in recorded) \
-            if not hasattr(recorded, "_fields") else tuple(_known(x) for x in recorded)
+    if isinstance(recorded, list):
+        return [_known(x) for x in recorded]
+    if isinstance(recorded, tuple) and _contains_tensor(recorded):
+        return tuple(_known(x) for x in recorded)
+    if isinstance(recorded, dict):
+        return {k: _known(x) for k, x in recorded.items()}
     return recorded
 
 
-def _is_random(node, training):
+def _is_random(node):
     import torch.nn.functional as F
-    if node.op == "call_function" and node.target in (F.dropout,):
-        return True
-    return False
+    return node.op == "call_function" and node.target is F.dropout
 
 
 def normalize_dim(ctx, dim, rank):

@@ -90,7 +90,7 @@ def extract_slice(ctx, x, offsets, sizes, strides):
 
 @function(operator.getitem)
 def getitem(ctx, obj, index):
-    if isinstance(obj, (tuple, list)):
+    if isinstance(obj, (tuple, list, dict)):
         return obj[index]
     x = ctx.tensor(obj)
     if not isinstance(index, tuple):

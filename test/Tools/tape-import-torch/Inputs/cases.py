@@ -460,6 +460,25 @@ class DropoutMasks:
         model.drop, model.dropout = masks
 
 
+class TwoHeads(nn.Module):
+    """forward() returns a dict holding a tuple; the loss picks from it."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(8, 16)
+        self.head = nn.Linear(16, 4)
+        self.aux = nn.Linear(16, 2)
+
+    def forward(self, x):
+        h = torch.tanh(self.body(x))
+        return {"logits": self.head(h), "extra": (self.aux(h), h.mean(1))}
+
+
+def two_head_loss(out, t):
+    aux, mean = out["extra"]
+    return F.cross_entropy(out["logits"], t) + 0.1 * (aux ** 2).mean() + 0.01 * mean.sum()
+
+
 def sequential():
     """A top-level nn.Sequential: its parameters are named 0.weight, ...,
     symbols MLIR must quote (@"0.weight")."""
@@ -472,6 +491,7 @@ def double_mlp():
 
 CASES = {
     "mlp_sgd": Case(MLP, [((4, 8), f32)], [((4,), i64)], ce, sgd()),
+    "structured": Case(TwoHeads, [((4, 8), f32)], [((4,), i64)], two_head_loss, adam()),
     "sequential": Case(sequential, [((4, 8), f32)], [((4,), i64)], ce, adam()),
     "float64": Case(double_mlp, [((4, 8), torch.float64)], [((4,), i64)], ce,
                     sgd(momentum=0.9)),

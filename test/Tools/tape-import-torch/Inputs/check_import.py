@@ -38,6 +38,16 @@ STATE_ATOL = 1e-5
 OUT_TOL = 1e-5
 
 
+def tensors(structure):
+    """The tensors of a forward() result in order, as @evaluate returns
+    them (after the loss)."""
+    if isinstance(structure, torch.Tensor):
+        return [structure]
+    if isinstance(structure, dict):
+        structure = list(structure.values())
+    return [t for x in structure for t in tensors(x)]
+
+
 def tape_run(tape, *args):
     result = subprocess.run([tape, *args], capture_output=True, text=True)
     if result.returncode != 0:
@@ -125,7 +135,7 @@ def check(tape, work, name):
                      for a, s in zip(arrays, case.inputs + case.targets)]
             o = model(*batch[:n])
             losses.append(float(case.loss(o, *batch[n:])))
-            outputs.append([o] if isinstance(o, torch.Tensor) else list(o))
+            outputs.append(tensors(o))
     ref_loss = float(np.mean(losses))
     written = np.load(path + ".out.npz")
     largest = 0.0
