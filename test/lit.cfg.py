@@ -37,7 +37,7 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.tape_tools_dir, config.llvm_tools_dir]
 tools = ["tape-opt", "tape-run", "tape-compile", "tape-lsp-server",
-         "tape-npz-test", "split-file"]
+         "tape-npz-test", "split-file", "tape-import-torch"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.tape_tools_dir, append_path=True)
@@ -53,6 +53,12 @@ import subprocess
 if subprocess.run([config.python3, "-c", "import matplotlib"],
                   capture_output=True).returncode == 0:
     config.available_features.add("matplotlib")
+
+# tape-import-torch and its tests need Debian's python3-torch (setup.sh
+# installs it); without it they are reported unsupported.
+if subprocess.run([config.python3, "-c", "import torch"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("torch")
 
 # A test that hangs fails after 20 minutes instead of holding CI until its
 # own limit (a crash in JIT code that corrupted the heap once deadlocked
