@@ -75,7 +75,18 @@ CompileFlags::CompileFlags(cl::OptionCategory &category)
       blasMinFlops("blas-min-flops",
                    cl::desc("With --blas: the smallest matmul (2 M N K "
                             "flops) that calls BLAS"),
-                   cl::init(1000000), cl::cat(category), cl::Hidden) {}
+                   cl::init(1000000), cl::cat(category), cl::Hidden),
+      dataParallel("data-parallel",
+                   cl::desc("Data-parallel training under mpirun: each "
+                            "process trains on its rows, the gradients are "
+                            "averaged inside the step (MPI), the variables "
+                            "stay the same on every process"),
+                   cl::cat(category)),
+      mpiABI("mpi-abi",
+             cl::desc("With --data-parallel: the ABI of the MPI library "
+                      "the code calls, OpenMPI or MPICH (default: this "
+                      "build's)"),
+             cl::init(defaultMPIABI()), cl::cat(category), cl::Hidden) {}
 
 Status CompileFlags::apply(CompileOptions &options) const {
   CompileOptions result = options;
@@ -90,6 +101,8 @@ Status CompileFlags::apply(CompileOptions &options) const {
   result.reportCopies = reportCopies;
   result.debugInfo = debugInfo;
   result.threads = threads;
+  result.dataParallel = dataParallel;
+  result.mpiABI = mpiABI;
   if (vectorBits)
     result.vectorBits = vectorBits;
   std::string invalid = checkCompileOptions(result);
@@ -103,7 +116,7 @@ std::string CompileFlags::firstGiven() const {
   const llvm::cl::Option *flags[] = {
       &strict,      &noVectorize, &noPack,  &noFuseUpdates, &blas,
       &checkNumerics, &reportCopies, &debugInfo, &threads,  &vectorBits,
-      &blasMinFlops};
+      &blasMinFlops, &dataParallel, &mpiABI};
   for (const llvm::cl::Option *flag : flags)
     if (flag->getNumOccurrences())
       return "--" + flag->ArgStr.str();

@@ -80,6 +80,10 @@ void mlir::tape::buildTapeToTensorPipeline(
 
   // --- Tape stage: tape dialect in, tape dialect without optimizers and
   //     tapes out.
+  // Data parallelism first: the optimizers and clipping below see the
+  // gradients averaged over the processes, the draws their offsets.
+  if (options.dataParallel)
+    pm.addPass(createTapeDataParallel());
   // apply_gradients -> reads, arithmetic and assignments; optimizer slots
   // become ordinary variables, so the state layout includes them.
   pm.addPass(createTapeMaterializeOptimizers());
@@ -153,7 +157,11 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   pm.addNestedPass<func::FuncOp>(cpu::createMaterializeSplatInits());
 
   // --- Bufferization across function boundaries; updates of a variable
-  //     land in its own buffer, and the state results are dropped.
+  //     land in its own buffer, and the state results are dropped. The
+  //     all-reduces of data parallelism first become MPI calls between
+  //     two buffers.
+  if (options.dataParallel)
+    pm.addPass(createConvertAllReduceToMPI());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -250,6 +258,11 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  if (options.dataParallel) {
+    ConvertMPIToLLVMCallsOptions mpi;
+    mpi.implementation = options.mpiABI;
+    pm.addPass(createConvertMPIToLLVMCalls(mpi));
+  }
   // Vector exp, tanh, log, ... as polynomials (LLVM would call libm per
   // lane).
   pm.addNestedPass<func::FuncOp>(cpu::createApproximateMath());
@@ -294,6 +307,8 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   o.blasMinFlops = blasMinFlops;
   o.reportCopies = reportCopies;
   o.debugInfo = debugInfo;
+  o.dataParallel = dataParallel;
+  o.mpiABI = mpiABI;
   return o;
 }
 

@@ -73,6 +73,11 @@ public:
               const std::vector<const Tensor *> &inputs,
               const std::vector<Tensor *> &outputs) const;
 
+  /// Compiled data-parallel (CompileOptions::dataParallel): its training
+  /// steps call MPI, on every process of a job at once, each with its own
+  /// batch; calls fail until the program has called MPI_Init.
+  bool dataParallel() const;
+
   /// Initial value of variable `index` (as declared in the module).
   void initialValue(size_t index, Tensor &out) const;
 
