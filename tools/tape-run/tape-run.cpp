@@ -174,6 +174,12 @@ static cl::opt<bool>
 static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
+static cl::opt<double> stepTimeout(
+    "step-timeout",
+    cl::desc("In a data-parallel run: end the job when a step takes longer "
+             "than this many seconds on a process (another process stopped "
+             "answering); 0 for no limit"),
+    cl::init(600), cl::cat(category));
 static CompileFlags compileFlags(category);
 
 /// The processes of a data-parallel run (null otherwise).
@@ -773,6 +779,14 @@ static int failTogether(const Status &status) {
   return 1;
 }
 
+/// Processes::checkSameState under the --step-timeout clock.
+static Status compareStates(const State &state, const std::string &what) {
+  processes->armTimeout(what);
+  Status same = processes->checkSameState(state);
+  processes->disarmTimeout();
+  return same;
+}
+
 /// "12:34" or "1:02:03".
 static std::string clock(double seconds) {
   long s = long(seconds + 0.5);
@@ -871,10 +885,16 @@ int main(int argc, char **argv) {
   if (Status s = initializeState(state); !s)
     return fail(s);
   // Data parallelism keeps the processes' variables the same; they must
-  // start so.
-  if (processes)
-    if (Status s = processes->checkSameState(state); !s)
+  // start so. The clock runs from here: every process has compiled.
+  if (processes) {
+    if (!(stepTimeout >= 0))
+      return fail("--step-timeout must be 0 (no limit) or more seconds");
+    processes->setTimeout(stepTimeout);
+    if (Status s = compareStates(state, "the comparison of the initial "
+                                        "states");
+        !s)
       return failTogether(s);
+  }
 
   // The data: the training function's --input files (less the --val-split
   // rows), and the evaluation's --eval-input files or those rows.
@@ -973,11 +993,19 @@ int main(int argc, char **argv) {
     steps = untilStep > first ? untilStep - first : 0;
   std::vector<double> callTimes;
   uint64_t firstAllocs = 0, laterAllocs = 0;
+  // The lead process evaluates and writes checkpoints while the others
+  // wait in the next step: their clock starts one step later.
+  bool leadBusy = false;
   for (uint64_t k = first; k < first + steps; ++k) {
     std::vector<const Tensor *> in = stepInputs.forStep(k);
     uint64_t allocsBefore = compiledCodeHeapAllocations();
+    if (processes && (lead() || !leadBusy))
+      processes->armTimeout("step " + std::to_string(k + 1));
     auto callStart = std::chrono::steady_clock::now();
-    if (Status s = model->call(fn->name, state, in, out); !s) {
+    Status called = model->call(fn->name, state, in, out);
+    if (processes)
+      processes->disarmTimeout();
+    if (Status s = std::move(called); !s) {
       // A failed call left the state as it was before it (check-numerics
       // restores it): keep that work in the checkpoint, then fail.
       if (!checkpoint.empty() && k > first && lead())
@@ -1020,12 +1048,19 @@ int main(int argc, char **argv) {
     if (!checkpoint.empty() && checkpointEvery &&
         (k + 1 - first) % checkpointEvery == 0) {
       if (processes)
-        if (Status s = processes->checkSameState(state); !s)
+        if (Status s = compareStates(state, "the comparison of the states "
+                                            "after step " +
+                                                std::to_string(k + 1));
+            !s)
           return failTogether(s);
       if (lead())
         if (Status s = saveCheckpoint(checkpoint, state); !s)
           return fail(s);
     }
+    leadBusy = (!evalFunction.empty() && evalEvery &&
+                (k + 1 - first) % evalEvery == 0) ||
+               (!checkpoint.empty() && checkpointEvery &&
+                (k + 1 - first) % checkpointEvery == 0);
     auto now = std::chrono::steady_clock::now();
     if (progress && now - lastProgress > std::chrono::milliseconds(500)) {
       lastProgress = now;
@@ -1046,7 +1081,9 @@ int main(int argc, char **argv) {
     llvm::errs() << "\r\033[K";
 
   if (processes) {
-    if (Status s = processes->checkSameState(state); !s)
+    if (Status s = compareStates(state, "the comparison of the final "
+                                        "states");
+        !s)
       return failTogether(s);
     if (lead())
       llvm::errs() << "tape-run: note: the variables of the "

@@ -17,6 +17,7 @@
 #include "tape/Runtime/Status.h"
 
 #include <memory>
+#include <string>
 
 namespace tape {
 
@@ -51,10 +52,24 @@ public:
   /// that has it, if they do not agree.
   Status checkSameState(const State &state);
 
+  /// A step (or a comparison of states) that runs longer than this on
+  /// this process ends the job, 0 for no limit. A collective call waits
+  /// for every process; one that stopped without dying (a hung node,
+  /// SIGSTOP) would hold the others forever, and mpirun only notices
+  /// processes that end.
+  void setTimeout(double seconds);
+  /// Starts the clock for `what` ("step 12"); when it runs out, this
+  /// process says so and exits with 1, so that mpirun ends the job.
+  void armTimeout(const std::string &what);
+  /// Stops the clock (the call returned).
+  void disarmTimeout();
+
 private:
   Processes() = default;
+  struct Watchdog;
   int rank_ = 0;
   int count_ = 1;
+  std::unique_ptr<Watchdog> watchdog;
 };
 
 } // namespace tape

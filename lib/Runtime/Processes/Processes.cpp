@@ -8,7 +8,13 @@
 #include "tape/Runtime/Processes.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -18,6 +24,81 @@
 #endif
 
 using namespace tape;
+
+/// A thread that ends the process when an armed step outlives its limit.
+struct Processes::Watchdog {
+  std::mutex mutex;
+  std::condition_variable changed;
+  double seconds = 0;
+  int rank = 0;
+  bool armed = false, stopping = false;
+  std::string what;
+  std::chrono::steady_clock::time_point deadline;
+  std::thread thread;
+
+  Watchdog(double seconds, int rank) : seconds(seconds), rank(rank) {
+    thread = std::thread([this] { run(); });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+    }
+    changed.notify_all();
+    thread.join();
+  }
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!stopping) {
+      if (!armed) {
+        changed.wait(lock);
+        continue;
+      }
+      if (changed.wait_until(lock, deadline) == std::cv_status::timeout &&
+          armed && !stopping &&
+          std::chrono::steady_clock::now() >= deadline) {
+        char message[512];
+        int n = std::snprintf(
+            message, sizeof message,
+            "tape-run: process %d: %s has run for %g s (--step-timeout): "
+            "another process of the job has stopped answering; ending the "
+            "job\n",
+            rank, what.c_str(), seconds);
+        (void)!::write(STDERR_FILENO, message,
+                       std::min<size_t>(size_t(n), sizeof message - 1));
+        ::_exit(1);
+      }
+    }
+  }
+};
+
+void Processes::setTimeout(double seconds) {
+  watchdog.reset();
+  if (seconds > 0)
+    watchdog = std::make_unique<Watchdog>(seconds, rank_);
+}
+
+void Processes::armTimeout(const std::string &what) {
+  if (!watchdog)
+    return;
+  {
+    std::lock_guard<std::mutex> lock(watchdog->mutex);
+    watchdog->armed = true;
+    watchdog->what = what;
+    watchdog->deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(watchdog->seconds));
+  }
+  watchdog->changed.notify_all();
+}
+
+void Processes::disarmTimeout() {
+  if (!watchdog)
+    return;
+  std::lock_guard<std::mutex> lock(watchdog->mutex);
+  watchdog->armed = false;
+}
 
 bool Processes::supported() {
 #ifdef TAPE_HAVE_MPI
@@ -58,7 +139,10 @@ Status Processes::start(std::unique_ptr<Processes> &out) {
   return Status::success();
 }
 
-Processes::~Processes() { MPI_Finalize(); }
+Processes::~Processes() {
+  watchdog.reset();
+  MPI_Finalize();
+}
 
 void Processes::abort(int code) {
   MPI_Abort(MPI_COMM_WORLD, code);
