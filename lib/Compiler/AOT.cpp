@@ -430,15 +430,16 @@ static std::string generateHeader(const LoweredModule &m,
     << ". Do not edit. */\n"
     << "/* Link with: " << libraries << " */\n";
   if (options.dataParallel)
-    h << "/* Data-parallel (" << options.mpiABI
-      << "'s MPI ABI): the training functions call MPI. Build the program\n"
-      << "   with mpicc (or link -lmpi), call MPI_Init before the first\n"
-      << "   training call and run it with mpirun -np N: every process calls\n"
-      << "   them together, each on its own batch (process r of N: rows\n"
-      << "   r*B to r*B+B-1 of each global batch of N*B rows). The gradients\n"
-      << "   are averaged over the processes inside the call, so the\n"
-      << "   variables stay the same on all of them, and each scalar float\n"
-      << "   output is the mean over the processes. */\n";
+    h << "/* Data-parallel, for an MPI library of " << options.mpiABI
+      << "'s ABI: the training\n"
+      << "   functions call MPI. Build the program with mpicc (or link\n"
+      << "   -lmpi), call MPI_Init before the first training call and run\n"
+      << "   it with mpirun -np N. Every process calls them together, each\n"
+      << "   on its own batch (process r of N: rows r*B to r*B+B-1 of each\n"
+      << "   global batch of N*B rows); the gradients are averaged over the\n"
+      << "   processes inside the call, so the variables stay the same on\n"
+      << "   all of them, and each scalar float output is the mean over the\n"
+      << "   processes. */\n";
   if (origin.baked)
     h << "/* Initial values: trained, from " << cCommentText(origin.source)
       << " (step count " << origin.stepCount << "). */\n";

@@ -80,26 +80,27 @@ void mlir::tape::buildTapeToTensorPipeline(
 
   // --- Tape stage: tape dialect in, tape dialect without optimizers and
   //     tapes out.
-  // Data parallelism first: the optimizers and clipping below see the
-  // gradients averaged over the processes, the draws their offsets.
-  if (options.dataParallel)
-    pm.addPass(createTapeDataParallel());
   // apply_gradients -> reads, arithmetic and assignments; optimizer slots
   // become ordinary variables, so the state layout includes them.
   pm.addPass(createTapeMaterializeOptimizers());
-  // tape.random_uniform -> Philox in a linalg.generic, keyed by a step
-  // count that is a variable (so checkpoints carry it).
-  pm.addPass(createTapeMaterializeRandom());
   // Calls in recording regions inlined, variable reads hoisted out of
   // loops and branches, while loops counted: what the tape records.
   pm.addPass(createTapePrepareRecordings());
   // Hazards are diagnosed on tape-level IR, where tapes and gradient
-  // requests still say what the user meant.
+  // requests still say what the user meant (before data parallelism
+  // rewrites the gradients' uses).
   if (options.verifyAssignments) {
     TapeVerifyAssignmentsOptions verify;
     verify.strict = options.strict;
     pm.addPass(createTapeVerifyAssignments(verify));
   }
+  // Every use of a gradient (the optimizers' arithmetic, clipping) sees
+  // its mean over the processes; each draw gets its process's offset.
+  if (options.dataParallel)
+    pm.addPass(createTapeDataParallel());
+  // tape.random_uniform -> Philox in a linalg.generic, keyed by a step
+  // count that is a variable (so checkpoints carry it).
+  pm.addPass(createTapeMaterializeRandom());
   // Reverse-mode AD: no tape is left.
   pm.addPass(createTapeDifferentiate());
 

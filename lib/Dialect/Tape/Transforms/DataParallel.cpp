@@ -77,6 +77,8 @@ public:
   /// holds one), for the note of an error.
   Value origin(Value v) {
     while (Operation *def = v.getDefiningOp()) {
+      if (isa<RandomUniformOp>(def))
+        return v; // its offset is the rank's
       auto operands = def->getOperands();
       auto next = llvm::find_if(operands, [&](Value o) { return varies(o); });
       if (next == operands.end())
