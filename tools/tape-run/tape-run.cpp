@@ -193,12 +193,12 @@ static bool lead() { return !processes || processes->rank() == 0; }
 /// (the others may be waiting for this one in the step's all-reduce).
 static int fail(const std::string &message) {
   bool several = processes && processes->count() > 1;
-  llvm::errs() << "tape-run: "
-               << (several ? "process " + std::to_string(processes->rank()) +
-                                 ": "
-                           : std::string())
-               << message << "\n";
-  llvm::errs().flush();
+  // One write: the processes' lines must not interleave.
+  llvm::errs() << ("tape-run: " +
+                   (several ? "process " + std::to_string(processes->rank()) +
+                                  ": "
+                            : std::string()) +
+                   message + "\n");
   if (several)
     processes->abort(1);
   processes.reset();
