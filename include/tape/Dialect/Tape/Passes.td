@@ -54,7 +54,11 @@ def TapeDataParallel : Pass<"tape-data-parallel", "::mlir::ModuleOp"> {
       same on every process: computed from variables, constants and mean
       gradients, not from the function's inputs, a raw gradient or a
       random draw. Otherwise the variables would drift apart: an error
-      naming the variable, with a note at the process-dependent value.
+      naming the variable, with a note at the process-dependent value;
+    * every all-reduce, and every call of a function that runs one, must
+      run on all processes together: one under an `scf` condition or trip
+      count that may differ between processes is an error (the others
+      would wait for it forever).
 
     Initial values are the module's (the same everywhere); the runtime
     (`tape-run` under `mpirun`) gives each process its rows and checks

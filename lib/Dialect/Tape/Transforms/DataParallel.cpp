@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MPI/IR/MPI.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -244,7 +245,10 @@ public:
     for (StepOp step : steps)
       if (failed(makeDataParallel(step)))
         return signalPassFailure();
-    if (failed(checkWrites(module)))
+    ProcessDependence dependence;
+    bool writesOk = succeeded(checkWrites(module, dependence));
+    bool collectivesOk = succeeded(checkCollectives(module, dependence));
+    if (!writesOk || !collectivesOk)
       return signalPassFailure();
   }
 
@@ -451,8 +455,7 @@ private:
   }
 
   /// Every value written to a variable must be the same on all processes.
-  LogicalResult checkWrites(ModuleOp module) {
-    ProcessDependence dependence;
+  LogicalResult checkWrites(ModuleOp module, ProcessDependence &dependence) {
     bool ok = true;
     auto check = [&](Operation *op, Value value, StringAttr variable) {
       if (!dependence.varies(value))
@@ -488,6 +491,82 @@ private:
           check(op, g, variableOf(resource));
     });
     return success(ok);
+  }
+
+  /// Every process must reach every all-reduce (and every call of a
+  /// function that runs one) the same number of times: one under a
+  /// condition or a trip count that may differ between processes would
+  /// leave the others waiting for it.
+  LogicalResult checkCollectives(ModuleOp module,
+                                 ProcessDependence &dependence) {
+    // The functions that run an all-reduce, directly or through calls.
+    DenseSet<Operation *> collective;
+    auto isCollective = [&](Operation *op) {
+      if (isa<shard::AllReduceOp>(op))
+        return true;
+      auto call = dyn_cast<CallOpInterface>(op);
+      Operation *callee = call ? call.resolveCallable() : nullptr;
+      return callee && collective.contains(callee);
+    };
+    for (bool changed = true; changed;) {
+      changed = false;
+      module.walk([&](FunctionOpInterface fn) {
+        if (collective.contains(fn))
+          return;
+        WalkResult found = fn.walk([&](Operation *op) {
+          return isCollective(op) ? WalkResult::interrupt()
+                                  : WalkResult::advance();
+        });
+        if (found.wasInterrupted()) {
+          collective.insert(fn);
+          changed = true;
+        }
+      });
+    }
+    bool ok = true;
+    module.walk([&](Operation *op) {
+      if (!isCollective(op))
+        return;
+      for (Operation *at = op->getParentOp();
+           at && !isa<FunctionOpInterface>(at); at = at->getParentOp()) {
+        Value control = processDependentControl(at, dependence);
+        if (!control)
+          continue;
+        InFlightDiagnostic d =
+            op->emitError()
+            << "data-parallel: every process must run this "
+            << (isa<shard::AllReduceOp>(op) ? "all-reduce of gradients"
+                                            : "call (it all-reduces gradients)")
+            << " together, but it is inside '" << at->getName()
+            << "', whose condition or trip count may differ between "
+               "processes: the others would wait for it forever";
+        d.attachNote(control.getLoc())
+            << "this process-dependent value decides it";
+        ok = false;
+        return;
+      }
+    });
+    return success(ok);
+  }
+
+  /// The operand of a control-flow op that decides whether or how often
+  /// its regions run, if it may differ between processes.
+  static Value processDependentControl(Operation *op,
+                                       ProcessDependence &dependence) {
+    SmallVector<Value> control;
+    if (auto ifOp = dyn_cast<scf::IfOp>(op))
+      control.push_back(ifOp.getCondition());
+    else if (auto forOp = dyn_cast<scf::ForOp>(op))
+      control.append({forOp.getLowerBound(), forOp.getUpperBound(),
+                      forOp.getStep()});
+    else if (auto whileOp = dyn_cast<scf::WhileOp>(op))
+      control.push_back(whileOp.getConditionOp().getCondition());
+    else if (auto switchOp = dyn_cast<scf::IndexSwitchOp>(op))
+      control.push_back(switchOp.getArg());
+    for (Value v : control)
+      if (dependence.varies(v))
+        return v;
+    return {};
   }
 
   std::string grid;

@@ -61,3 +61,30 @@ tape.step @half(%x: tensor<2xbf16>) -> tensor<2xbf16> {
   %g = tape.gradient %tape (%l : tensor<2xbf16>) wrt (%hh : !tape.resource<tensor<2xbf16>>)
   tape.return %g : tensor<2xbf16>
 }
+
+// -----
+
+// Host code that runs a data-parallel step only on some processes: the
+// others would wait in its all-reduce.
+tape.variable @u : tensor<f32> = dense<1.0>
+
+tape.step @step(%x: tensor<f32>) -> tensor<f32> {
+  %h = tape.handle @u : !tape.resource<tensor<f32>>
+  %tape, %l = tape.record {
+    %v = tape.read %h : !tape.resource<tensor<f32>>
+    %p = arith.mulf %v, %x : tensor<f32>
+    tape.yield %p : tensor<f32>
+  } : tensor<f32>
+  %g = tape.gradient %tape (%l : tensor<f32>) wrt (%h : !tape.resource<tensor<f32>>)
+  tape.apply_gradients #tape.sgd<learning_rate = 0.1> (%g : tensor<f32>) to (%h : !tape.resource<tensor<f32>>)
+  tape.return %l : tensor<f32>
+}
+
+// expected-note @+1 {{this process-dependent value decides it}}
+func.func @sometimes(%x: tensor<f32>, %run: i1) {
+  scf.if %run {
+    // expected-error @+1 {{data-parallel: every process must run this call (it all-reduces gradients) together, but it is inside 'scf.if', whose condition or trip count may differ between processes: the others would wait for it forever}}
+    %l = tape.call @step(%x) : (tensor<f32>) -> tensor<f32>
+  }
+  return
+}
