@@ -178,7 +178,8 @@ static cl::opt<double> stepTimeout(
     "step-timeout",
     cl::desc("In a data-parallel run: end the job when a step takes longer "
              "than this many seconds on a process (another process stopped "
-             "answering); 0 for no limit"),
+             "answering; the first step's start waits at least 600 s for "
+             "the others to compile); 0 for no limit"),
     cl::init(600), cl::cat(category));
 static CompileFlags compileFlags(category);
 
@@ -885,15 +886,18 @@ int main(int argc, char **argv) {
   if (Status s = initializeState(state); !s)
     return fail(s);
   // Data parallelism keeps the processes' variables the same; they must
-  // start so. The clock runs from here: every process has compiled.
+  // start so. The others may still be compiling: the first comparison
+  // waits at least 10 minutes, the steps --step-timeout.
   if (processes) {
     if (!(stepTimeout >= 0))
       return fail("--step-timeout must be 0 (no limit) or more seconds");
-    processes->setTimeout(stepTimeout);
+    processes->setTimeout(stepTimeout == 0 ? 0.0
+                                           : std::max(600.0, double(stepTimeout)));
     if (Status s = compareStates(state, "the comparison of the initial "
                                         "states");
         !s)
       return failTogether(s);
+    processes->setTimeout(stepTimeout);
   }
 
   // The data: the training function's --input files (less the --val-split
