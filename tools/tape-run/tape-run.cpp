@@ -5,7 +5,9 @@
 // format. Reads inputs and initial variables from .npy files (a dataset
 // file larger than a step's input is cut into batches, optionally
 // shuffled), writes variables to .npy/.npz, and checkpoints and resumes the
-// whole state.
+// whole state. With --data-parallel (or a shared model compiled with it),
+// it is one process of an MPI job (docs/DataParallel.md): its rows of each
+// global batch, process 0 printing and writing.
 //
 //===----------------------------------------------------------------------===//
 
