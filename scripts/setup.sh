@@ -14,7 +14,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian ships LLVM 22's as libomp-22-dev, whose libomp.so.5 is libomp5-19's);
 # psutil, with which lit bounds each test's time; libzip for .npz archives
 # (ZIP64 and deflate, read and written by the runtime); PyTorch for
-# tape-import-torch and the tests that compare with PyTorch.
+# tape-import-torch and the tests that compare with PyTorch; OpenMPI for
+# data-parallel training (tape-run --data-parallel under mpirun, tested;
+# the build works without it, and tape-run then says it cannot).
 packages=(
   cmake ninja-build g++ lld
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
@@ -22,6 +24,7 @@ packages=(
   python3 python3-numpy python3-psutil python3-matplotlib python3-torch
   libopenblas0-pthread libomp-22-dev
   libzip-dev pkg-config
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

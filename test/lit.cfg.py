@@ -47,6 +47,22 @@ llvm_config.with_environment("PATH", config.tape_tools_dir, append_path=True)
 if getattr(config, "tape_sanitize", ""):
     config.available_features.add("sanitizer")
 
+# Data-parallel runs (tape-run under mpirun, AOT objects built with mpicc)
+# when this build has MPI: feature `mpi`. %mpirun starts two processes on
+# this machine, whatever its cores, as root too (CI runs as root); the
+# shared-memory transport copies through a bounce buffer instead of
+# cross-memory attach (ptrace), which containers often forbid. Without
+# MPI the tests marked `UNSUPPORTED: mpi` check the "built without MPI"
+# message.
+if config.tape_mpi_abi and config.mpiexec and os.path.exists(config.mpiexec):
+    config.available_features.add("mpi")
+    launcher = [config.mpiexec, "-n", "2"]
+    if config.tape_mpi_abi == "OpenMPI":
+        launcher += ["--allow-run-as-root", "--oversubscribe",
+                     "--mca", "btl_vader_single_copy_mechanism", "none"]
+    config.substitutions.append(("%mpirun", " ".join(launcher)))
+    config.substitutions.append(("%mpicc", config.mpicc))
+
 # scripts/plot_log.py draws with Debian's python3-matplotlib (setup.sh
 # installs it).
 import subprocess

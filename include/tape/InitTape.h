@@ -14,7 +14,8 @@ class DialectRegistry;
 namespace tape {
 
 /// Adds the tape dialect and the interface models it attaches to upstream
-/// dialects (differentiation rules) to `registry`.
+/// dialects (differentiation rules, mpi.allreduce's memory effects) to
+/// `registry`.
 void registerTapeDialects(DialectRegistry &registry);
 
 /// Registers the tape passes and pipelines with the global pass registry

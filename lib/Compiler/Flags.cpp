@@ -79,7 +79,19 @@ CompileFlags::CompileFlags()
                    cl::desc("With --blas: the smallest matmul (2 M N K "
                             "flops) that calls BLAS (default 1000000)"),
                    cl::value_desc("flops"), cl::init(1000000),
-                   cl::cat(flagCategory), cl::Hidden) {}
+                   cl::cat(flagCategory), cl::Hidden),
+      dataParallel("data-parallel",
+                   cl::desc("Data-parallel training under mpirun: each "
+                            "process trains on its rows, the gradients are "
+                            "averaged inside the step (MPI), the variables "
+                            "stay the same on every process"),
+                   cl::cat(flagCategory)),
+      mpiABI("mpi-abi",
+             cl::desc("With --data-parallel: the ABI of the MPI library "
+                      "the code calls, OpenMPI or MPICH (default: this "
+                      "build's)"),
+             cl::value_desc("abi"), cl::init(defaultMPIABI()),
+             cl::cat(flagCategory), cl::Hidden) {}
 
 Status CompileFlags::apply(CompileOptions &options) const {
   // The ranges, each naming its flag (checkCompileOptions says the same
@@ -106,6 +118,8 @@ Status CompileFlags::apply(CompileOptions &options) const {
   result.reportCopies = reportCopies;
   result.debugInfo = debugInfo;
   result.threads = threads;
+  result.dataParallel = dataParallel;
+  result.mpiABI = mpiABI;
   if (vectorBits)
     result.vectorBits = vectorBits;
   std::string invalid = checkCompileOptions(result);
@@ -119,7 +133,7 @@ std::string CompileFlags::firstGiven() const {
   const llvm::cl::Option *flags[] = {
       &strict,      &noVectorize, &noPack,  &noFuseUpdates, &blas,
       &checkNumerics, &reportCopies, &debugInfo, &threads,  &vectorBits,
-      &blasMinFlops};
+      &blasMinFlops, &dataParallel, &mpiABI};
   for (const llvm::cl::Option *flag : flags)
     if (flag->getNumOccurrences())
       return "--" + flag->ArgStr.str();

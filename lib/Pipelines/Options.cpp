@@ -5,6 +5,14 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/TargetParser/Host.h"
 
+const char *tape::defaultMPIABI() {
+#ifdef TAPE_MPI_ABI
+  return TAPE_MPI_ABI;
+#else
+  return "OpenMPI";
+#endif
+}
+
 std::string tape::checkCompileOptions(const CompileOptions &options) {
   if (options.threads < 0)
     return "the number of threads must be 0 (one per core) or more";
@@ -15,6 +23,9 @@ std::string tape::checkCompileOptions(const CompileOptions &options) {
     return "the vector width must be 0 (the target's), 128, 256 or 512 bits";
   if (options.blasMinFlops < 0)
     return "the smallest BLAS matmul (blas-min-flops) must be 0 or more";
+  if (options.mpiABI != "OpenMPI" && options.mpiABI != "MPICH")
+    return "the MPI ABI (mpi-abi) must be OpenMPI or MPICH, not '" +
+           options.mpiABI + "'";
   return "";
 }
 

@@ -83,19 +83,24 @@ void mlir::tape::buildTapeToTensorPipeline(
   // apply_gradients -> reads, arithmetic and assignments; optimizer slots
   // become ordinary variables, so the state layout includes them.
   pm.addPass(createTapeMaterializeOptimizers());
-  // tape.random_uniform -> Philox in a linalg.generic, keyed by a step
-  // count that is a variable (so checkpoints carry it).
-  pm.addPass(createTapeMaterializeRandom());
   // Calls in recording regions inlined, variable reads hoisted out of
   // loops and branches, while loops counted: what the tape records.
   pm.addPass(createTapePrepareRecordings());
   // Hazards are diagnosed on tape-level IR, where tapes and gradient
-  // requests still say what the user meant.
+  // requests still say what the user meant (before data parallelism
+  // rewrites the gradients' uses).
   if (options.verifyAssignments) {
     TapeVerifyAssignmentsOptions verify;
     verify.strict = options.strict;
     pm.addPass(createTapeVerifyAssignments(verify));
   }
+  // Every use of a gradient (the optimizers' arithmetic, clipping) sees
+  // its mean over the processes; each draw gets its process's offset.
+  if (options.dataParallel)
+    pm.addPass(createTapeDataParallel());
+  // tape.random_uniform -> Philox in a linalg.generic, keyed by a step
+  // count that is a variable (so checkpoints carry it).
+  pm.addPass(createTapeMaterializeRandom());
   // Reverse-mode AD: no tape is left.
   pm.addPass(createTapeDifferentiate());
 
@@ -153,7 +158,11 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   pm.addNestedPass<func::FuncOp>(cpu::createMaterializeSplatInits());
 
   // --- Bufferization across function boundaries; updates of a variable
-  //     land in its own buffer, and the state results are dropped.
+  //     land in its own buffer, and the state results are dropped. The
+  //     all-reduces of data parallelism first become MPI calls between
+  //     two buffers.
+  if (options.dataParallel)
+    pm.addPass(createConvertAllReduceToMPI());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -250,6 +259,11 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  if (options.dataParallel) {
+    ConvertMPIToLLVMCallsOptions mpi;
+    mpi.implementation = options.mpiABI;
+    pm.addPass(createConvertMPIToLLVMCalls(mpi));
+  }
   // Vector exp, tanh, log, ... as polynomials (LLVM would call libm per
   // lane).
   pm.addNestedPass<func::FuncOp>(cpu::createApproximateMath());
@@ -294,6 +308,8 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   o.blasMinFlops = blasMinFlops;
   o.reportCopies = reportCopies;
   o.debugInfo = debugInfo;
+  o.dataParallel = dataParallel;
+  o.mpiABI = mpiABI;
   return o;
 }
 

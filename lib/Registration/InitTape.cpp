@@ -8,6 +8,7 @@
 #include "mlir/InitAllPasses.h"
 #include "tape/ABI/Passes.h"
 #include "tape/Codegen/CPU/Passes.h"
+#include "tape/Conversion/MPIMemoryEffects.h"
 #include "tape/Conversion/Passes.h"
 #include "tape/Dialect/Tape/DifferentiationRules.h"
 #include "tape/Dialect/Tape/Passes.h"
@@ -17,6 +18,7 @@
 void mlir::tape::registerTapeDialects(DialectRegistry &registry) {
   registry.insert<TapeDialect>();
   registerDifferentiationRules(registry);
+  registerMPIMemoryEffects(registry);
 }
 
 void mlir::tape::registerTapePasses() {

@@ -11,9 +11,13 @@ using namespace tape;
 Status StepInputs::create(const FunctionSpec &fn,
                           const std::vector<InputSource> &sources,
                           int64_t shuffleSeed, StepInputs &out,
-                          RowRange range) {
+                          RowRange range, Shard shard) {
   out = StepInputs();
   out.shuffleSeed = shuffleSeed;
+  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
+    return Status::error("process " + std::to_string(shard.index) + " of " +
+                         std::to_string(shard.count) + " is not a shard");
+  out.shard = shard;
   int64_t fileRows = -1;
   for (size_t i = 0; i < sources.size(); ++i) {
     const std::string &name = sources[i].name;
@@ -60,17 +64,21 @@ Status StepInputs::create(const FunctionSpec &fn,
   out.firstRow = begin;
   out.rows = end - begin;
   // drop_last, as PyTorch's DataLoader(drop_last=True): each epoch uses
-  // the first batches * batch rows of its order; the rest sit it out
-  // (other rows each epoch when shuffled).
-  out.batches = out.rows / out.batchRows_;
-  out.dropped = out.rows - out.batches * out.batchRows_;
+  // the first batches * global batch rows of its order; the rest sit it
+  // out (other rows each epoch when shuffled).
+  int64_t global = out.globalBatchRows();
+  out.batches = out.rows / global;
+  out.dropped = out.rows - out.batches * global;
   if (out.batches == 0)
-    return Status::error(sources.front().name + ": rows " +
-                         std::to_string(begin) + " to " +
-                         std::to_string(end) + " of the datasets hold " +
-                         std::to_string(out.rows) +
-                         " rows, not one batch of " +
-                         std::to_string(out.batchRows_) + " for @" + fn.name);
+    return Status::error(
+        sources.front().name + ": rows " + std::to_string(begin) + " to " +
+        std::to_string(end) + " of the datasets hold " +
+        std::to_string(out.rows) + " rows, not one batch of " +
+        std::to_string(global) + " for @" + fn.name +
+        (shard.count > 1 ? " (" + std::to_string(out.batchRows_) +
+                               " rows on each of " +
+                               std::to_string(shard.count) + " processes)"
+                         : std::string()));
   return Status::success();
 }
 
@@ -95,10 +103,12 @@ std::vector<const Tensor *> StepInputs::forStep(uint64_t k) {
     if (src.dataset) {
       int64_t batchRows = src.batch.spec().shape[0];
       size_t rowBytes = src.batch.spec().numBytes() / batchRows;
+      // This process's block of the step's global batch.
+      int64_t first = (b * shard.count + shard.index) * batchRows;
       for (int64_t r = 0; r < batchRows; ++r)
         std::memcpy(static_cast<char *>(src.batch.data()) + r * rowBytes,
                     static_cast<const char *>(src.data->data()) +
-                        (firstRow + order[b * batchRows + r]) * rowBytes,
+                        (firstRow + order[first + r]) * rowBytes,
                     rowBytes);
     }
     result.push_back(&src.batch);

@@ -47,6 +47,8 @@ struct Model::Impl {
   /// A shared library's step count at its initial values (trained
   /// weights, tape-compile --weights): new states start there.
   uint64_t initialStepCount = 0;
+  /// Data-parallel: MPI_Initialized of the MPI library the code calls.
+  int (*mpiInitialized)(int *) = nullptr;
 };
 
 Model::Model() : impl(std::make_unique<Impl>()) {}
@@ -74,6 +76,25 @@ int Model::findVariable(const std::string &name) const {
     if (impl->variables[i].name == name)
       return int(i);
   return -1;
+}
+
+bool Model::dataParallel() const { return impl->mpiInitialized != nullptr; }
+
+/// A data-parallel model's code calls MPI: the MPI library must be in the
+/// process (`lookup` finds its symbols), and its MPI_Initialized tells the
+/// calls whether MPI_Init has run.
+static Status findMPI(void *lookup, int (*&initialized)(int *)) {
+  ::dlerror();
+  initialized = reinterpret_cast<int (*)(int *)>(
+      ::dlsym(lookup, "MPI_Initialized"));
+  if (!initialized || !::dlsym(lookup, "MPI_Allreduce"))
+    return Status::error(
+        StatusCode::Unavailable,
+        "the model is data-parallel: its steps call MPI, which this program "
+        "does not link (build tape with MPI for tape-run: apt-get install "
+        "libopenmpi-dev openmpi-bin; link a program of yours with -lmpi, or "
+        "build it with mpicc)");
+  return Status::success();
 }
 
 void Model::initialValue(size_t index, Tensor &out) const {
@@ -244,6 +265,10 @@ Status Model::compileText(const std::string &source,
   if (options.threads != 1 && options.vectorize)
     if (Status s = loadOpenMP(); !s)
       return s;
+  int (*mpiInitialized)(int *) = nullptr;
+  if (options.dataParallel)
+    if (Status s = findMPI(RTLD_DEFAULT, mpiInitialized); !s)
+      return s;
   LoweredModule lowered;
   if (Status s = lowerToLLVM(
           source, options, lowered,
@@ -251,6 +276,7 @@ Status Model::compileText(const std::string &source,
     return std::move(s).orCode(StatusCode::CompileError);
   std::unique_ptr<Model> result(new Model());
   Impl &impl = *result->impl;
+  impl.mpiInitialized = mpiInitialized;
   impl.variables = std::move(lowered.variables);
   impl.initial = std::move(lowered.initial);
   impl.functions = std::move(lowered.functions);
@@ -521,6 +547,10 @@ Status Model::loadShared(const std::string &path,
     return error("built with check-numerics, which a shared model cannot "
                  "run (its checks call into the JIT runtime)",
                  StatusCode::FailedPrecondition);
+  // Written since data parallelism; absent: not data-parallel.
+  if (options->getBoolean("data_parallel").value_or(false))
+    if (Status s = findMPI(handle, impl.mpiInitialized); !s)
+      return error(s.message, StatusCode::Unavailable);
   int64_t stepCount = 0;
   if (!r.integer(*root, "initial_step_count", stepCount) || stepCount < 0)
     return corrupt();
@@ -674,6 +704,17 @@ Status Model::callBuffers(const FunctionSpec &spec, State &state,
     return Status::error(StatusCode::InvalidArgument,
                          "@" + function + " is not a function of this model");
 
+  // Only training functions hold the all-reduces.
+  if (impl->mpiInitialized && spec.trains) {
+    int started = 0;
+    impl->mpiInitialized(&started);
+    if (!started)
+      return Status::error(StatusCode::FailedPrecondition,
+                           "@" + function +
+                           ": the model is data-parallel and MPI is not "
+                           "started: call MPI_Init first (run under "
+                           "mpirun)");
+  }
   // One call at a time per state: a second thread is refused, not let
   // into the same buffers (two threads on one state lost step counts).
   if (state.busy_.exchange(true, std::memory_order_acquire))

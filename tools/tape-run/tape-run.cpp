@@ -5,7 +5,9 @@
 // format. Reads inputs and initial variables from .npy files (a dataset
 // file larger than a step's input is cut into batches, optionally
 // shuffled), writes variables to .npy/.npz, and checkpoints and resumes the
-// whole state.
+// whole state. With --data-parallel (or a shared model compiled with it),
+// it is one process of an MPI job (docs/DataParallel.md): its rows of each
+// global batch, process 0 printing and writing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +21,7 @@
 #include "tape/Runtime/Model.h"
 #include "tape/Runtime/Npy.h"
 #include "tape/Support/VersionPrinter.h"
+#include "tape/Runtime/Processes.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -238,9 +241,34 @@ static cl::opt<bool> noProgress("no-progress",
                                 cl::desc("Never show the progress line"),
                                 cl::cat(category));
 static ReferencePageFlag referencePage(tool);
+static cl::opt<double> stepTimeout(
+    "step-timeout",
+    cl::desc("In a data-parallel run: end the job when a step takes longer "
+             "than this many seconds on a process (another process stopped "
+             "answering; the first step's start waits at least 600 s for "
+             "the others to compile); 0 for no limit"),
+    cl::init(600), cl::cat(category));
 
+/// The processes of a data-parallel run (null otherwise).
+static std::unique_ptr<Processes> processes;
+
+/// True for the process that prints and writes files: the only one, or
+/// process 0 of a data-parallel run.
+static bool lead() { return !processes || processes->rank() == 0; }
+
+/// Fails this process; in a data-parallel run of several, the whole job
+/// (the others may be waiting for this one in the step's all-reduce).
 static int fail(const std::string &message) {
-  llvm::errs() << "tape-run: " << message << "\n";
+  bool several = processes && processes->count() > 1;
+  // One write: the processes' lines must not interleave.
+  llvm::errs() << ("tape-run: " +
+                   (several ? "process " + std::to_string(processes->rank()) +
+                                  ": "
+                            : std::string()) +
+                   message + "\n");
+  if (several)
+    processes->abort(1);
+  processes.reset();
   return 1;
 }
 
@@ -324,7 +352,7 @@ static NpyReadOptions readOptions() {
 /// A notice of the reader (float64 data into float32, integers into
 /// floats) on stderr.
 static void printNotice(const std::string &notice) {
-  if (!notice.empty())
+  if (!notice.empty() && lead())
     llvm::errs() << "tape-run: note: " << notice << "\n";
 }
 
@@ -364,7 +392,8 @@ static Status initFromArchive(State &state, const std::string &path) {
     if (Status s = state.set(model.variables()[index].name, value); !s)
       return Status::error(path + ": " + s.message);
   size_t total = model.variables().size();
-  llvm::errs() << "tape-run: note: " << path << " set " << values.size()
+  if (lead())
+    llvm::errs() << "tape-run: note: " << path << " set " << values.size()
                << " of " << total << " variables"
                << (values.size() < total ? "; the others keep their values"
                                          : "")
@@ -506,7 +535,7 @@ static Status splitRows(const FunctionSpec &fn,
 
 /// The note on rows a dataset leaves out of each epoch (drop_last).
 static void noteDropped(const StepInputs &data, bool training) {
-  if (data.droppedRows())
+  if (data.droppedRows() && lead())
     llvm::errs() << "tape-run: note: the " << (training ? "" : "evaluation ")
                  << "datasets have " << data.rowsPerEpoch() << " rows, "
                  << data.batchesPerEpoch() << " full batches per epoch; "
@@ -787,6 +816,44 @@ static void onBusError(int) {
   ::_exit(1);
 }
 
+/// In a data-parallel run, mpirun ends the other processes with SIGTERM
+/// when one fails: say so instead of vanishing.
+static void onTerminate(int) {
+  static const char message[] =
+      "tape-run: terminated: another process of the data-parallel job "
+      "failed, or the job was stopped\n";
+  (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+  ::_exit(1);
+}
+
+/// Joins the MPI job of a data-parallel model (a job of one without
+/// mpirun).
+static Status startProcesses() {
+  if (Status s = Processes::start(processes); !s)
+    return s;
+  struct sigaction terminate = {};
+  terminate.sa_handler = onTerminate;
+  ::sigaction(SIGTERM, &terminate, nullptr);
+  return Status::success();
+}
+
+/// A failure every process of the job found at the same point (states that
+/// differ): the lead process says it, all stop together.
+static int failTogether(const Status &status) {
+  if (lead())
+    llvm::errs() << "tape-run: " << status.str() << "\n";
+  processes.reset();
+  return 1;
+}
+
+/// Processes::checkSameState under the --step-timeout clock.
+static Status compareStates(const State &state, const std::string &what) {
+  processes->armTimeout(what);
+  Status same = processes->checkSameState(state);
+  processes->disarmTimeout();
+  return same;
+}
+
 /// "12:34" or "1:02:03".
 static std::string clock(double seconds) {
   long s = long(seconds + 0.5);
@@ -819,15 +886,23 @@ int main(int argc, char **argv) {
                   "given there; give it to tape-compile, or run the .mlir");
     if (Status s = Model::loadShared(inputFile, model); !s)
       return fail(s);
+    if (model->dataParallel())
+      if (Status s = startProcesses(); !s)
+        return fail(s);
   } else {
     CompileOptions options;
     if (Status s = compileFlags.apply(options); !s)
       return fail(s);
+    // Every process compiles; the lead one reports.
+    if (options.dataParallel)
+      if (Status s = startProcesses(); !s)
+        return fail(s);
     if (Status s = Model::compileFile(inputFile, options, model); !s)
       return fail(s);
   }
-  for (const Diagnostic &d : model->warnings())
-    llvm::errs() << d.str() << "\n";
+  if (lead())
+    for (const Diagnostic &d : model->warnings())
+      llvm::errs() << d.str() << "\n";
   // With --eval and no step count, the run only evaluates.
   bool train = !(!evalFunction.empty() && !steps.getNumOccurrences() &&
                  !untilStep.getNumOccurrences());
@@ -855,14 +930,32 @@ int main(int argc, char **argv) {
   if (!train && !checkpoint.empty())
     return fail("--checkpoint: nothing trains when --eval runs alone (give "
                 "--steps to train too)");
-  if (Status s = checkOutputs(*model); !s)
-    return fail(s);
+  // The lead process writes every file and evaluates.
+  if (lead())
+    if (Status s = checkOutputs(*model); !s)
+      return fail(s);
+  if (!lead())
+    eval.fn = nullptr;
   std::unique_ptr<State> created;
   if (Status s = State::create(*model, created); !s)
     return fail(s);
   State &state = *created;
   if (Status s = initializeState(state); !s)
     return fail(s);
+  // Data parallelism keeps the processes' variables the same; they must
+  // start so. The others may still be compiling: the first comparison
+  // waits at least 10 minutes, the steps --step-timeout.
+  if (processes) {
+    if (!(stepTimeout >= 0))
+      return fail("--step-timeout must be 0 (no limit) or more seconds");
+    processes->setTimeout(stepTimeout == 0 ? 0.0
+                                           : std::max(600.0, double(stepTimeout)));
+    if (Status s = compareStates(state, "the comparison of the initial "
+                                        "states");
+        !s)
+      return failTogether(s);
+    processes->setTimeout(stepTimeout);
+  }
 
   // The data: the training function's --input files (less the --val-split
   // rows), and the evaluation's --eval-input files or those rows.
@@ -876,11 +969,25 @@ int main(int argc, char **argv) {
       return fail(s);
     if (Status s = splitRows(*fn, trainSources, trainRows, evalRows); !s)
       return fail(s);
+    Shard shard;
+    if (processes)
+      shard = {processes->rank(), processes->count()};
     if (Status s = StepInputs::create(*fn, trainSources, shuffleSeed,
-                                      stepInputs, trainRows);
+                                      stepInputs, trainRows, shard);
         !s)
       return fail(s);
     noteDropped(stepInputs, /*training=*/true);
+    if (processes && lead())
+      llvm::errs() << "tape-run: note: data-parallel over "
+                   << processes->count() << " processes"
+                   << (stepInputs.hasDataset()
+                           ? ": each step trains on " +
+                                 std::to_string(stepInputs.globalBatchRows()) +
+                                 " rows, " +
+                                 std::to_string(stepInputs.batchRows()) +
+                                 " on each process"
+                           : std::string())
+                   << "\n";
   }
   if (eval.fn) {
     bool own = !evalInputs.empty();
@@ -897,7 +1004,7 @@ int main(int argc, char **argv) {
   }
 
   std::unique_ptr<llvm::raw_fd_ostream> log;
-  if (!logFile.empty()) {
+  if (!logFile.empty() && lead()) {
     std::error_code ec;
     log = std::make_unique<llvm::raw_fd_ostream>(logFile, ec,
                                                  llvm::sys::fs::OF_Append);
@@ -905,10 +1012,14 @@ int main(int argc, char **argv) {
       return fail(Status::error(logFile + ": cannot open: " + ec.message()));
   }
   if (!train) {
-    if (Status s = runEvaluation(*model, state, eval, 0, log.get(), true); !s)
-      return fail(s);
-    if (Status s = reportVariables(*model, state); !s)
-      return fail(s);
+    if (eval.fn)
+      if (Status s = runEvaluation(*model, state, eval, 0, log.get(), true);
+          !s)
+        return fail(s);
+    if (lead())
+      if (Status s = reportVariables(*model, state); !s)
+        return fail(s);
+    processes.reset();
     return 0;
   }
 
@@ -933,7 +1044,9 @@ int main(int argc, char **argv) {
     out.push_back(&t);
 
   bool scalarLoss = !outputs.empty() && outputs[0].spec().numElements() == 1;
-  bool progress = !noProgress && ::isatty(STDERR_FILENO) && steps > 1;
+  bool progress =
+      lead() && !noProgress && ::isatty(STDERR_FILENO) && steps > 1;
+  bool speak = lead() && !quiet;
   auto start = std::chrono::steady_clock::now();
   auto lastProgress = start;
   uint64_t first = state.stepCount;
@@ -941,14 +1054,22 @@ int main(int argc, char **argv) {
     steps = untilStep > first ? untilStep - first : 0;
   std::vector<double> callTimes;
   uint64_t firstAllocs = 0, laterAllocs = 0;
+  // The lead process evaluates and writes checkpoints while the others
+  // wait in the next step: their clock starts one step later.
+  bool leadBusy = false;
   for (uint64_t k = first; k < first + steps; ++k) {
     std::vector<const Tensor *> in = stepInputs.forStep(k);
     uint64_t allocsBefore = compiledCodeHeapAllocations();
+    if (processes && (lead() || !leadBusy))
+      processes->armTimeout("step " + std::to_string(k + 1));
     auto callStart = std::chrono::steady_clock::now();
-    if (Status s = model->call(fn->name, state, in, out); !s) {
+    Status called = model->call(fn->name, state, in, out);
+    if (processes)
+      processes->disarmTimeout();
+    if (Status s = std::move(called); !s) {
       // A failed call left the state as it was before it (check-numerics
       // restores it): keep that work in the checkpoint, then fail.
-      if (!checkpoint.empty() && k > first)
+      if (!checkpoint.empty() && k > first && lead())
         if (Status saved = saveCheckpoint(checkpoint, state); saved)
           s.message += "\n(the state after step " +
                        std::to_string(state.stepCount) + " is saved in " +
@@ -971,9 +1092,9 @@ int main(int argc, char **argv) {
            << "\n";
       log->flush();
     }
-    if (printOutputs)
+    if (printOutputs && lead())
       printOutputValues(outputs);
-    if (!quiet && !printOutputs) {
+    if (speak && !printOutputs) {
       if (progress)
         llvm::errs() << "\r\033[K";
       llvm::outs() << stepLine(*model, state, outputs, reported, k) << "\n";
@@ -986,9 +1107,21 @@ int main(int argc, char **argv) {
           !s)
         return fail(s);
     if (!checkpoint.empty() && checkpointEvery &&
-        (k + 1 - first) % checkpointEvery == 0)
-      if (Status s = saveCheckpoint(checkpoint, state); !s)
-        return fail(s);
+        (k + 1 - first) % checkpointEvery == 0) {
+      if (processes)
+        if (Status s = compareStates(state, "the comparison of the states "
+                                            "after step " +
+                                                std::to_string(k + 1));
+            !s)
+          return failTogether(s);
+      if (lead())
+        if (Status s = saveCheckpoint(checkpoint, state); !s)
+          return fail(s);
+    }
+    leadBusy = (!evalFunction.empty() && evalEvery &&
+                (k + 1 - first) % evalEvery == 0) ||
+               (!checkpoint.empty() && checkpointEvery &&
+                (k + 1 - first) % checkpointEvery == 0);
     auto now = std::chrono::steady_clock::now();
     if (progress && now - lastProgress > std::chrono::milliseconds(500)) {
       lastProgress = now;
@@ -1008,7 +1141,18 @@ int main(int argc, char **argv) {
   if (progress)
     llvm::errs() << "\r\033[K";
 
-  if (!checkpoint.empty())
+  if (processes) {
+    if (Status s = compareStates(state, "the comparison of the final "
+                                        "states");
+        !s)
+      return failTogether(s);
+    if (lead())
+      llvm::errs() << "tape-run: note: the variables of the "
+                   << processes->count()
+                   << " processes are bit-identical after step "
+                   << state.stepCount << "\n";
+  }
+  if (!checkpoint.empty() && lead())
     if (Status s = saveCheckpoint(checkpoint, state); !s)
       return fail(s);
   if (eval.fn)
@@ -1018,9 +1162,11 @@ int main(int argc, char **argv) {
                                  log.get(), true);
         !s)
       return fail(s);
-  if (stats && !callTimes.empty())
+  if (stats && !callTimes.empty() && lead())
     printStats(callTimes, firstAllocs, laterAllocs);
-  if (Status s = reportVariables(*model, state); !s)
-    return fail(s);
+  if (lead())
+    if (Status s = reportVariables(*model, state); !s)
+      return fail(s);
+  processes.reset();
   return 0;
 }

@@ -44,6 +44,8 @@ private:
       checkNumerics, reportCopies, debugInfo;
   llvm::cl::opt<int> threads, vectorBits;
   llvm::cl::opt<int64_t> blasMinFlops;
+  llvm::cl::opt<bool> dataParallel;
+  llvm::cl::opt<std::string> mpiABI;
 };
 
 } // namespace tape

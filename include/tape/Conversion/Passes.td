@@ -84,6 +84,65 @@ def VerifyTensorContract
   }];
 }
 
+def ConvertAllReduceToMPI
+    : Pass<"convert-all-reduce-to-mpi", "::mlir::ModuleOp"> {
+  let summary = "All-reduces over every process to mpi.allreduce on "
+                "MPI_COMM_WORLD, before bufferization";
+  let description = [{
+    Each `shard.all_reduce` of a one-dimensional tensor over a grid with a
+    single axis of dynamic size (every process of the job, as
+    `tape-data-parallel` declares it) becomes
+
+    ```mlir
+    %send = bufferization.to_buffer %t read_only : tensor<Nxf32> to memref<Nxf32>
+    %recv = memref.alloc() : memref<Nxf32>
+    %world = mpi.comm_world : !mpi.comm
+    mpi.allreduce(%send, %recv, MPI_SUM, %world) : memref<Nxf32>, memref<Nxf32>
+    %sum = bufferization.to_tensor %recv restrict : memref<Nxf32> to tensor<Nxf32>
+    ```
+
+    with one `mpi.allreduce` per 2^31 - 1 elements (MPI counts in `int`).
+    Both buffers have static sizes, so the workspace holds them
+    (`tape-abi-allocate-workspace`): a step allocates nothing. The receive
+    buffer is not the send buffer, since MPI forbids passing one buffer as
+    both (OpenMPI fails the call with `MPI_ERR_BUFFER`). Upstream's
+    `convert-shard-to-mpi` does pass one buffer as both, splits a new
+    communicator at every call (a collective call per step, and a
+    communicator that is never freed) and needs the number of processes at
+    compile time, which is why this pass exists. A grid no op uses any
+    more is erased. Other all-reduces (several axes, a static grid, a
+    tensor of another rank) are located errors.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::mpi::MPIDialect"];
+}
+
+def ConvertMPIToLLVMCalls
+    : Pass<"convert-mpi-to-llvm-calls", "::mlir::ModuleOp"> {
+  let summary = "mpi ops to calls of an MPI library of the chosen ABI";
+  let description = [{
+    Upstream's patterns (`populateMPIToLLVMConversionPatterns`) turn
+    `mpi.comm_world`, `mpi.comm_rank` and `mpi.allreduce` into calls of
+    `MPI_Comm_rank` and `MPI_Allreduce` with the communicator, datatype
+    and reduction handles of the ABI that the module's DLTI entry
+    `"MPI:Implementation"` names; this pass sets that entry from its
+    option first. With OpenMPI's ABI it then renames the reduction
+    handles: LLVM 22's patterns refer to `ompi_mpi_sum` (`..._max`, ...),
+    which OpenMPI does not define; its `mpi.h` spells `MPI_SUM`
+    `&ompi_mpi_op_sum`, the symbol `libmpi.so.40` exports. Runs after
+    `finalize-memref-to-llvm` (the patterns take memref descriptors).
+  }];
+  let options = [
+    Option<"implementation", "implementation", "std::string",
+           /*default=*/"\"OpenMPI\"",
+           "The MPI library's ABI: 'OpenMPI' or 'MPICH' (also Intel MPI, "
+           "MVAPICH)">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::DLTIDialect"];
+}
+
 def ConvertTapeToFunc : Pass<"convert-tape-to-func", "::mlir::ModuleOp"> {
   let summary = "Turns variables into state passed to every function and "
                 "steps into functions";

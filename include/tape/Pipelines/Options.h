@@ -16,6 +16,10 @@
 
 namespace tape {
 
+/// The MPI ABI of the library this build found ("OpenMPI" or "MPICH"),
+/// or "OpenMPI" for a build without MPI.
+const char *defaultMPIABI();
+
 struct CompileOptions {
   /// Source name used in diagnostics.
   std::string sourceName = "<module>";
@@ -51,6 +55,15 @@ struct CompileOptions {
   /// Line tables from the source's locations into the compiled code, so
   /// that a profiler attributes time to lines of the .mlir file.
   bool debugInfo = false;
+  /// Data-parallel steps (tape-data-parallel): every process of an MPI job
+  /// runs the step on its own batch, the gradients are averaged over the
+  /// processes inside the step, the variables stay the same on all. The
+  /// compiled code calls MPI (MPI_Init before the first call).
+  bool dataParallel = false;
+  /// The ABI of the MPI library the compiled code calls: "OpenMPI" or
+  /// "MPICH" (also Intel MPI and MVAPICH). The default is the one this
+  /// build found (TAPE_MPI_ABI), else OpenMPI (Debian's default MPI).
+  std::string mpiABI = defaultMPIABI();
   /// Apply MLIR's --mlir-* command-line flags (IR printing, timing) to the
   /// pipeline: set by tools that register them (tape/Compiler/Flags.h),
   /// never by the embedding APIs.

@@ -94,6 +94,18 @@ struct TapeToLLVMOptions : public PassPipelineOptions<TapeToLLVMOptions> {
                      "profilers)"),
       llvm::cl::init(false)};
 
+  PassOptions::Option<bool> dataParallel{
+      *this, "data-parallel",
+      llvm::cl::desc("Data-parallel steps over MPI processes "
+                     "(tape-data-parallel): gradients averaged inside the "
+                     "step; the program links MPI"),
+      llvm::cl::init(false)};
+  PassOptions::Option<std::string> mpiABI{
+      *this, "mpi-abi",
+      llvm::cl::desc("With data-parallel: the MPI library's ABI, OpenMPI or "
+                     "MPICH"),
+      llvm::cl::init(::tape::defaultMPIABI())};
+
   /// The same options as the one struct the rest of the compiler uses.
   ::tape::CompileOptions toCompileOptions() const;
 };

@@ -35,6 +35,17 @@ struct RowRange {
   int64_t end = -1;
 };
 
+/// Process `index` of `count` in a data-parallel run: every step is one
+/// global batch of `count` times the function's batch rows, in the order
+/// of the epoch, and this process takes block `index` of it (rows
+/// index * B to index * B + B - 1). The processes together train on what
+/// one process would at batch count * B, and each reads only its own rows
+/// of the (memory-mapped) files.
+struct Shard {
+  int64_t index = 0;
+  int64_t count = 1;
+};
+
 class StepInputs {
 public:
   /// One source per input of `fn`. `shuffleSeed` < 0 keeps the rows in
@@ -44,14 +55,17 @@ public:
   static Status create(const FunctionSpec &fn,
                        const std::vector<InputSource> &sources,
                        int64_t shuffleSeed, StepInputs &out,
-                       RowRange range = {});
+                       RowRange range = {}, Shard shard = {});
 
   /// True when some input is a dataset (not the same tensor every step).
   bool hasDataset() const { return rows >= 0; }
   /// Rows of each batch of the datasets (0 without one).
   int64_t batchRows() const { return batchRows_; }
 
-  /// Rows left out of every epoch (drop_last): rows % batch rows.
+  /// Rows of one step of all processes: batchRows() times the shard
+  /// count.
+  int64_t globalBatchRows() const { return batchRows_ * shard.count; }
+  /// Rows left out of every epoch (drop_last): rows % global batch rows.
   int64_t droppedRows() const { return dropped; }
   int64_t batchesPerEpoch() const { return batches; }
   int64_t rowsPerEpoch() const { return rows; }
@@ -77,6 +91,7 @@ private:
   int64_t batches = 1; // batches per epoch
   int64_t dropped = 0;  // rows left out of each epoch
   int64_t shuffleSeed = -1;
+  Shard shard;
   int64_t epoch = -1;
   std::vector<int64_t> order; // the rows of the current epoch, in use order
 };

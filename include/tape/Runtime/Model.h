@@ -94,6 +94,11 @@ public:
   Status callBuffers(const FunctionSpec &function, State &state,
                      const void *const *inputs, void *const *outputs) const;
 
+  /// Compiled data-parallel (CompileOptions::dataParallel): its training
+  /// steps call MPI, on every process of a job at once, each with its own
+  /// batch; calls fail until the program has called MPI_Init.
+  bool dataParallel() const;
+
   /// Initial value of variable `index` (as declared in the module).
   void initialValue(size_t index, Tensor &out) const;
 

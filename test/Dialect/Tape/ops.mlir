@@ -102,12 +102,14 @@ tape.step @clip(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> (tensor<4x3xf32>, ten
 }
 
 // CHECK-LABEL: tape.step @draws
-tape.step @draws() -> (tensor<4x3xf32>, tensor<2xf64>) {
+tape.step @draws(%o: i64) -> (tensor<4x3xf32>, tensor<2xf64>, tensor<2xf32>) {
   // CHECK: tape.random_uniform {seed = 7 : i64} : tensor<4x3xf32>
   %u = tape.random_uniform {seed = 7 : i64} : tensor<4x3xf32>
   // CHECK: tape.random_uniform {seed = -1 : i64} : tensor<2xf64>
   %v = tape.random_uniform {seed = -1 : i64} : tensor<2xf64>
-  tape.return %u, %v : tensor<4x3xf32>, tensor<2xf64>
+  // CHECK: tape.random_uniform offset %{{.*}} {seed = 2 : i64} : tensor<2xf32>
+  %w = tape.random_uniform offset %o {seed = 2 : i64} : tensor<2xf32>
+  tape.return %u, %v, %w : tensor<4x3xf32>, tensor<2xf64>, tensor<2xf32>
 }
 
 // CHECK-LABEL: func.func @host

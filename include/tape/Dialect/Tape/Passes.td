@@ -19,6 +19,59 @@ def TapeVerifySizes : Pass<"tape-verify-sizes", "::mlir::ModuleOp"> {
   }];
 }
 
+def TapeDataParallel : Pass<"tape-data-parallel", "::mlir::ModuleOp"> {
+  let summary = "Makes train steps data-parallel: gradients averaged over "
+                "the processes inside the step, one all-reduce per gradient "
+                "request";
+  let description = [{
+    Every process (MPI rank) runs the same step on its own batch; this pass
+    makes them apply the same update, so that the variables stay
+    bit-identical on all of them:
+
+    * after each `tape.gradient`, the gradients of its variables (resource
+      sources) are packed into one flat buffer per element type, with the
+      step's rank-dependent scalar float results that are computed before
+      it (the loss) and a count element `1`; one `shard.all_reduce` (sum)
+      over `@tape_processes`, a one-axis grid as large as the job, adds
+      the buffers of all processes; each gradient becomes its slice
+      divided by the summed count `N`. The mean gradient of equal-sized
+      batches is the gradient of the mean loss over the global batch, so
+      N processes at batch B compute what one computes at batch N B (up to
+      the order of float additions). Every use of a gradient (an
+      optimizer, clipping, a returned gradient) sees the mean. Gradients
+      with respect to watched tensors stay the process's own;
+    * the step's other rank-dependent scalar float results get one more
+      all-reduce before the return: every scalar float result of a step is
+      the mean over the processes (the loss of the global batch);
+      non-scalar results (predictions) stay the process's own;
+    * each `tape.random_uniform` gets the offset `rank * n` (`n` its
+      element count, the rank from `mpi.comm_rank`): a dropout mask of
+      shape `[B, ...]` on rank `k` is rows `k B` to `(k + 1) B - 1` of the
+      single-process mask at batch N B, so masks differ per process and
+      the run equals the single-process one;
+    * every value written to a variable (`tape.assign*`, the gradients of
+      `tape.apply_gradients`), in steps and host functions, must be the
+      same on every process: computed from variables, constants and mean
+      gradients, not from the function's inputs, a raw gradient or a
+      random draw. Otherwise the variables would drift apart: an error
+      naming the variable, with a note at the process-dependent value;
+    * every all-reduce, and every call of a function that runs one, must
+      run on all processes together: one under an `scf` condition or trip
+      count that may differ between processes is an error (the others
+      would wait for it forever).
+
+    Initial values are the module's (the same everywhere); the runtime
+    (`tape-run` under `mpirun`) gives each process its rows and checks
+    that the processes' variables agree. `convert-all-reduce-to-mpi`
+    lowers the all-reduces before bufferization.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::mpi::MPIDialect",
+                           "::mlir::shard::ShardDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TapeMaterializeOptimizers
     : Pass<"tape-materialize-optimizers", "::mlir::ModuleOp"> {
   let summary = "Rewrites tape.apply_gradients into reads, arithmetic and "
@@ -74,8 +127,9 @@ def TapeMaterializeRandom
     `@<step>__random_steps`, initialised to zero, read once at the step's
     entry and incremented by one before each `tape.return`. Each
     `tape.random_uniform` becomes a `linalg.generic` that computes, per
-    element, Philox4x32-10 of (linear index, step count) under the key
-    `seed` (the formula is in the op's description); the round keys are
+    element, Philox4x32-10 of (linear index + the op's `offset`, if any,
+    step count) under the key `seed` (the formula is in the op's
+    description); the round keys are
     constants, since the seed is. Being a variable, the step count is in
     checkpoints and the state layout, so a resumed run draws the same
     values an uninterrupted one would.

@@ -276,6 +276,14 @@ def Tape_RandomUniformOp : Tape_Op<"random_uniform", [Pure]> {
     and shape draw the same values: give each its own seed. The op has no
     gradient (nothing flows into it).
 
+    The optional `offset` (an i64) moves the draw along the counter:
+    element `i` takes the bits of index `offset + i`, so a draw of `n`
+    elements at offset `k * n` is block `k` of a draw `m` times as large
+    (row-major: rows `k * r` to `(k + 1) * r - 1` of a draw whose first
+    dimension is `m * r`). `tape-data-parallel` gives rank `k` that
+    offset: each rank's dropout masks are its rows of the single-process
+    mask of the global batch.
+
     `tape-materialize-random` lowers it to a `linalg.generic`.
 
     Example (dropout with p = 0.25):
@@ -285,9 +293,9 @@ def Tape_RandomUniformOp : Tape_Op<"random_uniform", [Pure]> {
     %keep = arith.cmpf oge, %u, %p : tensor<64x128xf32>
     ```
   }];
-  let arguments = (ins I64Attr:$seed);
+  let arguments = (ins I64Attr:$seed, Optional<I64>:$offset);
   let results = (outs Tape_FloatTensor:$result);
-  let assemblyFormat = "attr-dict `:` type($result)";
+  let assemblyFormat = "(`offset` $offset^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 

@@ -80,8 +80,8 @@ SmallVector<Value, 4> philox4x32(OpBuilder &b, Location loc,
 }
 
 /// The values of one random_uniform: a parallel linalg.generic with no
-/// inputs whose body computes the element's linear index, Philox of
-/// (index, steps) and the float from its leading bits.
+/// inputs whose body computes the element's linear index (plus the op's
+/// offset), Philox of (index, steps) and the float from its leading bits.
 LogicalResult lowerRandomUniform(RandomUniformOp op, Value stepsLo,
                                  Value stepsHi) {
   OpBuilder b(op);
@@ -114,6 +114,10 @@ LogicalResult lowerRandomUniform(RandomUniformOp op, Value stepsLo,
           linear = arith::AddIOp::create(
               nb, nloc, linear, arith::MulIOp::create(nb, nloc, index, stride));
         }
+        // A draw with an offset is a block of a larger one (data
+        // parallelism: this rank's rows of the global batch's draw).
+        if (Value offset = op.getOffset())
+          linear = arith::AddIOp::create(nb, nloc, linear, offset);
         auto [indexLo, indexHi] = splitWords(nb, nloc, linear);
         SmallVector<Value, 4> bits =
             philox4x32(nb, nloc, {indexLo, indexHi, stepsLo, stepsHi}, seed);

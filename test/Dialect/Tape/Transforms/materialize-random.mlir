@@ -29,6 +29,20 @@ tape.step @dropout(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
+// An offset moves the draw along the counter: the element's index plus
+// the offset keys Philox (tape-data-parallel gives each process its block).
+// CHECK-LABEL: tape.step @offset
+// CHECK-SAME: (%[[OFF:.*]]: i64)
+// CHECK: linalg.generic
+// CHECK: %[[I:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
+// CHECK: arith.addi %[[I]], %[[OFF]] : i64
+tape.step @offset(%o: i64) -> tensor<8xf32> {
+  %u = tape.random_uniform offset %o {seed = 3 : i64} : tensor<8xf32>
+  tape.return %u : tensor<8xf32>
+}
+
+// -----
+
 // A step without draws is left alone; a clashing name is renamed.
 // CHECK: tape.variable @s__random_steps : tensor<f32>
 // CHECK: tape.variable @s__random_steps_0 : tensor<i64>
@@ -44,3 +58,4 @@ tape.step @s() -> tensor<2xf64> {
 tape.step @plain() {
   tape.return
 }
+
