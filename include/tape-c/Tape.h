@@ -249,6 +249,19 @@ tapeCompileOptionsSetReportCopies(TapeCompileOptions options, bool report);
    JIT's code). Default false. */
 TAPE_CAPI_EXPORTED TapeStatus
 tapeCompileOptionsSetDebugInfo(TapeCompileOptions options, bool debugInfo);
+/* --data-parallel: the training steps average their gradients over the
+   processes of an MPI job inside the step (docs/DataParallel.md); the
+   program links MPI (mpicc, or -lmpi) and calls MPI_Init before the first
+   run. Compiling one in a process without MPI's symbols is Unavailable; a
+   run before MPI_Init is FailedPrecondition. Default false. */
+TAPE_CAPI_EXPORTED TapeStatus
+tapeCompileOptionsSetDataParallel(TapeCompileOptions options, bool dataParallel);
+/* --mpi-abi: the MPI library's ABI the data-parallel code calls, "OpenMPI"
+   or "MPICH" (also Intel MPI, MVAPICH); anything else is OutOfRange, a
+   null string InvalidArgument. Copied. Default: the MPI this tape was
+   built with, else OpenMPI. */
+TAPE_CAPI_EXPORTED TapeStatus
+tapeCompileOptionsSetMPIABI(TapeCompileOptions options, const char *abi);
 
 /* The current values (the defaults for a null handle). The source name
    lives until the options are destroyed or it is set again. */
@@ -274,6 +287,11 @@ TAPE_CAPI_EXPORTED bool
 tapeCompileOptionsGetReportCopies(TapeCompileOptions options);
 TAPE_CAPI_EXPORTED bool
 tapeCompileOptionsGetDebugInfo(TapeCompileOptions options);
+TAPE_CAPI_EXPORTED bool
+tapeCompileOptionsGetDataParallel(TapeCompileOptions options);
+/* Lives until the options are destroyed or it is set again. */
+TAPE_CAPI_EXPORTED const char *
+tapeCompileOptionsGetMPIABI(TapeCompileOptions options);
 
 /*===--------------------------------------------------------------------===*
  * Models

@@ -72,8 +72,21 @@ TAPE_OPTION(PackMatmuls, bool, packMatmuls)
 TAPE_OPTION(FuseUpdates, bool, fuseUpdates)
 TAPE_OPTION(ReportCopies, bool, reportCopies)
 TAPE_OPTION(DebugInfo, bool, debugInfo)
+TAPE_OPTION(DataParallel, bool, dataParallel)
 #undef TAPE_OPTION
 
 const char *tapeCompileOptionsGetSourceName(TapeCompileOptions options) {
   return read(options).sourceName.c_str();
+}
+
+TapeStatus tapeCompileOptionsSetMPIABI(TapeCompileOptions options,
+                                       const char *abi) {
+  if (!abi)
+    return nullArgument(__func__);
+  return update(options, __func__,
+                [&](CompileOptions &o) { o.mpiABI = abi; });
+}
+
+const char *tapeCompileOptionsGetMPIABI(TapeCompileOptions options) {
+  return read(options).mpiABI.c_str();
 }

@@ -24,6 +24,10 @@ def parser():
                     "@predict (the forward pass in evaluation mode) and "
                     "@evaluate (the loss and the outputs).",
         epilog=USAGE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version",
+                   version="tape-import-torch (tape) " +
+                   os.environ.get("TAPE_VERSION", "(run from the sources)"),
+                   help="print tape's version and PyTorch's, and exit")
     p.add_argument("model", help="FILE.py:FACTORY or package.module:FACTORY, a class "
                    "or function returning the nn.Module; literal arguments may "
                    "follow: model.py:make(hidden=64)")

@@ -183,6 +183,9 @@ static void testOptions(void) {
     CHECK(tapeCompileOptionsGetFuseUpdates(x));
     CHECK(!tapeCompileOptionsGetReportCopies(x));
     CHECK(!tapeCompileOptionsGetDebugInfo(x));
+    CHECK(!tapeCompileOptionsGetDataParallel(x));
+    CHECK(!strcmp(tapeCompileOptionsGetMPIABI(x), "OpenMPI") ||
+          !strcmp(tapeCompileOptionsGetMPIABI(x), "MPICH"));
   }
   /* Every setter, read back. */
   CHECK(ok(tapeCompileOptionsSetSourceName(o, "model.mlir")));
@@ -197,6 +200,10 @@ static void testOptions(void) {
   CHECK(ok(tapeCompileOptionsSetFuseUpdates(o, false)));
   CHECK(ok(tapeCompileOptionsSetReportCopies(o, true)));
   CHECK(ok(tapeCompileOptionsSetDebugInfo(o, true)));
+  CHECK(ok(tapeCompileOptionsSetDataParallel(o, true)));
+  CHECK(ok(tapeCompileOptionsSetMPIABI(o, "MPICH")));
+  CHECK(tapeCompileOptionsGetDataParallel(o) &&
+        !strcmp(tapeCompileOptionsGetMPIABI(o), "MPICH"));
   CHECK(!strcmp(tapeCompileOptionsGetSourceName(o), "model.mlir"));
   CHECK(tapeCompileOptionsGetStrict(o) && tapeCompileOptionsGetCheckNumerics(o) &&
         tapeCompileOptionsGetBlas(o) && tapeCompileOptionsGetReportCopies(o) &&
@@ -219,6 +226,23 @@ static void testOptions(void) {
                     TapeStatusOutOfRange, "blas-min-flops"));
   CHECK(expectError(tapeCompileOptionsSetSourceName(o, NULL),
                     TapeStatusInvalidArgument, "null"));
+  CHECK(expectError(tapeCompileOptionsSetMPIABI(o, "LAM"), TapeStatusOutOfRange,
+                    "LAM"));
+  CHECK(expectError(tapeCompileOptionsSetMPIABI(o, NULL),
+                    TapeStatusInvalidArgument, "null"));
+  CHECK(!strcmp(tapeCompileOptionsGetMPIABI(o), "MPICH"));
+  {
+    /* A data-parallel model in a program without MPI: Unavailable, saying
+       what to link. */
+    TapeCompileOptions dp = tapeCompileOptionsCreate();
+    CHECK(ok(tapeCompileOptionsSetDataParallel(dp, true)));
+    TapeModel m = {NULL};
+    static const char kEmpty[] = "module {}";
+    CHECK(expectError(tapeModelCompileString(kEmpty, sizeof kEmpty - 1, dp, &m),
+                      TapeStatusUnavailable, "does not link"));
+    CHECK(tapeModelIsNull(m));
+    tapeCompileOptionsDestroy(dp);
+  }
   CHECK(tapeCompileOptionsGetThreads(o) == 0 &&
         tapeCompileOptionsGetVectorBits(o) == 256 &&
         tapeCompileOptionsGetBlasMinFlops(o) == 0 &&

@@ -32,7 +32,7 @@ libtape=$(find "$prefix" -name libtape.so)
 soname=$(objdump -p "$libtape" | awk '$1 == "SONAME" { print $2 }')
 [ "$soname" = "libtape.so.$abi" ] ||
   fail "libtape.so's SONAME is '$soname', not libtape.so.$abi"
-for tool in tape-opt tape-run tape-compile tape-lsp-server; do
+for tool in tape-opt tape-run tape-compile tape-lsp-server tape-import-torch; do
   "$prefix/bin/$tool" --version > "$scratch/$tool-version.txt"
   grep -qx "$tool (tape) $version" "$scratch/$tool-version.txt" ||
     fail "$tool --version does not say $version"
