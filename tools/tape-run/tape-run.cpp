@@ -246,8 +246,8 @@ static cl::opt<double> stepTimeout(
     cl::desc("In a data-parallel run: end the job when a step takes longer "
              "than this many seconds on a process (another process stopped "
              "answering; the first step's start waits at least 600 s for "
-             "the others to compile); 0 for no limit"),
-    cl::init(600), cl::cat(category));
+             "the others to compile); 0 for no limit (default 600)"),
+    cl::value_desc("seconds"), cl::init(600), cl::cat(category));
 
 /// The processes of a data-parallel run (null otherwise).
 static std::unique_ptr<Processes> processes;
