@@ -221,6 +221,130 @@ static std::optional<unsigned> windowedVectorLoop(linalg::LinalgOp op) {
   return loop;
 }
 
+/// Two loops that together run along an output's innermost dimension: the
+/// output position `size * outer + inner` with `inner` over [0, size), a
+/// window as wide as its stride (a 2x2 max pool's adjoint writes
+/// `dx[n, c, 2 oh + kh, 2 ow + kw]`). As one loop `j` over
+/// [0, size * range(outer)), they write consecutive elements.
+struct WindowPair {
+  unsigned outer, inner;
+  int64_t size;
+};
+
+/// The coefficients of loops `a` and `b` in the last index of `map`, when
+/// that index is a sum of loops times constants (plus a constant) and
+/// neither loop appears in another index. None otherwise.
+static std::optional<std::pair<int64_t, int64_t>>
+lastIndexCoefficients(AffineMap map, unsigned a, unsigned b) {
+  if (map.getNumResults() == 0)
+    return std::nullopt;
+  ArrayRef<AffineExpr> results = map.getResults();
+  if (llvm::any_of(results.drop_back(), [&](AffineExpr e) {
+        return e.isFunctionOfDim(a) || e.isFunctionOfDim(b);
+      }))
+    return std::nullopt;
+  AffineExpr last = results.back();
+  if (!last.isPureAffine())
+    return std::nullopt;
+  MLIRContext *ctx = map.getContext();
+  auto at = [&](int64_t va, int64_t vb) -> std::optional<int64_t> {
+    SmallVector<AffineExpr> point(map.getNumDims(),
+                                  getAffineConstantExpr(0, ctx));
+    point[a] = getAffineConstantExpr(va, ctx);
+    point[b] = getAffineConstantExpr(vb, ctx);
+    auto c = dyn_cast<AffineConstantExpr>(last.replaceDims(point));
+    return c ? std::optional<int64_t>(c.getValue()) : std::nullopt;
+  };
+  std::optional<int64_t> zero = at(0, 0), ta = at(1, 0), tb = at(0, 1);
+  if (!zero || !ta || !tb)
+    return std::nullopt;
+  return std::make_pair(*ta - *zero, *tb - *zero);
+}
+
+/// The window pair of an op whose outputs all end in `size * outer +
+/// inner` (and index neither loop elsewhere), in memory of unit innermost
+/// stride, with `size` the range of `inner`, a power of two from 2 to 8:
+/// then each element of an output is written by one (outer, inner) pair
+/// for given values of the other loops, so running the pair as one
+/// vector loop innermost keeps the order in which every element sees the
+/// other loops, and the result is the scalar loops' to the bit, whatever
+/// the iterator types say. Each input indexes the pair the same way,
+/// by `outer` alone (one element per window: repeated `size` times across
+/// the lanes), by `inner` alone (repeated per window), or not at all; an
+/// input that is also an output is read where it is written; the body is
+/// elementwise scalar arithmetic.
+static std::optional<WindowPair> windowPairLoops(linalg::LinalgOp op) {
+  if (op.getNumLoops() < 2 || op.getNumDpsInits() == 0 ||
+      !op.hasPureBufferSemantics() || op.hasDynamicShape())
+    return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  // The pair, from the first output's last index.
+  AffineMap first = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (first.getNumResults() == 0)
+    return std::nullopt;
+  std::optional<WindowPair> pair;
+  for (unsigned o = 0; o < op.getNumLoops() && !pair; ++o)
+    for (unsigned i = 0; i < op.getNumLoops() && !pair; ++i) {
+      if (o == i || !first.getResults().back().isFunctionOfDim(o) ||
+          !first.getResults().back().isFunctionOfDim(i))
+        continue;
+      int64_t size = ranges[i];
+      if (size < 2 || size > 8 || !llvm::isPowerOf2_64(size))
+        continue;
+      auto c = lastIndexCoefficients(first, o, i);
+      if (c && c->first == size && c->second == 1)
+        pair = WindowPair{o, i, size};
+    }
+  if (!pair)
+    return std::nullopt;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.getElementType().isIntOrFloat())
+      return std::nullopt;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (!map.isFunctionOfDim(pair->outer) && !map.isFunctionOfDim(pair->inner))
+      continue;
+    auto c = lastIndexCoefficients(map, pair->outer, pair->inner);
+    if (!c)
+      return std::nullopt;
+    bool contiguous = c->first == pair->size && c->second == 1;
+    bool perWindow = c->first == 1 && c->second == 0;
+    bool perLane = c->first == 0 && c->second == 1;
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)) ||
+        strides.back() != 1)
+      return std::nullopt;
+    if (op.isDpsInit(&operand)) {
+      // `size * outer + inner` and no other loop: each element once for
+      // given values of the other loops.
+      if (!contiguous)
+        return std::nullopt;
+      AffineExpr last = map.getResults().back();
+      SmallVector<AffineExpr> zeros(map.getNumDims(),
+                                    getAffineConstantExpr(0, op.getContext()));
+      zeros[pair->outer] = getAffineDimExpr(pair->outer, op.getContext());
+      zeros[pair->inner] = getAffineDimExpr(pair->inner, op.getContext());
+      if (last != last.replaceDims(zeros))
+        return std::nullopt;
+    } else if (!contiguous && !perWindow && !perLane) {
+      return std::nullopt;
+    }
+  }
+  for (OpOperand *input : op.getDpsInputOperands())
+    for (OpOperand &init : op.getDpsInitsMutable())
+      if (input->get() == init.get() &&
+          op.getMatchingIndexingMap(input) != op.getMatchingIndexingMap(&init))
+        return std::nullopt;
+  for (Operation &nested : op.getBlock()->without_terminator())
+    if (nested.getNumRegions() != 0 ||
+        !OpTrait::hasElementwiseMappableTraits(&nested) ||
+        !llvm::all_of(nested.getResultTypes(),
+                      [](Type t) { return t.isIntOrFloat(); }))
+      return std::nullopt;
+  return pair;
+}
+
 /// Lowers an op `runsAlongInnermostLoop` (with `inner` its innermost
 /// loop) or `windowedVectorLoop` (with `inner` the loop it returns)
 /// accepts to scalar loops over its other dimensions, in their order,
@@ -229,8 +353,16 @@ static std::optional<unsigned> windowedVectorLoop(linalg::LinalgOp op) {
 /// vector.gather when consecutive iterations are further apart, or loaded
 /// once and broadcast when the loop does not index it, and each output
 /// written by vector.store.
+///
+/// With a window `pair` (`windowPairLoops`), the vectors run along the
+/// pair as one loop instead (`inner` is ignored): lane `l` of a vector from
+/// `j` is `outer = (j + l) / size`, `inner = (j + l) % size`; an operand
+/// indexed by `outer` alone is loaded one element per window and repeated
+/// across its lanes (vector.shuffle), one indexed by `inner` alone loaded
+/// once per window and repeated per window.
 static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
-                               unsigned inner, int64_t width) {
+                               unsigned inner, int64_t width,
+                               std::optional<WindowPair> pair = std::nullopt) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   OpBuilder::InsertionGuard guard(rewriter);
@@ -238,10 +370,13 @@ static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
   auto constant = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   };
+  int64_t vectorRange =
+      pair ? pair->size * ranges[pair->outer] : ranges[inner];
+  int64_t minLanes = pair ? pair->size : 1;
   // The other loops in their order, the vectors innermost.
   SmallVector<Value> ivs(ranges.size());
   for (unsigned d = 0; d < ranges.size(); ++d) {
-    if (d == inner)
+    if (pair ? (d == pair->outer || d == pair->inner) : d == inner)
       continue;
     auto loop = scf::ForOp::create(rewriter, loc, constant(0),
                                    constant(ranges[d]), constant(1));
@@ -253,7 +388,18 @@ static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
   // `index`.
   auto emitVectors = [&](Value index, int64_t lanes) {
     SmallVector<Value> point(ivs);
-    point[inner] = index;
+    if (pair) {
+      // `index` is a multiple of `size`: the first lane's window, at 0.
+      point[pair->outer] = affine::AffineApplyOp::create(
+          rewriter, loc,
+          AffineMap::get(1, 0,
+                         getAffineDimExpr(0, rewriter.getContext())
+                             .floorDiv(pair->size)),
+          ValueRange{index});
+      point[pair->inner] = constant(0);
+    } else {
+      point[inner] = index;
+    }
     auto indicesOf = [&](AffineMap map) {
       SmallVector<Value> indices;
       for (AffineExpr e : map.getResults())
@@ -270,7 +416,31 @@ static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
       AffineMap map = op.getMatchingIndexingMap(&operand);
       SmallVector<Value> indices = indicesOf(map);
       Value value;
-      int64_t stride = map.isFunctionOfDim(inner)
+      if (pair && (map.isFunctionOfDim(pair->outer) ||
+                   map.isFunctionOfDim(pair->inner))) {
+        auto [perOuter, perInner] =
+            *lastIndexCoefficients(map, pair->outer, pair->inner);
+        if (perInner == 1 && perOuter == pair->size) {
+          value = vector::LoadOp::create(
+              rewriter, loc, vectorOf(arg.getType()), operand.get(), indices);
+        } else {
+          // One element per window (`outer`) or per lane of a window
+          // (`inner`), repeated.
+          bool perWindow = perOuter == 1;
+          int64_t loaded = perWindow ? lanes / pair->size : pair->size;
+          Value part = vector::LoadOp::create(
+              rewriter, loc, VectorType::get({loaded}, arg.getType()),
+              operand.get(), indices);
+          SmallVector<int64_t> mask;
+          for (int64_t lane = 0; lane < lanes; ++lane)
+            mask.push_back(perWindow ? lane / pair->size
+                                     : lane % pair->size);
+          value = vector::ShuffleOp::create(rewriter, loc, part, part, mask);
+        }
+        mapping.map(arg, value);
+        continue;
+      }
+      int64_t stride = !pair && map.isFunctionOfDim(inner)
                            ? innermostStride(map, inner).value_or(1)
                            : 0;
       if (stride == 1) {
@@ -320,8 +490,9 @@ static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
   };
 
   int64_t start = 0;
-  for (int64_t lanes = width; lanes >= 1 && start < ranges[inner]; lanes /= 2) {
-    int64_t count = (ranges[inner] - start) / lanes;
+  for (int64_t lanes = std::max(width, minLanes);
+       lanes >= minLanes && start < vectorRange; lanes /= 2) {
+    int64_t count = (vectorRange - start) / lanes;
     if (count == 0)
       continue;
     OpBuilder::InsertionGuard segment(rewriter);
@@ -641,7 +812,15 @@ struct TapeVectorizePass
   LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
     if (hasBooleanBuffer(op))
       return failure();
-    if (runsAlongInnermostLoop(op)) {
+    // A window pair gives longer vectors than an innermost loop shorter
+    // than a vector (the window's own width: 2 lanes of a 2x2 pool).
+    std::optional<WindowPair> pair = windowPairLoops(op);
+    bool innermost = runsAlongInnermostLoop(op);
+    if (pair && (!innermost || op.getStaticLoopRanges().back() < vectorWidth)) {
+      vectorizeAlongLoop(rewriter, op, /*inner=*/0, vectorWidth, pair);
+      return success();
+    }
+    if (innermost) {
       vectorizeAlongLoop(rewriter, op, op.getNumLoops() - 1, vectorWidth);
       return success();
     }

@@ -109,6 +109,38 @@ func.func @max_pool(%x: memref<2x3x10x14xf32>, %w: memref<2x2xf32>, %out: memref
   return
 }
 
+// A max pool's adjoint as fusion leaves it (every iterator a reduction;
+// the output indexed by `2 * ow + kw`, a window as wide as its stride):
+// ow and kw run as one loop of 8 consecutive elements, the pool's output
+// and gradient loaded 4 at a time and each repeated for its window's two
+// lanes. Executed in window-exec.test.
+// CHECK-LABEL: func.func @max_pool_adjoint
+// CHECK-COUNT-4: scf.for
+// CHECK: %[[X:.+]] = vector.load %{{.+}} : memref<2x3x8x8xf32>, vector<8xf32>
+// CHECK: %[[M4:.+]] = vector.load %{{.+}} : memref<2x3x4x4xf32>, vector<4xf32>
+// CHECK: %[[M:.+]] = vector.shuffle %[[M4]], %[[M4]] [0, 0, 1, 1, 2, 2, 3, 3]
+// CHECK: arith.cmpf oeq, %[[X]], %[[M]] : vector<8xf32>
+// CHECK: vector.store %{{.+}} : memref<2x3x8x8xf32>, vector<8xf32>
+func.func @max_pool_adjoint(%x: memref<2x3x8x8xf32>, %m: memref<2x3x4x4xf32>, %g: memref<2x3x4x4xf32>, %w: memref<2x2xf32>, %dx: memref<2x3x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [
+      affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh * 2 + kh, ow * 2 + kw)>,
+      affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh, ow)>,
+      affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh, ow)>,
+      affine_map<(n, c, oh, ow, kh, kw) -> (kh, kw)>,
+      affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh * 2 + kh, ow * 2 + kw)>],
+      iterator_types = ["reduction", "reduction", "reduction", "reduction", "reduction", "reduction"]}
+      ins(%x, %m, %g, %w : memref<2x3x8x8xf32>, memref<2x3x4x4xf32>, memref<2x3x4x4xf32>, memref<2x2xf32>)
+      outs(%dx : memref<2x3x8x8xf32>) {
+  ^bb0(%in: f32, %mm: f32, %grad: f32, %window: f32, %acc: f32):
+    %is = arith.cmpf oeq, %in, %mm : f32
+    %d = arith.select %is, %grad, %zero : f32
+    %o = arith.addf %acc, %d : f32
+    linalg.yield %o : f32
+  }
+  return
+}
+
 // An op on an i1 buffer stays a scalar loop: bufferization stores one i1
 // per byte, a vector<8xi1> load reads eight packed bits. (Found by the
 // CNN example against PyTorch: the max-pool adjoint read the dropout mask

@@ -3,7 +3,12 @@
 `stride * o + k`) against numpy float64: a 2x2 max pool with stride 2, a
 3x2 sum pool with strides 3 and 2 and dilation 2, and the max pool's
 adjoint in the form AD writes it (the gradient where the input equals the
-window's maximum, the window's shape from an operand); output rows of 7 (4 + 2 + 1 lanes) and 20 (16 + 4) elements.
+window's maximum, the window's shape from an operand), whose window is as
+wide as its stride (the vectors run along `2 ow + kw` as one loop: 8 + 4 +
+2 lanes of a row of 14); and an adjoint in the form fusion leaves it in the
+CNN (every iterator a reduction) with a 2x4 window read in the body and a
+row of 24 (16 + 8, or 6 x 4 lanes). Output rows of 7 (4 + 2 + 1 lanes) and
+20 (16 + 4) elements.
 
 Usage: window_exec.py TAPE_RUN WORKDIR [tape-run options...]
 Prints `PASS` per output, or `FAIL` with the largest error.
@@ -19,8 +24,9 @@ extra = sys.argv[3:]
 rng = np.random.default_rng(5)
 
 MODULE = r"""
-func.func @windows(%x: tensor<2x3x10x14xf32>, %y: tensor<1x2x14x42xf32>, %g: tensor<2x3x5x7xf32>)
-    -> (tensor<2x3x5x7xf32>, tensor<1x2x4x20xf32>, tensor<2x3x10x14xf32>) {
+func.func @windows(%x: tensor<2x3x10x14xf32>, %y: tensor<1x2x14x42xf32>, %g: tensor<2x3x5x7xf32>,
+                   %x2: tensor<1x2x8x24xf32>, %g2: tensor<1x2x4x6xf32>, %w24: tensor<2x4xf32>)
+    -> (tensor<2x3x5x7xf32>, tensor<1x2x4x20xf32>, tensor<2x3x10x14xf32>, tensor<1x2x8x24xf32>) {
   %ninf = arith.constant 0xFF800000 : f32
   %zero = arith.constant 0.0 : f32
   %w22 = tensor.empty() : tensor<2x2xf32>
@@ -50,7 +56,24 @@ func.func @windows(%x: tensor<2x3x10x14xf32>, %y: tensor<1x2x14x42xf32>, %g: ten
     %o = arith.addf %acc, %d : f32
     linalg.yield %o : f32
   } -> tensor<2x3x10x14xf32>
-  return %max, %sum, %dx : tensor<2x3x5x7xf32>, tensor<1x2x4x20xf32>, tensor<2x3x10x14xf32>
+  %e3 = tensor.empty() : tensor<1x2x8x24xf32>
+  %f3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<1x2x8x24xf32>) -> tensor<1x2x8x24xf32>
+  %dy = linalg.generic {indexing_maps = [
+      affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh * 2 + kh, ow * 4 + kw)>,
+      affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh, ow)>,
+      affine_map<(n, c, oh, ow, kh, kw) -> (kh, kw)>,
+      affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh * 2 + kh, ow * 4 + kw)>],
+      iterator_types = ["reduction", "reduction", "reduction", "reduction", "reduction", "reduction"]}
+      ins(%x2, %g2, %w24 : tensor<1x2x8x24xf32>, tensor<1x2x4x6xf32>, tensor<2x4xf32>)
+      outs(%f3 : tensor<1x2x8x24xf32>) {
+  ^bb0(%a: f32, %gg: f32, %wv: f32, %acc: f32):
+    %p = arith.mulf %gg, %wv : f32
+    %pos = arith.cmpf ogt, %a, %zero : f32
+    %d = arith.select %pos, %p, %a : f32
+    %o = arith.addf %acc, %d : f32
+    linalg.yield %o : f32
+  } -> tensor<1x2x8x24xf32>
+  return %max, %sum, %dx, %dy : tensor<2x3x5x7xf32>, tensor<1x2x4x20xf32>, tensor<2x3x10x14xf32>, tensor<1x2x8x24xf32>
 }
 """
 
@@ -64,14 +87,20 @@ for kh in range(3):
     for kw in range(2):
         summed += y[:, :, 2 * kh:2 * kh + 10:3, 2 * kw:2 * kw + 39:2].astype(np.float64)
 dx = np.where(windows == pooled[:, :, :, None, :, None], g[:, :, :, None, :, None], 0)
-expected = [(pooled, 0), (summed, 1e-6), (dx.reshape(2, 3, 10, 14), 0)]
+x2 = rng.standard_normal((1, 2, 8, 24)).astype(np.float32)
+g2 = rng.standard_normal((1, 2, 4, 6)).astype(np.float32)
+w24 = rng.standard_normal((2, 4)).astype(np.float32)
+windows2 = x2.reshape(1, 2, 4, 2, 6, 4)          # n, c, oh, kh, ow, kw
+product = g2[:, :, :, None, :, None] * w24[None, None, None, :, None, :]
+dy = np.where(windows2 > 0, product, windows2).reshape(1, 2, 8, 24)
+expected = [(pooled, 0), (summed, 1e-6), (dx.reshape(2, 3, 10, 14), 0), (dy, 0)]
 
 os.makedirs(work, exist_ok=True)
 path = os.path.join(work, "windows.mlir")
 with open(path, "w") as f:
     f.write(MODULE)
 args = [tape_run, path, "--entry", "windows", "--print-outputs", "--precision", "0"]
-for i, value in enumerate([x, y, g]):
+for i, value in enumerate([x, y, g, x2, g2, w24]):
     name = os.path.join(work, f"in{i}.npy")
     np.save(name, value)
     args += ["--input", name]
