@@ -83,7 +83,8 @@ if model == "cnn":
     weights = data.initial_weights()
     opt_params = net.parameters()
 else:
-    net = ref.GPT()
+    import model as gpt
+    net = gpt.GPT(ref.V, ref.T, ref.B, ref.C, ref.NH, ref.L)
     weights = data.initial_weights(ref.V, ref.T, ref.C, ref.L)
 with torch.no_grad():
     for name, value in weights.items():
@@ -107,7 +108,7 @@ for k in range(steps):
     if model == "cnn":
         loss = F.nll_loss(net(a[sl]), b[sl])
     else:
-        loss = net(a[sl].view(ref.B, ref.T), b[sl].view(ref.B, ref.T))
+        loss = gpt.loss(net(a[sl].view(ref.B, ref.T)), b[sl].view(ref.B, ref.T))
     loss.backward()
     opt.step()
     times.append(time.perf_counter() - t0)

@@ -529,7 +529,8 @@ def torch_example_step(argv):
         if (ref.V, ref.T, ref.B, ref.C, ref.NH, ref.L) != tuple(GPT.values()):
             sys.exit("examples/gpt/torch_reference.py's configuration is not "
                      f"train_steps.py's {GPT}")
-        net = ref.GPT()
+        import model as gpt
+        net = gpt.GPT(ref.V, ref.T, ref.B, ref.C, ref.NH, ref.L)
         names = ("tokens", "targets")
     net.train()
     with torch.no_grad():  # every parameter from data.py's weights
@@ -555,7 +556,8 @@ def torch_example_step(argv):
         if model == "E":
             loss = F.nll_loss(net(a[sl]), b[sl])
         else:
-            loss = net(a[sl].view(ref.B, ref.T), b[sl].view(ref.B, ref.T))
+            loss = gpt.loss(net(a[sl].view(ref.B, ref.T)),
+                            b[sl].view(ref.B, ref.T))
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t)
