@@ -90,6 +90,30 @@ static bool hasBooleanBuffer(linalg::LinalgOp op) {
   });
 }
 
+/// True if every input that is also an output is read with the output's
+/// map: where it is written, so that vectors along any loop read each
+/// element before it is overwritten.
+static bool readsOutputsWhereWritten(linalg::LinalgOp op) {
+  for (OpOperand *input : op.getDpsInputOperands())
+    for (OpOperand &init : op.getDpsInitsMutable())
+      if (input->get() == init.get() &&
+          op.getMatchingIndexingMap(input) != op.getMatchingIndexingMap(&init))
+        return false;
+  return true;
+}
+
+/// True if the body is elementwise scalar arithmetic: each op maps to
+/// vectors lane by lane.
+static bool hasElementwiseScalarBody(linalg::LinalgOp op) {
+  for (Operation &nested : op.getBlock()->without_terminator())
+    if (nested.getNumRegions() != 0 ||
+        !OpTrait::hasElementwiseMappableTraits(&nested) ||
+        !llvm::all_of(nested.getResultTypes(),
+                      [](Type t) { return t.isIntOrFloat(); }))
+      return false;
+  return true;
+}
+
 /// True for an op upstream vectorization refuses because an operand is
 /// indexed by a sum of loops (im2col's gather `x[n, c, oh + kh, ow + kw]`,
 /// col2im's scatter-add into it) but that can run along its innermost
@@ -124,17 +148,8 @@ static bool runsAlongInnermostLoop(linalg::LinalgOp op) {
         strides.back() != 1)
       return false;
   }
-  for (OpOperand *input : op.getDpsInputOperands())
-    for (OpOperand &init : op.getDpsInitsMutable())
-      if (input->get() == init.get() &&
-          op.getMatchingIndexingMap(input) != op.getMatchingIndexingMap(&init))
-        return false;
-  for (Operation &nested : op.getBlock()->without_terminator())
-    if (nested.getNumRegions() != 0 ||
-        !OpTrait::hasElementwiseMappableTraits(&nested) ||
-        !llvm::all_of(nested.getResultTypes(),
-                      [](Type t) { return t.isIntOrFloat(); }))
-      return false;
+  if (!readsOutputsWhereWritten(op) || !hasElementwiseScalarBody(op))
+    return false;
   return true;
 }
 
@@ -207,17 +222,8 @@ static std::optional<unsigned> windowedVectorLoop(linalg::LinalgOp op) {
         strides.back() != 1)
       return std::nullopt;
   }
-  for (OpOperand *input : op.getDpsInputOperands())
-    for (OpOperand &init : op.getDpsInitsMutable())
-      if (input->get() == init.get() &&
-          op.getMatchingIndexingMap(input) != op.getMatchingIndexingMap(&init))
-        return std::nullopt;
-  for (Operation &nested : op.getBlock()->without_terminator())
-    if (nested.getNumRegions() != 0 ||
-        !OpTrait::hasElementwiseMappableTraits(&nested) ||
-        !llvm::all_of(nested.getResultTypes(),
-                      [](Type t) { return t.isIntOrFloat(); }))
-      return std::nullopt;
+  if (!readsOutputsWhereWritten(op) || !hasElementwiseScalarBody(op))
+    return std::nullopt;
   return loop;
 }
 
@@ -331,17 +337,8 @@ static std::optional<WindowPair> windowPairLoops(linalg::LinalgOp op) {
       return std::nullopt;
     }
   }
-  for (OpOperand *input : op.getDpsInputOperands())
-    for (OpOperand &init : op.getDpsInitsMutable())
-      if (input->get() == init.get() &&
-          op.getMatchingIndexingMap(input) != op.getMatchingIndexingMap(&init))
-        return std::nullopt;
-  for (Operation &nested : op.getBlock()->without_terminator())
-    if (nested.getNumRegions() != 0 ||
-        !OpTrait::hasElementwiseMappableTraits(&nested) ||
-        !llvm::all_of(nested.getResultTypes(),
-                      [](Type t) { return t.isIntOrFloat(); }))
-      return std::nullopt;
+  if (!readsOutputsWhereWritten(op) || !hasElementwiseScalarBody(op))
+    return std::nullopt;
   return pair;
 }
 
