@@ -17,16 +17,16 @@
 
 namespace mlir::tape {
 
-/// True if consecutive iterations of loop `dim` reach consecutive elements
-/// of an operand indexed by `map`: `dim` appears in the last result only,
-/// with coefficient 1 (`ow` or `ow + kw`, not `2 * ow`).
-inline bool isUnitStrideInnermost(AffineMap map, unsigned dim) {
+/// How far apart consecutive iterations of loop `dim` are in an operand
+/// indexed by `map`: `dim` in the last index only, with a constant positive
+/// coefficient (`ow + kw`: 1, `2 * ow + kw`: 2). None otherwise.
+inline std::optional<int64_t> innermostStride(AffineMap map, unsigned dim) {
   if (map.getNumResults() == 0)
-    return false;
+    return std::nullopt;
   ArrayRef<AffineExpr> results = map.getResults();
   if (llvm::any_of(results.drop_back(),
                    [&](AffineExpr e) { return e.isFunctionOfDim(dim); }))
-    return false;
+    return std::nullopt;
   MLIRContext *ctx = map.getContext();
   // The last index at dim = value, every other loop at 0 (affine: the
   // differences do not depend on the other loops).
@@ -38,7 +38,16 @@ inline bool isUnitStrideInnermost(AffineMap map, unsigned dim) {
     return c ? std::optional<int64_t>(c.getValue()) : std::nullopt;
   };
   std::optional<int64_t> zero = at(0), one = at(1), two = at(2);
-  return zero && one && two && *one - *zero == 1 && *two - *one == 1;
+  if (!zero || !one || !two || *one - *zero <= 0 ||
+      *two - *one != *one - *zero)
+    return std::nullopt;
+  return *one - *zero;
+}
+
+/// True if consecutive iterations of loop `dim` reach consecutive elements
+/// of an operand indexed by `map` (`ow` or `ow + kw`, not `2 * ow`).
+inline bool isUnitStrideInnermost(AffineMap map, unsigned dim) {
+  return innermostStride(map, dim) == 1;
 }
 
 } // namespace mlir::tape

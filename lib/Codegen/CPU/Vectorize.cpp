@@ -34,6 +34,7 @@ namespace mlir::tape::cpu {
 
 using namespace mlir;
 using mlir::tape::isUnitStrideInnermost;
+using mlir::tape::innermostStride;
 
 /// The largest divisor of `size` that is at most `limit`.
 static int64_t largestDivisor(int64_t size, int64_t limit) {
@@ -151,31 +152,6 @@ static bool runsAlongInnermostLoop(linalg::LinalgOp op) {
   if (!readsOutputsWhereWritten(op) || !hasElementwiseScalarBody(op))
     return false;
   return true;
-}
-
-/// How far apart consecutive iterations of loop `dim` are in an operand
-/// indexed by `map`: `dim` in the last index alone, with a constant
-/// positive coefficient (`2 * ow + kw`: 2). None otherwise.
-static std::optional<int64_t> innermostStride(AffineMap map, unsigned dim) {
-  if (map.getNumResults() == 0)
-    return std::nullopt;
-  ArrayRef<AffineExpr> results = map.getResults();
-  if (llvm::any_of(results.drop_back(),
-                   [&](AffineExpr e) { return e.isFunctionOfDim(dim); }))
-    return std::nullopt;
-  MLIRContext *ctx = map.getContext();
-  auto at = [&](int64_t value) -> std::optional<int64_t> {
-    SmallVector<AffineExpr> point(map.getNumDims(),
-                                  getAffineConstantExpr(0, ctx));
-    point[dim] = getAffineConstantExpr(value, ctx);
-    auto c = dyn_cast<AffineConstantExpr>(results.back().replaceDims(point));
-    return c ? std::optional<int64_t>(c.getValue()) : std::nullopt;
-  };
-  std::optional<int64_t> zero = at(0), one = at(1), two = at(2);
-  if (!zero || !one || !two || *one - *zero <= 0 ||
-      *two - *one != *one - *zero)
-    return std::nullopt;
-  return *one - *zero;
 }
 
 /// The loop a windowed op (a pooling window `x[n, c, 2 oh + kh, 2 ow + kw]`
