@@ -135,8 +135,11 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   //     is pinned on one op.
   OpPassManager &tensorFns = pm.nest<func::FuncOp>();
   // Convolutions and their adjoints: im2col (col2im) around one 2-D
-  // matmul, which the next pass names.
-  tensorFns.addPass(cpu::createConvolutionsAsMatmuls());
+  // matmul, which the next pass names; with threads, one piece of each
+  // convolution per thread.
+  cpu::ConvolutionsAsMatmulsOptions convolutions;
+  convolutions.threads = threads;
+  tensorFns.addPass(cpu::createConvolutionsAsMatmuls(convolutions));
   // Contractions with batch loops (attention): a loop of 2-D matmuls.
   tensorFns.addPass(cpu::createBatchedContractionsAsMatmuls());
   // Matmuls written as generics become linalg.matmul: the kernels apply.
@@ -203,13 +206,15 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
 
   // --- ABI: fixed-size temporaries move into a workspace the caller
   //     provides (no heap allocation per step); what is left is freed.
-  //     Temporaries in branches and sequential loops are hoisted first
-  //     (never out of parallel loops: each thread keeps its own).
+  //     Temporaries in branches and sequential loops are hoisted first;
+  //     those of a parallel loop's iterations get a slot each of one
+  //     buffer before the loop.
   //     Deallocation may add a private helper on dynamically shaped
   //     memrefs, which the bare-pointer ABI cannot express: inline it.
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferHoistingPass());
   pm.addNestedPass<func::FuncOp>(
       bufferization::createBufferLoopHoistingPass());
+  pm.addNestedPass<func::FuncOp>(cpu::createPrivatizeBuffers());
   pm.addPass(abi::createAllocateWorkspace());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createInlinerPass());

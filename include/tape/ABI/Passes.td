@@ -77,8 +77,11 @@ def AllocateWorkspace
     buffer that an `scf.for` at the top level yields to its next iteration:
     it becomes two buffers, and each iteration writes the one its
     loop-carried argument is not (`arith.select` on the aligned pointers),
-    provided that argument is not yielded too. What stays on the heap:
-    dynamic shapes, buffers in parallel loops (one per thread), and
+    provided that argument is not yielded too. A parallel loop's scratch
+    (a thread's im2col columns and pack buffers) arrives as one buffer
+    before the loop with a slot per iteration (`tape-cpu-privatize-buffers`).
+    What stays on the heap: dynamic shapes, buffers in parallel loops that
+    are not statically shaped or whose loop has dynamic bounds, and
     loop-carried buffers of nested loops.
 
     Example:

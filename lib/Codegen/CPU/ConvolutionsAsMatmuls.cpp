@@ -429,15 +429,9 @@ AffineMap withoutLoop(AffineMap map, unsigned d) {
   return compressDims(map.isFunctionOfDim(d) ? map.dropResult(0) : map, dropped);
 }
 
-/// `producer` (all parallel, its result indexed by the identity, its
-/// inputs not by the leading loop) computed for one entry of its leading
-/// loop, into `into`.
-Value oneImageOf(OpBuilder &b, linalg::LinalgOp producer, Value into) {
-  SmallVector<AffineMap> maps;
-  for (AffineMap map : producer.getIndexingMapsArray())
-    maps.push_back(withoutLoop(map, 0));
-  SmallVector<utils::IteratorType> iterators(producer.getNumLoops() - 1,
-                                             utils::IteratorType::parallel);
+/// `producer`'s computation, with `maps` and `iterators`, into `into`.
+Value cloneInto(OpBuilder &b, linalg::LinalgOp producer, ArrayRef<AffineMap> maps,
+                ArrayRef<utils::IteratorType> iterators, Value into) {
   Block *body = producer.getBlock();
   return linalg::GenericOp::create(
              b, producer.getLoc(), TypeRange{into.getType()},
@@ -453,6 +447,40 @@ Value oneImageOf(OpBuilder &b, linalg::LinalgOp producer, Value into) {
                linalg::YieldOp::create(nb, nl, yielded);
              })
       .getResult(0);
+}
+
+/// `producer` (all parallel, its result indexed by the identity, its
+/// inputs not by the leading loop) computed for one entry of its leading
+/// loop, into `into`.
+Value oneImageOf(OpBuilder &b, linalg::LinalgOp producer, Value into) {
+  SmallVector<AffineMap> maps;
+  for (AffineMap map : producer.getIndexingMapsArray())
+    maps.push_back(withoutLoop(map, 0));
+  SmallVector<utils::IteratorType> iterators(producer.getNumLoops() - 1,
+                                             utils::IteratorType::parallel);
+  return cloneInto(b, producer, maps, iterators, into);
+}
+
+/// The producer of `op`'s init, if it can be computed piece by piece
+/// where `op` accumulates into it: an all-parallel op used only by `op`
+/// that writes its whole result (indexed by the identity) without reading
+/// what was there (the bias broadcast), and whose inputs do not use loop
+/// `resultDim` of its result, along which `op` is cut into pieces.
+linalg::LinalgOp pieceWiseInitProducer(linalg::LinalgOp op,
+                                       unsigned resultDim) {
+  auto producer = op.getDpsInits()[0].getDefiningOp<linalg::LinalgOp>();
+  if (!producer || !producer->hasOneUse() || producer->getNumResults() != 1 ||
+      producer.getNumDpsInits() != 1 || !producer.hasPureTensorSemantics() ||
+      producer.getNumParallelLoops() != producer.getNumLoops() ||
+      producer.payloadUsesValueFromOperand(&producer.getDpsInitsMutable()[0]))
+    return {};
+  AffineMap out = producer.getIndexingMapsArray().back();
+  if (!out.isIdentity() || out.getNumResults() <= resultDim)
+    return {};
+  for (OpOperand *input : producer.getDpsInputOperands())
+    if (producer.getMatchingIndexingMap(input).isFunctionOfDim(resultDim))
+      return {};
+  return producer;
 }
 
 /// Rewrites `op` as a loop over its leading image dimension `d` of
@@ -504,29 +532,12 @@ LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
                                          e.sizes, e.strides);
   };
 
-  // An init that is an all-parallel op over a fresh tensor (the bias
-  // broadcast) whose inputs do not use `d` is computed image by image
-  // inside the loop, into the slice the matmul then accumulates into:
-  // written and read while in cache, not through memory.
+  // An init that is an all-parallel op whose inputs do not use `d` (the
+  // bias broadcast) is computed image by image inside the loop, into the
+  // slice the matmul then accumulates into: written and read while in
+  // cache, not through memory.
   linalg::LinalgOp initProducer =
-      op.getDpsInits()[0].getDefiningOp<linalg::LinalgOp>();
-  auto fusable = [&](linalg::LinalgOp producer) {
-    if (!producer || !sliced[2] || !producer->hasOneUse() ||
-        producer->getNumResults() != 1 || producer.getNumDpsInits() != 1 ||
-        !producer.hasPureTensorSemantics() ||
-        producer.getNumParallelLoops() != producer.getNumLoops() ||
-        !producer.getDpsInits()[0].getDefiningOp<tensor::EmptyOp>())
-      return false;
-    AffineMap out = producer.getIndexingMapsArray().back();
-    if (!out.isIdentity() || out.getNumResults() == 0)
-      return false;
-    for (OpOperand *input : producer.getDpsInputOperands())
-      if (producer.getMatchingIndexingMap(input).isFunctionOfDim(0))
-        return false;
-    return true;
-  };
-  if (!fusable(initProducer))
-    initProducer = {};
+      sliced[2] ? pieceWiseInitProducer(op, /*resultDim=*/0) : nullptr;
 
   rewriter.setInsertionPoint(op);
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
@@ -565,6 +576,145 @@ LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
   return success();
 }
 
+/// The result of `map` that is loop `d` itself, if `d` appears there and
+/// nowhere else in `map`.
+std::optional<unsigned> plainResultOf(AffineMap map, unsigned d) {
+  std::optional<unsigned> found;
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    if (!e.isFunctionOfDim(d))
+      continue;
+    if (found || e != getAffineDimExpr(d, map.getContext()))
+      return std::nullopt;
+    found = i;
+  }
+  return found;
+}
+
+/// The loop along which `op` is cut into one piece per thread: a loop
+/// that the result and the image use, and that every operand using it
+/// indexes plainly (the pieces then write disjoint blocks of the result,
+/// whatever the iterator types say: AD marks every loop of an input
+/// gradient a reduction) (never inside a sum, as the image does its window loops),
+/// with a range the threads divide. The image's leading loop first (one
+/// block of images per thread), else the longest (the input channels of
+/// a filter gradient, which sums over the images). Each element is
+/// then computed by the same operations in the same order as without
+/// threads, so the result does not depend on their number.
+std::optional<unsigned> threadLoop(linalg::LinalgOp op, int64_t threads) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap out = op.getMatchingIndexingMap(&op.getDpsInitsMutable()[0]);
+  auto fits = [&](unsigned d) {
+    if (!out.isFunctionOfDim(d) || ranges[d] < threads || ranges[d] % threads)
+      return false;
+    bool inImage = false;
+    for (AffineMap map : maps) {
+      if (!map.isFunctionOfDim(d))
+        continue;
+      if (!plainResultOf(map, d))
+        return false;
+      inImage |= !map.isProjectedPermutation(/*allowZeroInResults=*/false);
+    }
+    return inImage;
+  };
+  if (std::optional<unsigned> lead = leadingImageDim(op); lead && fits(*lead))
+    return lead;
+  std::optional<unsigned> best;
+  for (unsigned d = 0; d < ranges.size(); ++d)
+    if (fits(d) && (!best || ranges[d] > ranges[*best]))
+      best = d;
+  return best;
+}
+
+/// Rewrites `op` as an `scf.forall` over `threads` pieces along loop `d`,
+/// each a convolution of its block of `d` (sliced operands, written into
+/// its block of the result) rewritten image by image, or as one matmul.
+/// The threads run whole convolutions with no fork and join between
+/// their copies and matmuls, and each keeps its columns in its own cache.
+/// Fails, leaving `op` alone, if a piece is not a matmul.
+LogicalResult rewriteOverThreads(RewriterBase &rewriter, linalg::LinalgOp op,
+                                 unsigned d, int64_t threads,
+                                 bool imageByImage, int64_t maxColumnElements) {
+  Location loc = op.getLoc();
+  int64_t block = op.getStaticLoopRanges()[d] / threads;
+  AffineMap outMap = op.getMatchingIndexingMap(&op.getDpsInitsMutable()[0]);
+  std::optional<unsigned> outDim = plainResultOf(outMap, d);
+  if (!outDim)
+    return failure();
+  linalg::LinalgOp initProducer = pieceWiseInitProducer(op, *outDim);
+
+  // Operand `whole`, indexed by `map`, cut to the piece that starts at
+  // `offset` along `d`.
+  auto pieceOf = [&](OpBuilder &b, Value whole, AffineMap map, Value offset,
+                     SmallVector<OpFoldResult> &offsets,
+                     SmallVector<OpFoldResult> &sizes,
+                     SmallVector<OpFoldResult> &strides) -> Value {
+    auto type = cast<RankedTensorType>(whole.getType());
+    std::optional<unsigned> at = plainResultOf(map, d);
+    offsets.assign(type.getRank(), b.getIndexAttr(0));
+    strides.assign(type.getRank(), b.getIndexAttr(1));
+    sizes.clear();
+    SmallVector<int64_t> shape(type.getShape());
+    for (int64_t size : shape)
+      sizes.push_back(b.getIndexAttr(size));
+    if (!at)
+      return whole;
+    offsets[*at] = offset;
+    sizes[*at] = b.getIndexAttr(block);
+    shape[*at] = block;
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(shape, type.getElementType()), whole,
+        offsets, sizes, strides);
+  };
+
+  rewriter.setInsertionPoint(op);
+  Value start = initProducer ? initProducer.getDpsInits()[0]
+                             : op.getDpsInits()[0];
+  auto forall = scf::ForallOp::create(
+      rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(threads)},
+      ValueRange{start}, std::nullopt);
+  Block *body = forall.getBody();
+  OpBuilder b = OpBuilder::atBlockBegin(body);
+  Value offset = arith::MulIOp::create(
+      b, loc, forall.getInductionVars()[0],
+      arith::ConstantIndexOp::create(b, loc, block));
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  SmallVector<Value> inputs;
+  for (OpOperand *input : op.getDpsInputOperands())
+    inputs.push_back(pieceOf(b, input->get(), op.getMatchingIndexingMap(input),
+                             offset, offsets, sizes, strides));
+  Value acc = pieceOf(b, forall.getRegionIterArgs()[0], outMap, offset,
+                      offsets, sizes, strides);
+  if (initProducer)
+    acc = cloneInto(b, initProducer, initProducer.getIndexingMapsArray(),
+                    initProducer.getIteratorTypesArray(), acc);
+  auto piece = linalg::GenericOp::create(
+      b, loc, TypeRange{acc.getType()}, inputs, ValueRange{acc},
+      op.getIndexingMapsArray(), op.getIteratorTypesArray(),
+      mlir::tape::buildMultiplyAccumulate);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, piece.getResult(0),
+                                        forall.getRegionIterArgs()[0], offsets,
+                                        sizes, strides);
+
+  // The piece, image by image where it has an image loop, else whole.
+  std::optional<unsigned> lead =
+      imageByImage ? leadingImageDim(piece) : std::nullopt;
+  if (!lead || failed(rewriteImageByImage(rewriter, piece, *lead,
+                                          maxColumnElements))) {
+    ConvolutionRewrite whole(piece, maxColumnElements);
+    if (failed(whole.plan())) {
+      rewriter.eraseOp(forall);
+      return failure();
+    }
+    whole.rewrite(rewriter);
+  }
+  rewriter.replaceOp(op, forall.getResults());
+  if (initProducer)
+    rewriter.eraseOp(initProducer);
+  return success();
+}
+
 struct ConvolutionsAsMatmulsPass
     : public mlir::tape::cpu::impl::ConvolutionsAsMatmulsBase<
           ConvolutionsAsMatmulsPass> {
@@ -577,6 +727,11 @@ struct ConvolutionsAsMatmulsPass
       ConvolutionRewrite convolution(op, maxColumnElements);
       if (failed(convolution.plan()))
         continue;
+      if (threads > 1)
+        if (std::optional<unsigned> d = threadLoop(op, threads))
+          if (succeeded(rewriteOverThreads(rewriter, op, *d, threads,
+                                           imageByImage, maxColumnElements)))
+            continue;
       if (imageByImage)
         if (std::optional<unsigned> d = leadingImageDim(op))
           if (succeeded(rewriteImageByImage(rewriter, op, *d, maxColumnElements)))

@@ -9,6 +9,7 @@
 #include "tape/Codegen/CPU/Passes.h"
 
 #include "MatmulLayout.h"
+#include "Threads.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -70,11 +71,13 @@ struct TapeMatvecKernelsPass
   }
 
   /// The loop over independent blocks of output rows: scf.parallel (one
-  /// share per thread once convert-scf-to-openmp runs) with `parallel`,
-  /// else scf.for. `body` builds no terminator.
+  /// share per thread once convert-scf-to-openmp runs) with `parallel`
+  /// where the code is not inside a parallel loop already, else scf.for.
+  /// `body` builds no terminator.
   void outerLoop(OpBuilder &b, Location loc, Value lb, Value ub, Value step,
                  function_ref<void(OpBuilder &, Value)> body) const {
-    if (parallel) {
+    if (parallel && !mlir::tape::isInsideParallelLoop(b.getInsertionBlock()->getParentOp(),
+                                          /*orItself=*/true)) {
       scf::ParallelOp::create(
           b, loc, ValueRange{lb}, ValueRange{ub}, ValueRange{step},
           [&](OpBuilder &ob, Location, ValueRange ivs) { body(ob, ivs[0]); });

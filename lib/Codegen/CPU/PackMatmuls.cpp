@@ -26,6 +26,7 @@
 #include "tape/Codegen/CPU/Passes.h"
 
 #include "MatmulLayout.h"
+#include "Threads.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -34,6 +35,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include "llvm/ADT/MapVector.h"
 
 namespace mlir::tape::cpu {
 #define GEN_PASS_DEF_PACKMATMULS
@@ -107,26 +110,40 @@ struct TapePackMatmulsPass
     if (matmuls.empty())
       return;
 
-    // One pair of pack buffers per function, sized for its largest matmul.
-    int64_t aPanels = 1, bPanels = 1, depth = 1;
-    for (const Matmul &m : matmuls) {
-      aPanels = std::max(aPanels, balanced(m.m, mc, mr) / mr);
-      bPanels = std::max(bPanels, std::min<int64_t>(nc, roundUp(m.n, nr)) / nr);
-      depth = std::max(depth, balanced(m.k, kc, 1));
-    }
+    // One pair of pack buffers per function, sized for its largest matmul,
+    // and one per body of an outermost parallel loop for the matmuls inside
+    // it: each iteration packs into its own (tape-cpu-privatize-buffers
+    // gives every iteration a slot of a buffer outside the loop).
+    llvm::MapVector<Block *, SmallVector<Matmul *>> homes;
     func::FuncOp fn = getOperation();
-    OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
-    Type f32 = b.getF32Type();
-    Value packedA = memref::AllocOp::create(
-        b, fn.getLoc(), MemRefType::get({aPanels, depth, mr}, f32));
-    Value packedB = memref::AllocOp::create(
-        b, fn.getLoc(), MemRefType::get({bPanels, depth, nr}, f32));
     for (Matmul &m : matmuls) {
-      b.setInsertionPoint(m.op);
-      emit(b, m, packedA, packedB);
-      m.op.erase();
-      if (m.zeroFill)
-        m.zeroFill.erase();
+      Block *home = &fn.getBody().front();
+      for (Operation *p = m.op->getParentOp(); p != fn; p = p->getParentOp())
+        if (isa<scf::ForallOp, scf::ParallelOp>(p))
+          home = &p->getRegion(0).front();
+      homes[home].push_back(&m);
+    }
+    for (auto &[home, group] : homes) {
+      int64_t aPanels = 1, bPanels = 1, depth = 1;
+      for (Matmul *m : group) {
+        aPanels = std::max(aPanels, balanced(m->m, mc, mr) / mr);
+        bPanels = std::max(bPanels,
+                           std::min<int64_t>(nc, roundUp(m->n, nr)) / nr);
+        depth = std::max(depth, balanced(m->k, kc, 1));
+      }
+      OpBuilder b = OpBuilder::atBlockBegin(home);
+      Type f32 = b.getF32Type();
+      Value packedA = memref::AllocOp::create(
+          b, fn.getLoc(), MemRefType::get({aPanels, depth, mr}, f32));
+      Value packedB = memref::AllocOp::create(
+          b, fn.getLoc(), MemRefType::get({bPanels, depth, nr}, f32));
+      for (Matmul *m : group) {
+        b.setInsertionPoint(m->op);
+        emit(b, *m, packedA, packedB);
+        m->op.erase();
+        if (m->zeroFill)
+          m->zeroFill.erase();
+      }
     }
   }
 
@@ -254,7 +271,7 @@ struct TapePackMatmulsPass
     // computed) spread over threads; packing only when a block is large
     // enough to pay for the fork and join.
     auto panels = [&](Value count, bool spread, auto body) {
-      if (!parallel || !spread) {
+      if (!parallel || !spread || mlir::tape::isInsideParallelLoop(mm.op)) {
         forLoop(b, loc, zero, count, one, body);
         return;
       }

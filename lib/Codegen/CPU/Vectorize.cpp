@@ -9,6 +9,7 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "Threads.h"
 #include "UnitStride.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -758,7 +759,7 @@ struct TapeVectorizePass
                       innermostReductionCombiners(op, vectorWidth)) &&
                      op.getIteratorTypesArray().front() ==
                          utils::IteratorType::parallel);
-    if (threads < 2 || !parallel)
+    if (threads < 2 || !parallel || mlir::tape::isInsideParallelLoop(op))
       return op;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t elements = 1;

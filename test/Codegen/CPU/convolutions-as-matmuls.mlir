@@ -1,5 +1,6 @@
 // RUN: tape-opt %s --tape-cpu-convolutions-as-matmuls=image-by-image=0 --tape-cpu-specialize-contractions | FileCheck %s
 // RUN: tape-opt %s --tape-cpu-convolutions-as-matmuls --tape-cpu-specialize-contractions | FileCheck %s --check-prefix=IMAGE
+// RUN: tape-opt %s --tape-cpu-convolutions-as-matmuls=threads=2 --tape-cpu-specialize-contractions | FileCheck %s --check-prefix=THREADS
 // The numbers: scripts/gradcheck.py's convolution cases and
 // test/Tools/tape-run/cnn.test (against PyTorch) run through this pass.
 
@@ -92,6 +93,16 @@ func.func @forward(%x: tensor<2x3x9x9xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<
 // CHECK-SAME: iterator_types = ["parallel", "reduction", "reduction", "parallel", "reduction", "reduction"]
 // CHECK-SAME: ins(%[[E]] : tensor<3x3x3x2x7x7xf32>) outs(%arg2 : tensor<2x3x9x9xf32>)
 // CHECK: arith.addf
+// With threads, one image per thread: every loop is a reduction to AD,
+// but `n` indexes the result plainly, so the pieces write disjoint
+// images.
+// THREADS-LABEL: func.func @input_gradient
+// THREADS: scf.forall (%{{.*}}) in (2) shared_outs(%[[OUT:.*]] = %arg2)
+// THREADS: %[[N:.*]] = arith.muli
+// THREADS: tensor.extract_slice %arg1[%[[N]], 0, 0, 0] [1, 4, 7, 7]
+// THREADS: tensor.extract_slice %[[OUT]][%[[N]], 0, 0, 0] [1, 3, 9, 9]
+// THREADS: linalg.matmul
+// THREADS: tensor.parallel_insert_slice %{{.*}} into %[[OUT]][%[[N]], 0, 0, 0] [1, 3, 9, 9]
 func.func @input_gradient(%w: tensor<4x3x3x3xf32>, %dy: tensor<2x4x7x7xf32>, %dx: tensor<2x3x9x9xf32>) -> tensor<2x3x9x9xf32> {
   %r = linalg.generic {indexing_maps = [affine_map<(n, f, oh, ow, c, kh, kw) -> (f, c, kh, kw)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (n, f, oh, ow)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>],
       iterator_types = ["reduction", "reduction", "reduction", "reduction", "reduction", "reduction", "reduction"]}
@@ -159,10 +170,44 @@ func.func @narrow_filter_gradient(%dy: tensor<2x16x7x7xf32>, %x: tensor<2x1x9x9x
   return %r : tensor<16x1x3x3xf32>
 }
 
+// With threads, the bias broadcast is computed by each thread into its
+// own images, which the forall writes from a fresh tensor.
+// THREADS-LABEL: func.func @biased
+// THREADS: %[[E:.*]] = tensor.empty() : tensor<2x4x7x7xf32>
+// THREADS: scf.forall (%{{.*}}) in (2) shared_outs(%[[OUT:.*]] = %[[E]])
+// THREADS: %[[MINE:.*]] = tensor.extract_slice %[[OUT]]
+// THREADS: linalg.generic {{.*}} ins(%arg2 : tensor<4xf32>) outs(%[[MINE]] : tensor<1x4x7x7xf32>)
+// THREADS: linalg.matmul
+// THREADS: tensor.parallel_insert_slice
 func.func @biased(%x: tensor<2x3x9x9xf32>, %w: tensor<4x3x3x3xf32>, %bias: tensor<4xf32>) -> tensor<2x4x7x7xf32> {
   %e = tensor.empty() : tensor<2x4x7x7xf32>
   %b = linalg.broadcast ins(%bias : tensor<4xf32>) outs(%e : tensor<2x4x7x7xf32>) dimensions = [0, 2, 3]
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
       ins(%x, %w : tensor<2x3x9x9xf32>, tensor<4x3x3x3xf32>) outs(%b : tensor<2x4x7x7xf32>) -> tensor<2x4x7x7xf32>
   return %y : tensor<2x4x7x7xf32>
+}
+
+// A filter gradient sums over the images, so the threads split its input
+// channels (the result's second dimension), each running the image loop
+// over its own channels of every image: no partial sums to add, and each
+// element summed in the same order as by one thread.
+// THREADS-LABEL: func.func @filter_gradient_by_channels
+// THREADS: scf.forall (%{{.*}}) in (2) shared_outs(%[[OUT:.*]] = %arg2)
+// THREADS: %[[C:.*]] = arith.muli
+// THREADS: %[[X:.*]] = tensor.extract_slice %arg1[0, %[[C]], 0, 0] [4, 1, 9, 9]
+// THREADS: tensor.extract_slice %[[OUT]][0, %[[C]], 0, 0] [4, 1, 3, 3]
+// THREADS: scf.for
+// THREADS: tensor.extract_slice %[[X]]
+// THREADS: linalg.matmul {{.*}} outs(%{{.*}} : tensor<4x9xf32>)
+// THREADS: tensor.parallel_insert_slice %{{.*}} into %[[OUT]][0, %[[C]], 0, 0] [4, 1, 3, 3]
+func.func @filter_gradient_by_channels(%dy: tensor<4x4x7x7xf32>, %x: tensor<4x2x9x9xf32>, %dw: tensor<4x2x3x3xf32>) -> tensor<4x2x3x3xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, f, oh, ow, c, kh, kw) -> (n, f, oh, ow)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (f, c, kh, kw)>],
+      iterator_types = ["reduction", "parallel", "reduction", "reduction", "parallel", "parallel", "parallel"]}
+      ins(%dy, %x : tensor<4x4x7x7xf32>, tensor<4x2x9x9xf32>) outs(%dw : tensor<4x2x3x3xf32>) {
+  ^bb0(%g: f32, %a: f32, %acc: f32):
+    %p = arith.mulf %g, %a : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x2x3x3xf32>
+  return %r : tensor<4x2x3x3xf32>
 }

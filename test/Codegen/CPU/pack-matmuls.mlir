@@ -120,3 +120,28 @@ func.func @accumulating(%x: memref<64x784xf32>, %dz: memref<64x256xf32>, %w: mem
 // PAR: scf.parallel
 // PAR-NEXT: scf.for
 // PAR-COUNT-6: vector.fma
+
+// -----
+
+// A matmul inside a loop already spread over threads (a convolution's
+// piece per thread) runs on its thread: its packing and panels are plain
+// loops, and its pack buffers are allocated in the loop's body, one pair
+// per iteration (tape-cpu-privatize-buffers gives each a slot).
+// PAR-LABEL: func.func @per_thread
+// PAR: memref.alloc() : memref<16x196x16xf32>
+// PAR: scf.forall
+// PAR-DAG: memref.alloc() : memref<11x196x6xf32>
+// PAR-DAG: memref.alloc() : memref<16x196x16xf32>
+// PAR-NOT: scf.parallel
+// PAR: vector.fma
+// PAR-NOT: scf.parallel
+// PAR: return
+func.func @per_thread(%a: memref<2x64x784xf32>, %b: memref<784x256xf32>, %c: memref<2x64x256xf32>, %d: memref<64x784xf32>, %e: memref<64x256xf32>) {
+  linalg.matmul ins(%d, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%e : memref<64x256xf32>)
+  scf.forall (%t) in (2) {
+    %a1 = memref.subview %a[%t, 0, 0] [1, 64, 784] [1, 1, 1] : memref<2x64x784xf32> to memref<64x784xf32, strided<[784, 1], offset: ?>>
+    %c1 = memref.subview %c[%t, 0, 0] [1, 64, 256] [1, 1, 1] : memref<2x64x256xf32> to memref<64x256xf32, strided<[256, 1], offset: ?>>
+    linalg.matmul ins(%a1, %b : memref<64x784xf32, strided<[784, 1], offset: ?>>, memref<784x256xf32>) outs(%c1 : memref<64x256xf32, strided<[256, 1], offset: ?>>)
+  }
+  return
+}

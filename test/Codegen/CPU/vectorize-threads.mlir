@@ -55,3 +55,24 @@ func.func @row_sums(%big: memref<512x256xf32>, %r: memref<512xf32>) {
     }
   return
 }
+
+// Inside a loop already spread over threads, a large op runs on its
+// thread: no nested forall.
+// CHECK-LABEL: func.func @per_thread
+// CHECK: scf.forall (%{{.+}}) in (2)
+// CHECK-NOT: scf.forall
+// CHECK: vector.transfer_read {{.*}} vector<1x8xf32>
+// CHECK: return
+func.func @per_thread(%a: memref<2x512x256xf32>, %b: memref<2x512x256xf32>) {
+  scf.forall (%t) in (2) {
+    %x = memref.subview %a[%t, 0, 0] [1, 512, 256] [1, 1, 1] : memref<2x512x256xf32> to memref<512x256xf32, strided<[256, 1], offset: ?>>
+    %y = memref.subview %b[%t, 0, 0] [1, 512, 256] [1, 1, 1] : memref<2x512x256xf32> to memref<512x256xf32, strided<[256, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%x : memref<512x256xf32, strided<[256, 1], offset: ?>>) outs(%y : memref<512x256xf32, strided<[256, 1], offset: ?>>) {
+    ^bb0(%i: f32, %o: f32):
+      %r = arith.addf %i, %o : f32
+      linalg.yield %r : f32
+    }
+  }
+  return
+}
