@@ -19,6 +19,7 @@
 #include "tape/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -54,6 +55,37 @@ static bool isSharedProducerFusable(linalg::LinalgOp producer,
          consumer.getNumLoops() == consumer.getNumParallelLoops();
 }
 
+/// A producer that costs less to compute again than its result costs to
+/// write and read back: an all-parallel generic with one result and at
+/// most one input of rank above zero, whose body is at most two cheap
+/// arithmetic ops (GELU's `x * x`, `0.5 * x`, `1 + t`). Fused into each
+/// consumer it is computed where it is used, from its input, which that
+/// code reads anyway or which takes the result's place: the value AD kept
+/// for the backward pass is no longer written by the forward loop and
+/// read by the backward one. `tanh`, `exp` and the like are not cheap:
+/// they stay shared producers.
+static bool isCheapToRecompute(linalg::LinalgOp producer) {
+  auto generic = dyn_cast<linalg::GenericOp>(producer.getOperation());
+  if (!generic || generic->getNumResults() != 1 ||
+      generic.getNumLoops() != generic.getNumParallelLoops())
+    return false;
+  int tensors = 0;
+  for (OpOperand *input : generic.getDpsInputOperands())
+    if (auto type = dyn_cast<RankedTensorType>(input->get().getType()))
+      tensors += type.getRank() > 0;
+  if (tensors > 1)
+    return false;
+  int ops = 0;
+  for (Operation &op : generic.getBody()->without_terminator()) {
+    if (!isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::NegFOp,
+             arith::MaximumFOp, arith::MinimumFOp, arith::SelectOp,
+             arith::CmpFOp, arith::ConstantOp>(op))
+      return false;
+    ops += !isa<arith::ConstantOp>(op);
+  }
+  return ops <= 2;
+}
+
 /// Upstream's default (the producer has one use; a shared producer is
 /// FuseSharedProducer's) unless the producer reads its destination and the consumer visits
 /// each element of the producer's result more than once (its map for the
@@ -73,8 +105,9 @@ static bool isSoundToFuse(OpOperand *fusedOperand) {
       });
   bool eachElementOnce =
       consumerOp.getMatchingIndexingMap(fusedOperand).isPermutation();
-  if (!producer->hasOneUse())
-    return false; // FuseSharedProducer's case, or none.
+  if (!producer->hasOneUse()) // computed again, or FuseSharedProducer's
+    return !readsDestination && eachElementOnce &&
+           isCheapToRecompute(producerOp);
   return !readsDestination || eachElementOnce;
 }
 

@@ -167,3 +167,44 @@ func.func @shared_producer_into_reduction(%x: tensor<4x8xf32>, %acc: tensor<4xf3
   } -> tensor<4xf32>
   return %t, %s : tensor<4x8xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A cheap producer (`x * x`, one input, one multiply) with uses in the
+// forward and the backward pass is computed again in each consumer: no op
+// yields it, both read `x` instead. `tanh` beside it stays shared.
+// CHECK-LABEL: func.func @cheap_producer_recomputed
+// CHECK: %[[F:.+]] = linalg.generic
+// CHECK-SAME: ins(%arg0 : tensor<4x8xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: %[[B:.+]] = linalg.generic
+// CHECK-SAME: ins(%arg0, %arg1 : tensor<4x8xf32>, tensor<4x8xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.mulf
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[F]], %[[B]]
+#id = affine_map<(i, j) -> (i, j)>
+func.func @cheap_producer_recomputed(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %sq = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.mulf %a, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%sq : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %r = arith.addf %a, %one : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %dx = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%sq, %dy : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %g: f32, %o: f32):
+    %r = arith.mulf %a, %g : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  return %y, %dx : tensor<4x8xf32>, tensor<4x8xf32>
+}

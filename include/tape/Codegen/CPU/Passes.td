@@ -518,6 +518,22 @@ def FuseElementwiseOps
     the seed of a per-row cross-entropy feeding a generic over rows and
     classes stays its own op (fused, it was counted once per class).
 
+    Two fusions upstream's default leaves apart, for values AD keeps for
+    the backward pass (a forward result with uses in both passes):
+
+    * a shared producer (GELU's `tanh`) fuses into an elementwise consumer
+      that visits each of its elements once, and the fused op yields the
+      kept value as well, for its other uses (upstream's pattern would
+      compute it twice);
+    * a producer cheaper to compute again than to write and read back
+      (an all-parallel generic with one result, at most one input of rank
+      above zero and at most two cheap arithmetic ops: GELU's `x * x`,
+      `0.5 * x`, `1 + t`) fuses into every consumer that visits each of
+      its elements once, so no loop writes it: the backward pass reads its
+      input instead. On the GPT example this took the workspace from 15.6
+      to 13.5 MB and the 1-thread step from 15.4-16.6 ms to 14.0-15.8 ms
+      (medians of 200 steps, 3 alternating runs, 2026-12-03).
+
     Reshapes fold into generics only: folding one into a named op (a
     matmul over an im2col tensor) would make the named op a generic again.
   }];
