@@ -122,6 +122,11 @@ struct FuseSharedProducer : public OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp consumer,
                                 PatternRewriter &rewriter) const override {
+    // A cheap consumer (`1 + tanh(u)`) is left to fuse into its own
+    // consumers, every one of which computes it again: fused with its
+    // producer first, it would have two results and be stored.
+    if (isCheapToRecompute(consumer))
+      return failure();
     DominanceInfo dominance;
     for (OpOperand &operand : consumer->getOpOperands()) {
       auto producer = operand.get().getDefiningOp<linalg::GenericOp>();
@@ -134,8 +139,11 @@ struct FuseSharedProducer : public OpRewritePattern<linalg::GenericOp> {
           });
       bool eachElementOnce =
           consumer.getMatchingIndexingMap(&operand).isPermutation();
+      // A cheap producer is computed again by every consumer instead
+      // (isSoundToFuse lets upstream's pattern duplicate it).
       if (!isSharedProducerFusable(producer, consumer, eachElementOnce,
-                                   readsDestination))
+                                   readsDestination) ||
+          (eachElementOnce && isCheapToRecompute(producer)))
         continue;
       bool othersAfterConsumer =
           llvm::all_of(producer->getUses(), [&](OpOperand &use) {

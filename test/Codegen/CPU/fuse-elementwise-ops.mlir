@@ -208,3 +208,57 @@ func.func @cheap_producer_recomputed(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>) 
   } -> tensor<4x8xf32>
   return %y, %dx : tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// GELU's pattern: `t = tanh(x)` is kept for the backward pass (shared),
+// `s = 1 + t` is cheap and used by both passes, which a matmul keeps
+// apart. The forward op computes t, s and y and yields t and y only; the
+// backward op computes s again from t.
+// CHECK-LABEL: func.func @cheap_after_shared
+// CHECK: %[[F:.+]]:2 = linalg.generic
+// CHECK: math.tanh
+// CHECK: arith.addf
+// CHECK: arith.mulf
+// CHECK: linalg.yield
+// CHECK: %[[G:.+]] = linalg.matmul ins(%[[F]]#1,
+// CHECK: %[[B:.+]] = linalg.generic
+// CHECK-SAME: ins(%[[F]]#0, %[[G]] : tensor<4x8xf32>, tensor<4x8xf32>)
+// CHECK: arith.addf
+// CHECK: arith.mulf
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[B]]
+#id = affine_map<(i, j) -> (i, j)>
+func.func @cheap_after_shared(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %t = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.tanh %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%t : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %r = arith.addf %a, %one : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %dy = linalg.matmul ins(%y, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %dx = linalg.generic {indexing_maps = [#id, #id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s, %t, %dy : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %g: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %r = arith.mulf %p, %g : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  return %dx : tensor<4x8xf32>
+}

@@ -530,9 +530,13 @@ def FuseElementwiseOps
       above zero and at most two cheap arithmetic ops: GELU's `x * x`,
       `0.5 * x`, `1 + t`) fuses into every consumer that visits each of
       its elements once, so no loop writes it: the backward pass reads its
-      input instead. On the GPT example this took the workspace from 15.6
-      to 13.5 MB and the 1-thread step from 15.4-16.6 ms to 14.0-15.8 ms
-      (medians of 200 steps, 3 alternating runs, 2026-12-03).
+      input instead. A cheap op is not the consumer of a shared-producer
+      fusion either (it would gain a second result and be stored): its own
+      consumers take it first. GELU's forward loop wrote 5 arrays (`x^2`,
+      `t`, `1 + t`, `0.5 x`, the result) and now writes 2 (`t`, the
+      result). On the GPT example this took the workspace from 15.6 to
+      12.5 MB and the 1-thread step from 15.4-16.6 ms to 13.3-14.6 ms
+      (medians of 200 steps, alternating runs, 2026-12-03).
 
     Reshapes fold into generics only: folding one into a named op (a
     matmul over an im2col tensor) would make the named op a generic again.
