@@ -16,6 +16,10 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
+
 namespace mlir::tape::cpu {
 #define GEN_PASS_DEF_PRIVATIZEBUFFERS
 #include "tape/Codegen/CPU/Passes.h.inc"
@@ -70,16 +74,20 @@ std::optional<Iterations> iterationsOf(Operation *loop) {
 }
 
 /// The bytes of one slot for `type`: its elements, rounded up so that
-/// every slot starts aligned. None if it has no static size.
-std::optional<int64_t> slotBytes(MemRefType type) {
+/// every slot starts at a multiple of `alignment`. None if it has no
+/// static size or the size does not fit in 64 bits.
+std::optional<int64_t> slotBytes(MemRefType type, int64_t alignment) {
   if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
       !type.getElementType().isIntOrFloat())
     return std::nullopt;
   int64_t bits = type.getElementTypeBitWidth();
   if (bits % 8)
     return std::nullopt;
-  int64_t bytes = type.getNumElements() * (bits / 8);
-  return (bytes + kSlotAlignment - 1) / kSlotAlignment * kSlotAlignment;
+  int64_t elements = type.getNumElements(), width = bits / 8;
+  if (elements > (std::numeric_limits<int64_t>::max() - alignment) / width)
+    return std::nullopt;
+  int64_t bytes = elements * width;
+  return (bytes + alignment - 1) / alignment * alignment;
 }
 
 struct PrivatizeBuffersPass
@@ -98,7 +106,12 @@ struct PrivatizeBuffersPass
   void privatize(memref::AllocOp alloc) {
     Operation *loop = alloc->getParentOp();
     std::optional<Iterations> it = iterationsOf(loop);
-    std::optional<int64_t> slot = slotBytes(alloc.getType());
+    // Slots as aligned as the alloc asked (a power of two), at least 64.
+    int64_t alignment =
+        std::max<int64_t>(kSlotAlignment, alloc.getAlignment().value_or(0));
+    if (!llvm::isPowerOf2_64(alignment))
+      return;
+    std::optional<int64_t> slot = slotBytes(alloc.getType(), alignment);
     if (!it || !slot ||
         *slot > std::numeric_limits<int64_t>::max() / it->count)
       return;
@@ -108,7 +121,7 @@ struct PrivatizeBuffersPass
         MemRefType::get({*slot * it->count}, b.getIntegerType(8));
     Value slots = memref::AllocOp::create(
         b, loc, bytesType, ValueRange{}, ValueRange{},
-        b.getI64IntegerAttr(kSlotAlignment));
+        b.getI64IntegerAttr(alignment));
 
     // index = ((iv0 - lb0) / step0) * trips1 + (iv1 - lb1) / step1 ...
     b.setInsertionPoint(alloc);

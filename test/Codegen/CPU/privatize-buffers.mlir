@@ -53,6 +53,23 @@ func.func @parallel() {
 
 // -----
 
+// An alloc that asks for more alignment than 64 bytes gets slots of that
+// alignment (3 floats: a slot of 128 bytes).
+// CHECK-LABEL: func.func @aligned
+// CHECK: %[[SLOTS:.*]] = memref.alloc() {alignment = 128 : i64} : memref<256xi8>
+// CHECK: arith.muli %{{.*}}, %c128
+// CHECK: memref.view %[[SLOTS]]
+func.func @aligned() {
+  %zero = arith.constant 0.0 : f32
+  scf.forall (%t) in (2) {
+    %scratch = memref.alloc() {alignment = 128 : i64} : memref<3xf32>
+    linalg.fill ins(%zero : f32) outs(%scratch : memref<3xf32>)
+  }
+  return
+}
+
+// -----
+
 // Left alone: a dynamically shaped alloc, one inside a sequential loop of
 // the body (buffer hoisting's to move), and a loop with dynamic bounds.
 // CHECK-LABEL: func.func @left_alone
