@@ -430,7 +430,8 @@ AffineMap withoutLoop(AffineMap map, unsigned d) {
 }
 
 /// `producer`'s computation, with `maps` and `iterators`, into `into`.
-Value cloneInto(OpBuilder &b, linalg::LinalgOp producer, ArrayRef<AffineMap> maps,
+Value cloneInto(OpBuilder &b, linalg::LinalgOp producer,
+                ArrayRef<AffineMap> maps,
                 ArrayRef<utils::IteratorType> iterators, Value into) {
   Block *body = producer.getBlock();
   return linalg::GenericOp::create(
@@ -591,11 +592,11 @@ std::optional<unsigned> plainResultOf(AffineMap map, unsigned d) {
 }
 
 /// The loop along which `op` is cut into one piece per thread: a loop
-/// that the result and the image use, and that every operand using it
-/// indexes plainly (the pieces then write disjoint blocks of the result,
-/// whatever the iterator types say: AD marks every loop of an input
-/// gradient a reduction) (never inside a sum, as the image does its window loops),
-/// with a range the threads divide. The image's leading loop first (one
+/// that the result and the image use, that every operand using it indexes
+/// plainly (never inside a sum, as the image does its window loops), and
+/// whose range the threads divide. The pieces then write disjoint blocks
+/// of the result, whatever the iterator types say (AD marks every loop of
+/// an input gradient a reduction). The image's leading loop first (one
 /// block of images per thread), else the longest (the input channels of
 /// a filter gradient, which sums over the images). Each element is
 /// then computed by the same operations in the same order as without

@@ -25,6 +25,7 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::isInsideParallelLoop;
 
 namespace {
 
@@ -76,8 +77,8 @@ struct TapeMatvecKernelsPass
   /// `body` builds no terminator.
   void outerLoop(OpBuilder &b, Location loc, Value lb, Value ub, Value step,
                  function_ref<void(OpBuilder &, Value)> body) const {
-    if (parallel && !mlir::tape::isInsideParallelLoop(b.getInsertionBlock()->getParentOp(),
-                                          /*orItself=*/true)) {
+    Operation *here = b.getInsertionBlock()->getParentOp();
+    if (parallel && !isInsideParallelLoop(here, /*orItself=*/true)) {
       scf::ParallelOp::create(
           b, loc, ValueRange{lb}, ValueRange{ub}, ValueRange{step},
           [&](OpBuilder &ob, Location, ValueRange ivs) { body(ob, ivs[0]); });

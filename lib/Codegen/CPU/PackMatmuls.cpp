@@ -44,6 +44,7 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::isInsideParallelLoop;
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
@@ -271,7 +272,7 @@ struct TapePackMatmulsPass
     // computed) spread over threads; packing only when a block is large
     // enough to pay for the fork and join.
     auto panels = [&](Value count, bool spread, auto body) {
-      if (!parallel || !spread || mlir::tape::isInsideParallelLoop(mm.op)) {
+      if (!parallel || !spread || isInsideParallelLoop(mm.op)) {
         forLoop(b, loc, zero, count, one, body);
         return;
       }

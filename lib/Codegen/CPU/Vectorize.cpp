@@ -34,6 +34,7 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::isInsideParallelLoop;
 using mlir::tape::isUnitStrideInnermost;
 using mlir::tape::innermostStride;
 
@@ -759,7 +760,7 @@ struct TapeVectorizePass
                       innermostReductionCombiners(op, vectorWidth)) &&
                      op.getIteratorTypesArray().front() ==
                          utils::IteratorType::parallel);
-    if (threads < 2 || !parallel || mlir::tape::isInsideParallelLoop(op))
+    if (threads < 2 || !parallel || isInsideParallelLoop(op))
       return op;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t elements = 1;
