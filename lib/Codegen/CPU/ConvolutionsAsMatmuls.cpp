@@ -577,6 +577,22 @@ LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
   return success();
 }
 
+/// Rewrites `op` image by image where it has an image loop (and
+/// `imageByImage`), else as one matmul. Fails, leaving `op` alone, if it
+/// is not a convolution the rewrite understands.
+LogicalResult rewriteConvolution(RewriterBase &rewriter, linalg::LinalgOp op,
+                                 bool imageByImage, int64_t maxColumnElements) {
+  ConvolutionRewrite whole(op, maxColumnElements);
+  if (failed(whole.plan()))
+    return failure();
+  if (imageByImage)
+    if (std::optional<unsigned> d = leadingImageDim(op))
+      if (succeeded(rewriteImageByImage(rewriter, op, *d, maxColumnElements)))
+        return success();
+  whole.rewrite(rewriter);
+  return success();
+}
+
 /// The result of `map` that is loop `d` itself, if `d` appears there and
 /// nowhere else in `map`.
 std::optional<unsigned> plainResultOf(AffineMap map, unsigned d) {
@@ -698,17 +714,10 @@ LogicalResult rewriteOverThreads(RewriterBase &rewriter, linalg::LinalgOp op,
                                         forall.getRegionIterArgs()[0], offsets,
                                         sizes, strides);
 
-  // The piece, image by image where it has an image loop, else whole.
-  std::optional<unsigned> lead =
-      imageByImage ? leadingImageDim(piece) : std::nullopt;
-  if (!lead || failed(rewriteImageByImage(rewriter, piece, *lead,
-                                          maxColumnElements))) {
-    ConvolutionRewrite whole(piece, maxColumnElements);
-    if (failed(whole.plan())) {
-      rewriter.eraseOp(forall);
-      return failure();
-    }
-    whole.rewrite(rewriter);
+  if (failed(rewriteConvolution(rewriter, piece, imageByImage,
+                                maxColumnElements))) {
+    rewriter.eraseOp(forall);
+    return failure();
   }
   rewriter.replaceOp(op, forall.getResults());
   if (initProducer)
@@ -725,19 +734,14 @@ struct ConvolutionsAsMatmulsPass
     getOperation().walk([&](linalg::LinalgOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
-      ConvolutionRewrite convolution(op, maxColumnElements);
-      if (failed(convolution.plan()))
+      if (failed(ConvolutionRewrite(op, maxColumnElements).plan()))
         continue;
       if (threads > 1)
         if (std::optional<unsigned> d = threadLoop(op, threads))
           if (succeeded(rewriteOverThreads(rewriter, op, *d, threads,
                                            imageByImage, maxColumnElements)))
             continue;
-      if (imageByImage)
-        if (std::optional<unsigned> d = leadingImageDim(op))
-          if (succeeded(rewriteImageByImage(rewriter, op, *d, maxColumnElements)))
-            continue;
-      convolution.rewrite(rewriter);
+      (void)rewriteConvolution(rewriter, op, imageByImage, maxColumnElements);
     }
   }
 };
