@@ -166,6 +166,9 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   //     two buffers.
   if (options.dataParallel)
     pm.addPass(createConvertAllReduceToMPI());
+  // A value inserted into a slice is computed in that slice (upstream's
+  // elimination, and ours through the reshapes of convolution loops).
+  pm.addNestedPass<func::FuncOp>(cpu::createEmptyTensorsAsSlices());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
