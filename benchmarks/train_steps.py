@@ -496,8 +496,8 @@ class Tape:
         cmd += [f"-DTAPE_IN{i}_T={t}" for i, t in enumerate(in_types)]
         cmd += [os.path.join(HERE, "aot/driver.c"), f"{d}/model.o",
                 "-o", f"{d}/driver"]
-        # Libraries the header asks for ("link with ... (-L... -lomp)").
-        libs = [f for group in re.findall(r"link with[^(]*\(([^)]*)\)", header)
+        # Libraries the header asks for ("/* Link with: -L... -lomp -lm */").
+        libs = [f for group in re.findall(r"Link with:([^*]*)\*/", header)
                 for f in group.split()]
         libs += [f"-Wl,-rpath,{f[2:]}" for f in libs if f.startswith("-L")]
         run(cmd + libs + ["-lm"])
