@@ -151,6 +151,14 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   tensorFns.addPass(createConvertElementwiseToLinalgPass());
   if (!options.checkNumerics)
     tensorFns.addPass(cpu::createFuseElementwiseOps());
+  // A matrix read by a matrix-vector product and, row by row, by the
+  // transposed product of its gradient is read once, a block of rows at a
+  // time (with threads, a share of the rows per thread first).
+  if (!options.checkNumerics) {
+    cpu::FuseMatvecPairsOptions matvecPairs;
+    matvecPairs.threads = threads;
+    tensorFns.addPass(cpu::createFuseMatvecPairs(matvecPairs));
+  }
   tensorFns.addPass(cpu::createLowerGatherScatter());
   // Masks that loops hand to loops are stored as bytes, so both vectorize.
   tensorFns.addPass(cpu::createStoreBooleansAsBytes());

@@ -871,4 +871,90 @@ def EmptyTensorsAsSlices
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def FuseMatvecPairs
+    : Pass<"tape-cpu-fuse-matvec-pairs", "::mlir::func::FuncOp"> {
+  let summary = "Computes a matrix-vector product and the transposed "
+                "product its gradient needs in one pass over the matrix";
+  let description = [{
+    A linear model's step (logistic regression: `z = X w`, a loss of each
+    row's `z`, `dw = X^T dz`) reads its data matrix `X` twice, once per
+    product, and each product does two flops per element it reads: the
+    step is two passes over memory. Every row's `dz` needs only that row's
+    `z`, so the rows can be taken a block at a time: one loop over blocks
+    of rows computes the block's `z`, `dz` and its share of `X^T dz` while
+    the block is in cache, and `X` is read from memory once.
+
+    The pass looks for a matmul with one output column whose first operand
+    is read transposed (`X^T dz`, `X` stored rows x features) and follows
+    its vector back through ops whose loops are all parallel and whose
+    results have one entry per row of `X` (the loss's adjoint, fused by
+    `tape-cpu-fuse-elementwise-ops`) to a matmul with one output column
+    of the same `X`, untransposed (`X w`). It then tiles the first
+    product's row loop (its reduction) with upstream's tile-and-fuse
+    (`scf.for`, the accumulator carried across blocks) and fuses exactly
+    those ops into the loop: the forward product, its init when row-wise
+    (a bias broadcast) and the ops in between. Anything else they read is
+    computed once, before the loop; a fused result that other ops also use
+    (`z` for the loss) is assembled from the blocks and returned by the
+    loop. A block has as many rows as fit `block-bytes` of `X`, a divisor
+    of the row count; a product of fewer than two blocks is left alone.
+
+    The gradient accumulates into its init: when the loop's ops read that
+    init too (an SGD update folded into the gradient accumulates into the
+    weights the forward product reads), the loop accumulates into a copy
+    (`bufferization.alloc_tensor`), which bufferization writes back.
+
+    With `threads` above one, and at least two blocks per thread, each
+    thread first takes an equal share of the rows: upstream's partial
+    reduction tiling makes an `scf.forall` whose iterations each compute a
+    gradient of their own (a slot of a `[..., threads]` tensor, summed
+    into the init after the loop), and each share is then cut into blocks
+    as above. A thread accumulates in a contiguous copy of its slot, which
+    the matrix-vector kernels can write, stored into the slot at the end.
+
+    The matrix-vector kernels (`tape-cpu-matvec-kernels`) then run on each
+    block. The gradient adds the blocks' shares one after the other, so it
+    is summed in a different order than the one-pass product (within
+    rounding).
+
+    Measured on model D (`benchmarks/train_steps.py`, 1024 x 1000, 2026-12-03):
+    the step went from about 400 us to 235 us at one thread, and to about
+    135-200 us at two; the data matrix is read from memory once instead of
+    twice.
+
+    Example (the shape of model D in `benchmarks/train_steps.py`):
+
+    ```mlir
+    %z = linalg.matmul ins(%x, %w : tensor<1024x1000xf32>, tensor<1000x1xf32>) outs(%b : tensor<1024x1xf32>) -> tensor<1024x1xf32>
+    %dz = linalg.generic {...} ins(%z, %y : ...) outs(%e : tensor<1024x1xf32>) -> tensor<1024x1xf32>
+    %g = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
+        ins(%x, %dz : tensor<1024x1000xf32>, tensor<1024x1xf32>) outs(%w : tensor<1000x1xf32>) -> tensor<1000x1xf32>
+    ```
+
+    becomes a loop over blocks of 8 rows (32000 bytes of `X` each):
+
+    ```mlir
+    %g = scf.for %i = %c0 to %c1024 step %c8 iter_args(%acc = %w) -> (tensor<1000x1xf32>) {
+      %xi = tensor.extract_slice %x[%i, 0] [8, 1000] [1, 1] : tensor<1024x1000xf32> to tensor<8x1000xf32>
+      %zi = linalg.matmul ins(%xi, %w : ...) outs(... : tensor<8x1xf32>) -> tensor<8x1xf32>
+      %dzi = linalg.generic {...} ins(%zi, ... : tensor<8x1xf32>, ...) ...
+      %gi = linalg.matmul indexing_maps = [...] ins(%xi, %dzi : ...) outs(%acc : tensor<1000x1xf32>) -> tensor<1000x1xf32>
+      scf.yield %gi : tensor<1000x1xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockBytes", "block-bytes", "int64_t", /*default=*/"32768",
+           "Bytes of the matrix in one block of rows (level-1 data cache)">,
+    Option<"threads", "threads", "int64_t", /*default=*/"1",
+           "Threads: above one, each takes an equal share of the rows "
+           "(an scf.forall) with a gradient of its own, summed after">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
 #endif // TAPE_CODEGEN_CPU_PASSES_TD
