@@ -11,6 +11,9 @@
 //           mr x nr tile of C in registers; kc rank-1 updates from one
 //           B panel (L1) and one A panel
 //
+// An untransposed B of whole panels that fits in cache is not packed: the
+// kernel reads its rows where they are (see `match`).
+//
 // Panels are zero-padded to full tiles, so the inner loop never branches;
 // only the C tile's read and write are masked at the edges. The register
 // tile starts at zero and is added to C after the slice: the C tile is
@@ -59,6 +62,8 @@ struct Matmul {
   bool transA, transB;
   /// The zero fill of C the first slice makes redundant.
   linalg::FillOp zeroFill;
+  /// Whether the kernel reads B's rows where they are instead of packed.
+  bool directB = false;
 };
 
 /// Index arithmetic on a builder, folding nothing (canonicalize does).
@@ -126,18 +131,23 @@ struct TapePackMatmulsPass
     }
     for (auto &[home, group] : homes) {
       int64_t aPanels = 1, bPanels = 1, depth = 1;
+      bool anyPackedB = false;
       for (Matmul *m : group) {
         aPanels = std::max(aPanels, balanced(m->m, mc, mr) / mr);
-        bPanels = std::max(bPanels,
-                           std::min<int64_t>(nc, roundUp(m->n, nr)) / nr);
+        if (!m->directB)
+          bPanels = std::max(bPanels,
+                             std::min<int64_t>(nc, roundUp(m->n, nr)) / nr);
+        anyPackedB |= !m->directB;
         depth = std::max(depth, balanced(m->k, kc, 1));
       }
       OpBuilder b = OpBuilder::atBlockBegin(home);
       Type f32 = b.getF32Type();
       Value packedA = memref::AllocOp::create(
           b, fn.getLoc(), MemRefType::get({aPanels, depth, mr}, f32));
-      Value packedB = memref::AllocOp::create(
-          b, fn.getLoc(), MemRefType::get({bPanels, depth, nr}, f32));
+      Value packedB;
+      if (anyPackedB)
+        packedB = memref::AllocOp::create(
+            b, fn.getLoc(), MemRefType::get({bPanels, depth, nr}, f32));
       for (Matmul *m : group) {
         b.setInsertionPoint(m->op);
         emit(b, *m, packedA, packedB);
@@ -171,6 +181,14 @@ struct TapePackMatmulsPass
     if (m.m < mr || m.n < nr || 2 * m.m * m.n * m.k < minFlops)
       return std::nullopt;
     m.zeroFill = tape::zeroFillBefore(op, op.getDpsInits()[0]);
+    // An untransposed B of whole panels that stays in cache is read where it
+    // is: each kernel reads nr contiguous floats of a row per step, as from
+    // a packed panel, and the pass that would copy all of B is saved (about
+    // a tenth of a 64x784x256 product). Not when a row's stride is a
+    // multiple of 2 KiB: a panel's rows would then share a few sets of the
+    // L1 cache and evict each other (1024 columns measured slower).
+    m.directB = !m.transB && m.n % nr == 0 &&
+                m.k * m.n * 4 <= maxDirectBBytes && (m.n * 4) % 2048 != 0;
     return m;
   }
 
@@ -264,6 +282,7 @@ struct TapePackMatmulsPass
     Value a = mm.op.getDpsInputs()[0], bm = mm.op.getDpsInputs()[1];
     Value c = mm.op.getDpsInits()[0];
     bool fullRows = mm.m % mr == 0, fullCols = mm.n % nr == 0;
+    bool directB = mm.directB;
     Value zero = x.c(0), one = x.c(1);
     Type f32 = b.getF32Type();
     auto rowType = VectorType::get({nr}, f32);
@@ -296,7 +315,7 @@ struct TapePackMatmulsPass
       forLoop(b, loc, zero, x.c(mm.k), x.c(kc), [&](Value pc) {
         Value kcHere = x.min(x.c(kc), x.sub(x.c(mm.k), pc));
         // Pack B: Bp[jp, p, :] = B[pc + p, jc + jp*nr : +nr].
-        panels(colPanels, spreadB, [&](Value jp) {
+        auto packB = [&](Value jp) {
           Value col0 = x.add(jc, x.mul(jp, nr));
           auto storeB = [&](Value p, Value v) {
             vector::StoreOp::create(b, loc, v, packedB,
@@ -310,7 +329,9 @@ struct TapePackMatmulsPass
           forLoop(b, loc, zero, kcHere, one, [&](Value p) {
             storeB(p, readRow(b, loc, bm, x.add(pc, p), col0, nr, fullCols));
           });
-        });
+        };
+        if (!directB)
+          panels(colPanels, spreadB, packB);
         // Without a zero fill to rely on, every slice adds to C.
         Value firstSlice;
         if (mm.zeroFill)
@@ -340,9 +361,10 @@ struct TapePackMatmulsPass
           // they are spread over threads.
           auto panel = [&](Value jr) {
             forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
-              microKernel(b, loc, c, packedA, packedB, x.add(ic, x.mul(ir, mr)),
-                          x.add(jc, x.mul(jr, nr)), ir, jr, kcHere, mm.m,
-                          fullRows, fullCols, rowType, firstSlice);
+              microKernel(b, loc, c, packedA, directB ? bm : packedB,
+                          x.add(ic, x.mul(ir, mr)), x.add(jc, x.mul(jr, nr)),
+                          ir, jr, kcHere, mm.m, fullRows, fullCols, rowType,
+                          firstSlice, directB ? pc : Value());
             });
           };
           panels(colPanels, /*spread=*/true, panel);
@@ -353,12 +375,13 @@ struct TapePackMatmulsPass
 
   /// C[row0 : +mr, col0 : +nr] += Ap[ir] * Bp[jr] over kcHere steps; the
   /// tile stays in mr vector registers of nr lanes. Where `firstSlice`
-  /// holds, C is overwritten, not read.
+  /// holds, C is overwritten, not read. With `directRow0`, `packedB` is B
+  /// itself, read from row `directRow0` at column `col0`.
   void microKernel(OpBuilder &b, Location loc, Value c, Value packedA,
                    Value packedB, Value row0, Value col0, Value ir, Value jr,
                    Value kcHere, int64_t numRows, bool fullRows,
                    bool fullCols, VectorType rowType,
-                   Value firstSlice) const {
+                   Value firstSlice, Value directRow0 = Value()) const {
     IndexMath x{b, loc};
     FloatType f32 = b.getF32Type();
     // One vector per row of the tile; rows past the matrix (the last panel
@@ -404,8 +427,16 @@ struct TapePackMatmulsPass
         b, loc, x.c(0), kcHere, x.c(1), acc,
         [&](OpBuilder &nb, Location l, Value p, ValueRange carried) {
           Value zero = arith::ConstantIndexOp::create(nb, l, 0);
-          Value bRow = vector::LoadOp::create(nb, l, rowType, packedB,
-                                              ValueRange{jr, p, zero});
+          Value bRow =
+              directRow0
+                  ? vector::LoadOp::create(
+                        nb, l, rowType, packedB,
+                        ValueRange{arith::AddIOp::create(nb, l, directRow0, p),
+                                   col0})
+                        .getResult()
+                  : vector::LoadOp::create(nb, l, rowType, packedB,
+                                           ValueRange{jr, p, zero})
+                        .getResult();
           SmallVector<Value> next;
           for (int64_t i = 0; i < mr; ++i) {
             // A scalar load per element: one broadcast from memory each

@@ -1,6 +1,9 @@
-// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024}),canonicalize)' | FileCheck %s
-// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 parallel=true}))' | FileCheck --check-prefix=PAR %s
-// Numbers: matmul-exec.test runs these kernels against numpy.
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 max-direct-b-bytes=0}),canonicalize)' | FileCheck %s
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 max-direct-b-bytes=0 parallel=true}))' | FileCheck --check-prefix=PAR %s
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024}),canonicalize)' | FileCheck --check-prefix=DIRECT %s
+// Numbers: matmul-exec.test runs these kernels against numpy. The first
+// two runs pack every B (max-direct-b-bytes=0); the third reads an
+// untransposed B of whole panels in place where it fits.
 
 // One pair of pack buffers per function, sized for its largest matmul;
 // B panels are 16 wide, A panels 6 high, slices 196 deep (784 = 4 x 196).
@@ -35,6 +38,15 @@
 // CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x256xf32>, vector<16xf32>
 // CHECK: arith.addf
 // CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, memref<64x256xf32>
+// Read in place (784 x 256 floats: 784 KiB, rows 1 KiB apart): no B
+// buffer and no B packing; the kernel loads 16 floats of row pc + p.
+// DIRECT-LABEL: func.func @forward
+// DIRECT: memref.alloc() : memref<11x196x6xf32>
+// DIRECT-NOT: memref.alloc
+// DIRECT-NOT: memref<784x256xf32>, vector<16xf32>
+// DIRECT: scf.for
+// DIRECT: vector.load %arg1[%{{.+}}, %{{.+}}] : memref<784x256xf32>, vector<16xf32>
+// DIRECT-COUNT-6: vector.fma {{.*}} : vector<16xf32>
 func.func @forward(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>) {
   linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
   return
@@ -143,5 +155,30 @@ func.func @per_thread(%a: memref<2x64x784xf32>, %b: memref<784x256xf32>, %c: mem
     %c1 = memref.subview %c[%t, 0, 0] [1, 64, 256] [1, 1, 1] : memref<2x64x256xf32> to memref<64x256xf32, strided<[256, 1], offset: ?>>
     linalg.matmul ins(%a1, %b : memref<64x784xf32, strided<[784, 1], offset: ?>>, memref<784x256xf32>) outs(%c1 : memref<64x256xf32, strided<[256, 1], offset: ?>>)
   }
+  return
+}
+
+// -----
+
+// Packed after all: a B whose rows are 2 KiB apart (512 columns: a
+// panel's rows would share few L1 sets), a transposed B, and a B over
+// 1 MiB.
+// DIRECT-LABEL: func.func @stride_2k
+// DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
+// DIRECT-LABEL: func.func @transposed_b
+// DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
+// DIRECT-LABEL: func.func @large_b
+// DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
+func.func @stride_2k(%a: memref<64x128xf32>, %b: memref<128x512xf32>, %c: memref<64x512xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x128xf32>, memref<128x512xf32>) outs(%c : memref<64x512xf32>)
+  return
+}
+func.func @transposed_b(%a: memref<64x128xf32>, %b: memref<256x128xf32>, %c: memref<64x256xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+    ins(%a, %b : memref<64x128xf32>, memref<256x128xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+func.func @large_b(%a: memref<64x1200xf32>, %b: memref<1200x256xf32>, %c: memref<64x256xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x1200xf32>, memref<1200x256xf32>) outs(%c : memref<64x256xf32>)
   return
 }

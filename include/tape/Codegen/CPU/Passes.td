@@ -343,6 +343,10 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
            "Depth of a packed slice">,
     Option<"nc", "nc", "int64_t", /*default=*/"1024",
            "Columns of B per packed block (a multiple of nr)">,
+    Option<"maxDirectBBytes", "max-direct-b-bytes", "int64_t",
+           /*default=*/"1048576",
+           "Largest untransposed B (bytes) the kernels read in place instead "
+           "of packing (0: always pack)">,
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"262144",
            "Smallest matmul (2 M N K) that gets packed">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
