@@ -107,7 +107,8 @@ std::optional<Pair> matchPair(linalg::MatmulOp gradient) {
     for (Value input : op.getDpsInputs())
       worklist.push_back(input);
   }
-  if (!pair.forward)
+  if (!pair.forward || pair.forward->getBlock() != gradient->getBlock() ||
+      !pair.forward->isBeforeInBlock(gradient))
     return std::nullopt;
   // What the loop reads from outside (computed before it) must not depend
   // on what it computes: a sum over all rows of z (a normalization) cannot
@@ -145,13 +146,21 @@ struct FuseMatvecPairsPass
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<Pair> pairs;
-    getOperation().walk([&](linalg::MatmulOp op) {
-      if (std::optional<Pair> pair = matchPair(op))
-        pairs.push_back(std::move(*pair));
-    });
     IRRewriter rewriter(&getContext());
-    for (Pair &pair : pairs) {
+    // One pair at a time, matched afresh after each rewrite (which erases
+    // ops another pair may have held); each matmul is looked at once.
+    llvm::DenseSet<Operation *> seen;
+    while (true) {
+      std::optional<Pair> next;
+      getOperation().walk([&](linalg::MatmulOp op) {
+        if (!seen.insert(op).second)
+          return WalkResult::advance();
+        next = matchPair(op);
+        return next ? WalkResult::interrupt() : WalkResult::advance();
+      });
+      if (!next)
+        return;
+      Pair &pair = *next;
       int64_t block = blockRows(pair.rows, pair.features, blockBytes);
       if (pair.rows / block < 2)
         continue;
@@ -227,9 +236,6 @@ struct FuseMatvecPairsPass
   /// gradient of their own, summed after it. Returns the gradient's tile.
   FailureOr<Operation *> fuse(RewriterBase &rewriter, Pair &pair,
                               int64_t block, bool perThread) {
-    if (pair.forward->getBlock() != pair.gradient->getBlock() ||
-        !pair.forward->isBeforeInBlock(pair.gradient))
-      return failure();
     moveDependentsAfter(pair);
     // The gradient accumulates into its init (an SGD update folded into it
     // accumulates into the weights) while the loop's forward products still

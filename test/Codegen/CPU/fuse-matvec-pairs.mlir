@@ -125,3 +125,37 @@ func.func @through_a_reduction(%x: tensor<64x32xf32>, %w: tensor<32x1xf32>,
       ins(%x, %n : tensor<64x32xf32>, tensor<64x1xf32>) outs(%w : tensor<32x1xf32>) -> tensor<32x1xf32>
   return %g : tensor<32x1xf32>
 }
+
+// -----
+
+// Two gradients of one forward product: the first is fused (and returns z
+// for the other), the second then reads z from the loop and is left as it
+// was.
+// CHECK-LABEL: func.func @two_gradients
+// CHECK: %[[LOOP:.+]]:2 = scf.for
+// CHECK: linalg.generic {{.*}} ins(%[[LOOP]]#1 : tensor<64x1xf32>)
+// CHECK: linalg.matmul indexing_maps = {{.*}} ins(%arg0, %{{.+}} : tensor<64x32xf32>, tensor<64x1xf32>)
+#rows = affine_map<(i, j) -> (i, j)>
+#transA = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
+func.func @two_gradients(%x: tensor<64x32xf32>, %w: tensor<32x1xf32>, %v: tensor<32x1xf32>,
+                         %init: tensor<64x1xf32>) -> (tensor<32x1xf32>, tensor<32x1xf32>) {
+  %z = linalg.matmul ins(%x, %w : tensor<64x32xf32>, tensor<32x1xf32>) outs(%init : tensor<64x1xf32>) -> tensor<64x1xf32>
+  %e = tensor.empty() : tensor<64x1xf32>
+  %d1 = linalg.generic {indexing_maps = [#rows, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%z : tensor<64x1xf32>) outs(%e : tensor<64x1xf32>) {
+  ^bb0(%zi: f32, %o: f32):
+    %n = arith.negf %zi : f32
+    linalg.yield %n : f32
+  } -> tensor<64x1xf32>
+  %d2 = linalg.generic {indexing_maps = [#rows, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%z : tensor<64x1xf32>) outs(%e : tensor<64x1xf32>) {
+  ^bb0(%zi: f32, %o: f32):
+    %m = arith.mulf %zi, %zi : f32
+    linalg.yield %m : f32
+  } -> tensor<64x1xf32>
+  %g1 = linalg.matmul indexing_maps = #transA
+      ins(%x, %d1 : tensor<64x32xf32>, tensor<64x1xf32>) outs(%w : tensor<32x1xf32>) -> tensor<32x1xf32>
+  %g2 = linalg.matmul indexing_maps = #transA
+      ins(%x, %d2 : tensor<64x32xf32>, tensor<64x1xf32>) outs(%v : tensor<32x1xf32>) -> tensor<32x1xf32>
+  return %g1, %g2 : tensor<32x1xf32>, tensor<32x1xf32>
+}
