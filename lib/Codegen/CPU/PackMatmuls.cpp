@@ -187,8 +187,16 @@ struct TapePackMatmulsPass
     // a tenth of a 64x784x256 product). Not when a row's stride is a
     // multiple of 2 KiB: a panel's rows would then share a few sets of the
     // L1 cache and evict each other (1024 columns measured slower).
-    m.directB = !m.transB && m.n % nr == 0 &&
-                m.k * m.n * 4 <= maxDirectBBytes && (m.n * 4) % 2048 != 0;
+    // B's rows must be contiguous (a vector load reads nr of them) and their
+    // stride known.
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    auto bType = cast<MemRefType>(op.getDpsInputs()[1].getType());
+    bool rowsContiguous = succeeded(bType.getStridesAndOffset(strides, offset)) &&
+                          strides[1] == 1 && !ShapedType::isDynamic(strides[0]);
+    m.directB = !m.transB && rowsContiguous && m.n % nr == 0 &&
+                m.k * m.n * 4 <= maxDirectBBytes &&
+                (strides[0] * 4) % 2048 != 0;
     return m;
   }
 

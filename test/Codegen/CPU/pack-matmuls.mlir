@@ -161,13 +161,15 @@ func.func @per_thread(%a: memref<2x64x784xf32>, %b: memref<784x256xf32>, %c: mem
 // -----
 
 // Packed after all: a B whose rows are 2 KiB apart (512 columns: a
-// panel's rows would share few L1 sets), a transposed B, and a B over
-// 1 MiB.
+// panel's rows would share few L1 sets), a transposed B, a B over 1 MiB,
+// and a view of B whose rows are not contiguous (every other column).
 // DIRECT-LABEL: func.func @stride_2k
 // DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
 // DIRECT-LABEL: func.func @transposed_b
 // DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
 // DIRECT-LABEL: func.func @large_b
+// DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
+// DIRECT-LABEL: func.func @strided_rows
 // DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
 func.func @stride_2k(%a: memref<64x128xf32>, %b: memref<128x512xf32>, %c: memref<64x512xf32>) {
   linalg.matmul ins(%a, %b : memref<64x128xf32>, memref<128x512xf32>) outs(%c : memref<64x512xf32>)
@@ -180,5 +182,9 @@ func.func @transposed_b(%a: memref<64x128xf32>, %b: memref<256x128xf32>, %c: mem
 }
 func.func @large_b(%a: memref<64x1200xf32>, %b: memref<1200x256xf32>, %c: memref<64x256xf32>) {
   linalg.matmul ins(%a, %b : memref<64x1200xf32>, memref<1200x256xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+func.func @strided_rows(%a: memref<64x128xf32>, %b: memref<128x256xf32, strided<[600, 2]>>, %c: memref<64x256xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x128xf32>, memref<128x256xf32, strided<[600, 2]>>) outs(%c : memref<64x256xf32>)
   return
 }
