@@ -184,11 +184,10 @@ struct TapePackMatmulsPass
     // An untransposed B of whole panels that stays in cache is read where it
     // is: each kernel reads nr contiguous floats of a row per step, as from
     // a packed panel, and the pass that would copy all of B is saved (about
-    // a tenth of a 64x784x256 product). Not when a row's stride is a
-    // multiple of 2 KiB: a panel's rows would then share a few sets of the
-    // L1 cache and evict each other (1024 columns measured slower).
-    // B's rows must be contiguous (a vector load reads nr of them) and their
-    // stride known.
+    // a tenth of a 64x784x256 product). Its rows must be contiguous, with a
+    // known stride that is no multiple of 2 KiB: a panel's rows would then
+    // share a few sets of the L1 cache and evict each other (1024 columns
+    // measured slower).
     SmallVector<int64_t> strides;
     int64_t offset;
     auto bType = cast<MemRefType>(op.getDpsInputs()[1].getType());
@@ -290,7 +289,6 @@ struct TapePackMatmulsPass
     Value a = mm.op.getDpsInputs()[0], bm = mm.op.getDpsInputs()[1];
     Value c = mm.op.getDpsInits()[0];
     bool fullRows = mm.m % mr == 0, fullCols = mm.n % nr == 0;
-    bool directB = mm.directB;
     Value zero = x.c(0), one = x.c(1);
     Type f32 = b.getF32Type();
     auto rowType = VectorType::get({nr}, f32);
@@ -338,7 +336,7 @@ struct TapePackMatmulsPass
             storeB(p, readRow(b, loc, bm, x.add(pc, p), col0, nr, fullCols));
           });
         };
-        if (!directB)
+        if (!mm.directB)
           panels(colPanels, spreadB, packB);
         // Without a zero fill to rely on, every slice adds to C.
         Value firstSlice;
@@ -369,10 +367,10 @@ struct TapePackMatmulsPass
           // they are spread over threads.
           auto panel = [&](Value jr) {
             forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
-              microKernel(b, loc, c, packedA, directB ? bm : packedB,
+              microKernel(b, loc, c, packedA, mm.directB ? bm : packedB,
                           x.add(ic, x.mul(ir, mr)), x.add(jc, x.mul(jr, nr)),
                           ir, jr, kcHere, mm.m, fullRows, fullCols, rowType,
-                          firstSlice, directB ? pc : Value());
+                          firstSlice, mm.directB ? pc : Value());
             });
           };
           panels(colPanels, /*spread=*/true, panel);
