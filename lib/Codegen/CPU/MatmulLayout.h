@@ -54,23 +54,45 @@ inline bool isStaticF32BufferMatmul(linalg::MatmulOp op) {
   });
 }
 
-/// The zero fill of `out` just before `op`, if nothing between them
-/// touches memory: a kernel that writes its first products without reading
-/// `out` may then drop the fill.
-inline linalg::FillOp zeroFillBefore(linalg::MatmulOp op, Value out) {
+/// The op just before `op` that writes `out`, if the ops between them
+/// touch no memory.
+inline Operation *writerJustBefore(linalg::MatmulOp op, Value out) {
   for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
-      FloatAttr value;
-      if (fill.hasPureBufferSemantics() && fill.getOutputs()[0] == out &&
-          matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
-          value.getValue().isZero())
-        return fill;
-      return nullptr;
-    }
+    if (auto writer = dyn_cast<DestinationStyleOpInterface>(prev))
+      if (writer.hasPureBufferSemantics() && writer.getNumDpsInits() == 1 &&
+          writer.getDpsInits()[0] == out)
+        return prev;
     if (!isMemoryEffectFree(prev))
       return nullptr;
   }
   return nullptr;
+}
+
+/// The zero fill of `out` just before `op`, if nothing between them
+/// touches memory: a kernel that writes its first products without reading
+/// `out` may then drop the fill.
+inline linalg::FillOp zeroFillBefore(linalg::MatmulOp op, Value out) {
+  auto fill =
+      dyn_cast_or_null<linalg::FillOp>(writerJustBefore(op, out));
+  FloatAttr value;
+  if (fill && matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
+      value.getValue().isZero())
+    return fill;
+  return nullptr;
+}
+
+/// The broadcast of a bias row into `out` (out[i, j] = bias[j]) just
+/// before `op`, if nothing between them touches memory: a kernel whose
+/// first products start from the bias may then drop the broadcast.
+inline linalg::BroadcastOp biasRowsBefore(linalg::MatmulOp op, Value out) {
+  auto broadcast =
+      dyn_cast_or_null<linalg::BroadcastOp>(writerJustBefore(op, out));
+  if (!broadcast || broadcast.getDimensions() != ArrayRef<int64_t>{0})
+    return nullptr;
+  auto bias = dyn_cast<MemRefType>(broadcast.getInput().getType());
+  if (!bias || bias.getRank() != 1 || !bias.getElementType().isF32())
+    return nullptr;
+  return broadcast;
 }
 
 } // namespace mlir::tape

@@ -11,15 +11,17 @@
 //           mr x nr tile of C in registers; kc rank-1 updates from one
 //           B panel (L1) and one A panel
 //
-// An untransposed B of whole panels that fits in cache is not packed: the
-// kernel reads its rows where they are (see `match`).
+// A (in either layout) and an untransposed B of whole panels that fits in
+// cache are not packed when their rows are laid out well: the kernel reads
+// them where they are (see `match`).
 //
 // Panels are zero-padded to full tiles, so the inner loop never branches;
 // only the C tile's read and write are masked at the edges. The register
 // tile starts at zero and is added to C after the slice: the C tile is
 // prefetched (with the next tile down) when the kernel starts, so its read is
-// off the FMA chain. A zero fill of C just before the matmul is dropped,
-// and the first slice writes its tile without reading C.
+// off the FMA chain. A zero fill of C, or a broadcast of a bias row into C,
+// just before the matmul is dropped: the first slice writes its tile (plus
+// the bias) without reading C.
 //
 // A weight's SGD update reaches this pass already folded into its
 // gradient matmul (tape-cpu-accumulate-into-matmuls): C is the weight.
@@ -60,10 +62,15 @@ struct Matmul {
   linalg::MatmulOp op;
   int64_t m, n, k;
   bool transA, transB;
-  /// The zero fill of C the first slice makes redundant.
+  /// What C holds just before, which the first slice then starts from
+  /// instead of reading C: a zero fill, or a bias broadcast along the rows.
   linalg::FillOp zeroFill;
+  linalg::BroadcastOp biasRows;
   /// Whether the kernel reads B's rows where they are instead of packed.
   bool directB = false;
+  /// Whether the kernel broadcasts A's elements from where they are
+  /// instead of from a packed panel.
+  bool directA = false;
 };
 
 /// Index arithmetic on a builder, folding nothing (canonicalize does).
@@ -131,9 +138,11 @@ struct TapePackMatmulsPass
     }
     for (auto &[home, group] : homes) {
       int64_t aPanels = 1, bPanels = 1, depth = 1;
-      bool anyPackedB = false;
+      bool anyPackedA = false, anyPackedB = false;
       for (Matmul *m : group) {
-        aPanels = std::max(aPanels, balanced(m->m, mc, mr) / mr);
+        if (!m->directA)
+          aPanels = std::max(aPanels, balanced(m->m, mc, mr) / mr);
+        anyPackedA |= !m->directA;
         if (!m->directB)
           bPanels = std::max(bPanels,
                              std::min<int64_t>(nc, roundUp(m->n, nr)) / nr);
@@ -142,9 +151,10 @@ struct TapePackMatmulsPass
       }
       OpBuilder b = OpBuilder::atBlockBegin(home);
       Type f32 = b.getF32Type();
-      Value packedA = memref::AllocOp::create(
-          b, fn.getLoc(), MemRefType::get({aPanels, depth, mr}, f32));
-      Value packedB;
+      Value packedA, packedB;
+      if (anyPackedA)
+        packedA = memref::AllocOp::create(
+            b, fn.getLoc(), MemRefType::get({aPanels, depth, mr}, f32));
       if (anyPackedB)
         packedB = memref::AllocOp::create(
             b, fn.getLoc(), MemRefType::get({bPanels, depth, nr}, f32));
@@ -154,6 +164,8 @@ struct TapePackMatmulsPass
         m->op.erase();
         if (m->zeroFill)
           m->zeroFill.erase();
+        if (m->biasRows)
+          m->biasRows.erase();
       }
     }
   }
@@ -181,21 +193,37 @@ struct TapePackMatmulsPass
     if (m.m < mr || m.n < nr || 2 * m.m * m.n * m.k < minFlops)
       return std::nullopt;
     m.zeroFill = tape::zeroFillBefore(op, op.getDpsInits()[0]);
-    // An untransposed B of whole panels that stays in cache is read where it
-    // is: each kernel reads nr contiguous floats of a row per step, as from
-    // a packed panel, and the pass that would copy all of B is saved (about
-    // a tenth of a 64x784x256 product). Its rows must be contiguous, with a
-    // known stride that is no multiple of 2 KiB: a panel's rows would then
-    // share a few sets of the L1 cache and evict each other (1024 columns
-    // measured slower).
-    SmallVector<int64_t> strides;
-    int64_t offset;
-    auto bType = cast<MemRefType>(op.getDpsInputs()[1].getType());
-    bool rowsContiguous = succeeded(bType.getStridesAndOffset(strides, offset)) &&
-                          strides[1] == 1 && !ShapedType::isDynamic(strides[0]);
-    m.directB = !m.transB && rowsContiguous && m.n % nr == 0 &&
-                m.k * m.n * 4 <= maxDirectBBytes &&
-                (strides[0] * 4) % 2048 != 0;
+    if (!m.zeroFill)
+      m.biasRows = tape::biasRowsBefore(op, op.getDpsInits()[0]);
+    // Operands read in place instead of packed, when their rows are
+    // contiguous with a known stride that is no multiple of 4 KiB (the rows
+    // a kernel reads together would then share a few sets of the L1 cache
+    // and evict each other; B with 1024 columns measured 5-10% slower):
+    // - an untransposed B of whole panels that stays in cache: each kernel
+    //   reads nr contiguous floats of a row per step, as from a packed
+    //   panel, and the pass that would copy all of B is saved (about a
+    //   tenth of a 64x784x256 product);
+    // - A, whose elements the kernel broadcasts from memory one by one
+    //   either way: stored transposed, a step's mr elements are adjacent,
+    //   as in a panel; untransposed, they are mr rows apart, and the
+    //   transposing pack is saved (3-7% of 256-row products with 4 to 16
+    //   column panels, 2-5% lost or won on 64-row ones: measured, noisy).
+    auto rowStrideBytes = [](Value operand) -> std::optional<int64_t> {
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      auto type = cast<MemRefType>(operand.getType());
+      if (failed(type.getStridesAndOffset(strides, offset)) ||
+          strides[1] != 1 || ShapedType::isDynamic(strides[0]))
+        return std::nullopt;
+      return strides[0] * 4;
+    };
+    auto inPlace = [&](Value operand) {
+      std::optional<int64_t> stride = rowStrideBytes(operand);
+      return stride && *stride % 4096 != 0;
+    };
+    m.directB = !m.transB && m.n % nr == 0 &&
+                m.k * m.n * 4 <= maxDirectBBytes && inPlace(op.getDpsInputs()[1]);
+    m.directA = directA && inPlace(op.getDpsInputs()[0]);
     return m;
   }
 
@@ -287,7 +315,6 @@ struct TapePackMatmulsPass
     int64_t kc = balanced(mm.k, this->kc, 1);
     int64_t mc = balanced(mm.m, this->mc, mr);
     Value a = mm.op.getDpsInputs()[0], bm = mm.op.getDpsInputs()[1];
-    Value c = mm.op.getDpsInits()[0];
     bool fullRows = mm.m % mr == 0, fullCols = mm.n % nr == 0;
     Value zero = x.c(0), one = x.c(1);
     Type f32 = b.getF32Type();
@@ -338,16 +365,16 @@ struct TapePackMatmulsPass
         };
         if (!mm.directB)
           panels(colPanels, spreadB, packB);
-        // Without a zero fill to rely on, every slice adds to C.
+        // Without a zero fill or bias to start from, every slice adds to C.
         Value firstSlice;
-        if (mm.zeroFill)
+        if (mm.zeroFill || mm.biasRows)
           firstSlice = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                              pc, zero);
         forLoop(b, loc, zero, x.c(mm.m), x.c(mc), [&](Value ic) {
           Value mcHere = x.min(x.c(mc), x.sub(x.c(mm.m), ic));
           Value rowPanels = x.ceilDiv(mcHere, mr);
           // Pack A: Ap[ip, p, :] = A[ic + ip*mr : +mr, pc + p].
-          panels(rowPanels, spreadA, [&](Value ip) {
+          auto packA = [&](Value ip) {
             Value row0 = x.add(ic, x.mul(ip, mr));
             auto storeA = [&](Value p, Value v) {
               vector::StoreOp::create(b, loc, v, packedA,
@@ -361,16 +388,18 @@ struct TapePackMatmulsPass
             forLoop(b, loc, zero, kcHere, one, [&](Value p) {
               storeA(p, readRow(b, loc, a, x.add(pc, p), row0, mr, fullRows));
             });
-          });
+          };
+          if (!mm.directA)
+            panels(rowPanels, spreadA, packA);
           // Column panels are independent (each writes its own columns of
           // C from the shared, already packed A block): with `parallel`
           // they are spread over threads.
           auto panel = [&](Value jr) {
             forLoop(b, loc, zero, rowPanels, one, [&](Value ir) {
-              microKernel(b, loc, c, packedA, mm.directB ? bm : packedB,
-                          x.add(ic, x.mul(ir, mr)), x.add(jc, x.mul(jr, nr)),
-                          ir, jr, kcHere, mm.m, fullRows, fullCols, rowType,
-                          firstSlice, mm.directB ? pc : Value());
+              microKernel(b, loc, mm, mm.directA ? a : packedA,
+                          mm.directB ? bm : packedB, x.add(ic, x.mul(ir, mr)),
+                          x.add(jc, x.mul(jr, nr)), ir, jr, pc, kcHere,
+                          fullRows, fullCols, rowType, firstSlice);
             });
           };
           panels(colPanels, /*spread=*/true, panel);
@@ -379,16 +408,29 @@ struct TapePackMatmulsPass
     });
   }
 
-  /// C[row0 : +mr, col0 : +nr] += Ap[ir] * Bp[jr] over kcHere steps; the
-  /// tile stays in mr vector registers of nr lanes. Where `firstSlice`
-  /// holds, C is overwritten, not read. With `directRow0`, `packedB` is B
-  /// itself, read from row `directRow0` at column `col0`.
-  void microKernel(OpBuilder &b, Location loc, Value c, Value packedA,
-                   Value packedB, Value row0, Value col0, Value ir, Value jr,
-                   Value kcHere, int64_t numRows, bool fullRows,
-                   bool fullCols, VectorType rowType,
-                   Value firstSlice, Value directRow0 = Value()) const {
+  /// C[row0 : +mr, col0 : +nr] += Ap[ir] * Bp[jr] over kcHere steps of
+  /// the slice from depth `pc`; the tile stays in mr vector registers of
+  /// nr lanes. Where `firstSlice` holds, C is overwritten, not read (with
+  /// the tile plus the bias row, if `mm` starts from one). With
+  /// `mm.directB`, `packedB` is B itself, read from row pc + p at column
+  /// `col0`; with `mm.directA`, `packedA` is A itself, read at (row0 + i,
+  /// pc + p) (or transposed).
+  void microKernel(OpBuilder &b, Location loc, Matmul &mm,
+                   Value packedA, Value packedB, Value row0, Value col0,
+                   Value ir, Value jr, Value pc, Value kcHere, bool fullRows,
+                   bool fullCols, VectorType rowType, Value firstSlice) const {
     IndexMath x{b, loc};
+    Value c = mm.op.getDpsInits()[0];
+    int64_t numRows = mm.m;
+    bool directA = mm.directA, directB = mm.directB, transA = mm.transA;
+    Value bias = mm.biasRows ? mm.biasRows.getInput() : Value();
+    // A's rows as the kernel reads them in place: rows past the matrix (a
+    // last panel of a height no multiple of mr) read its last row, and
+    // their results are not written.
+    SmallVector<Value> aRows;
+    if (directA)
+      for (int64_t i = 0; i < mr; ++i)
+        aRows.push_back(x.min(x.add(row0, x.c(i)), x.c(numRows - 1)));
     FloatType f32 = b.getF32Type();
     // One vector per row of the tile; rows past the matrix (the last panel
     // of a height that is no multiple of mr) are neither read nor written.
@@ -433,12 +475,11 @@ struct TapePackMatmulsPass
         b, loc, x.c(0), kcHere, x.c(1), acc,
         [&](OpBuilder &nb, Location l, Value p, ValueRange carried) {
           Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+          Value depth = arith::AddIOp::create(nb, l, pc, p);
           Value bRow =
-              directRow0
-                  ? vector::LoadOp::create(
-                        nb, l, rowType, packedB,
-                        ValueRange{arith::AddIOp::create(nb, l, directRow0, p),
-                                   col0})
+              directB
+                  ? vector::LoadOp::create(nb, l, rowType, packedB,
+                                           ValueRange{depth, col0})
                         .getResult()
                   : vector::LoadOp::create(nb, l, rowType, packedB,
                                            ValueRange{jr, p, zero})
@@ -447,15 +488,32 @@ struct TapePackMatmulsPass
           for (int64_t i = 0; i < mr; ++i) {
             // A scalar load per element: one broadcast from memory each
             // (a vector load would need shuffles to spread its lanes).
-            Value ai = memref::LoadOp::create(
-                nb, l, packedA,
-                ValueRange{ir, p, arith::ConstantIndexOp::create(nb, l, i)});
+            Value ai =
+                directA
+                    ? memref::LoadOp::create(
+                          nb, l, packedA,
+                          transA ? ValueRange{depth, aRows[i]}
+                                 : ValueRange{aRows[i], depth})
+                    : memref::LoadOp::create(
+                          nb, l, packedA,
+                          ValueRange{ir, p,
+                                     arith::ConstantIndexOp::create(nb, l, i)});
             Value splat = vector::BroadcastOp::create(nb, l, rowType, ai);
             next.push_back(
                 vector::FMAOp::create(nb, l, splat, bRow, carried[i]));
           }
           scf::YieldOp::create(nb, l, next);
         });
+    // What the first slice adds instead of C: zeros or the bias.
+    Value start = zeros;
+    if (firstSlice && bias) {
+      Value pad = arith::ConstantFloatOp::create(b, loc, f32, APFloat(0.0f));
+      AffineMap only = AffineMap::get(1, 0, {b.getAffineDimExpr(0)},
+                                      b.getContext());
+      start = vector::TransferReadOp::create(b, loc, rowType, bias,
+                                             ValueRange{col0}, pad, only,
+                                             ArrayRef<bool>{fullCols});
+    }
     for (int64_t i = 0; i < mr; ++i)
       (void)forRow(
           i,
@@ -465,7 +523,7 @@ struct TapePackMatmulsPass
               auto old = scf::IfOp::create(
                   wb, l, firstSlice,
                   [&](OpBuilder &tb, Location tl) {
-                    scf::YieldOp::create(tb, tl, zeros);
+                    scf::YieldOp::create(tb, tl, start);
                   },
                   [&](OpBuilder &eb, Location el) {
                     scf::YieldOp::create(eb, el, readC(eb, el, row));

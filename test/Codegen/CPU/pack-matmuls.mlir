@@ -1,9 +1,10 @@
-// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 max-direct-b-bytes=0}),canonicalize)' | FileCheck %s
-// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 max-direct-b-bytes=0 parallel=true}))' | FileCheck --check-prefix=PAR %s
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 max-direct-b-bytes=0 direct-a=false}),canonicalize)' | FileCheck %s
+// RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024 max-direct-b-bytes=0 direct-a=false parallel=true}))' | FileCheck --check-prefix=PAR %s
 // RUN: tape-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(tape-cpu-pack-matmuls{mr=6 nr=16 mc=252 kc=256 nc=1024}),canonicalize)' | FileCheck --check-prefix=DIRECT %s
 // Numbers: matmul-exec.test runs these kernels against numpy. The first
-// two runs pack every B (max-direct-b-bytes=0); the third reads an
-// untransposed B of whole panels in place where it fits.
+// two runs pack every operand (max-direct-b-bytes=0 direct-a=false); the
+// third reads A, and an untransposed B of whole panels that fits, in place
+// where their rows are laid out well.
 
 // One pair of pack buffers per function, sized for its largest matmul;
 // B panels are 16 wide, A panels 6 high, slices 196 deep (784 = 4 x 196).
@@ -38,14 +39,18 @@
 // CHECK: vector.transfer_read %{{.+}} {in_bounds = [true]} : memref<64x256xf32>, vector<16xf32>
 // CHECK: arith.addf
 // CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, memref<64x256xf32>
-// Read in place (784 x 256 floats: 784 KiB, rows 1 KiB apart): no B
-// buffer and no B packing; the kernel loads 16 floats of row pc + p.
+// Read in place: B (784 x 256 floats: 784 KiB, rows 1 KiB apart) and A
+// (rows 3136 bytes apart): no pack buffer and no packing. The kernel
+// loads 16 floats of B's row pc + p and broadcasts A's elements from its
+// rows, those past the matrix (64 = 10 x 6 + 4) clamped to its last.
 // DIRECT-LABEL: func.func @forward
-// DIRECT: memref.alloc() : memref<11x196x6xf32>
 // DIRECT-NOT: memref.alloc
-// DIRECT-NOT: memref<784x256xf32>, vector<16xf32>
+// DIRECT-NOT: vector.store
+// DIRECT: %[[ROW:.+]] = arith.minsi %{{.+}}, %c63 : index
 // DIRECT: scf.for
 // DIRECT: vector.load %arg1[%{{.+}}, %{{.+}}] : memref<784x256xf32>, vector<16xf32>
+// DIRECT: memref.load %arg0[%[[ROW]], %{{.+}}] : memref<64x784xf32>
+// DIRECT: vector.broadcast
 // DIRECT-COUNT-6: vector.fma {{.*}} : vector<16xf32>
 func.func @forward(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>) {
   linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
@@ -160,10 +165,10 @@ func.func @per_thread(%a: memref<2x64x784xf32>, %b: memref<784x256xf32>, %c: mem
 
 // -----
 
-// Packed after all: a B whose rows are 2 KiB apart (512 columns: a
+// Packed after all: a B whose rows are 4 KiB apart (1024 columns: a
 // panel's rows would share few L1 sets), a transposed B, a B over 1 MiB,
 // and a view of B whose rows are not contiguous (every other column).
-// DIRECT-LABEL: func.func @stride_2k
+// DIRECT-LABEL: func.func @stride_4k
 // DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
 // DIRECT-LABEL: func.func @transposed_b
 // DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
@@ -171,8 +176,8 @@ func.func @per_thread(%a: memref<2x64x784xf32>, %b: memref<784x256xf32>, %c: mem
 // DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
 // DIRECT-LABEL: func.func @strided_rows
 // DIRECT: memref.alloc() : memref<{{.+}}x16xf32>
-func.func @stride_2k(%a: memref<64x128xf32>, %b: memref<128x512xf32>, %c: memref<64x512xf32>) {
-  linalg.matmul ins(%a, %b : memref<64x128xf32>, memref<128x512xf32>) outs(%c : memref<64x512xf32>)
+func.func @stride_4k(%a: memref<64x128xf32>, %b: memref<128x1024xf32>, %c: memref<64x1024xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x128xf32>, memref<128x1024xf32>) outs(%c : memref<64x1024xf32>)
   return
 }
 func.func @transposed_b(%a: memref<64x128xf32>, %b: memref<256x128xf32>, %c: memref<64x256xf32>) {
@@ -186,5 +191,56 @@ func.func @large_b(%a: memref<64x1200xf32>, %b: memref<1200x256xf32>, %c: memref
 }
 func.func @strided_rows(%a: memref<64x128xf32>, %b: memref<128x256xf32, strided<[600, 2]>>, %c: memref<64x256xf32>) {
   linalg.matmul ins(%a, %b : memref<64x128xf32>, memref<128x256xf32, strided<[600, 2]>>) outs(%c : memref<64x256xf32>)
+  return
+}
+
+// -----
+
+// A packed after all when its rows are 4 KiB apart (1024 columns); A^T
+// (stored K x M) read in place: a step's 6 elements are adjacent, as in a
+// panel.
+// DIRECT-LABEL: func.func @a_stride_4k
+// DIRECT: memref.alloc() : memref<{{.+}}x6xf32>
+// DIRECT-LABEL: func.func @a_transposed
+// DIRECT-NOT: memref.alloc
+// DIRECT: scf.for
+// DIRECT: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<128x64xf32>
+// DIRECT: vector.fma
+func.func @a_stride_4k(%a: memref<64x1024xf32>, %b: memref<1024x128xf32>, %c: memref<64x128xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x1024xf32>, memref<1024x128xf32>) outs(%c : memref<64x128xf32>)
+  return
+}
+func.func @a_transposed(%a: memref<128x64xf32>, %b: memref<128x256xf32>, %c: memref<64x256xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
+    ins(%a, %b : memref<128x64xf32>, memref<128x256xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+
+// -----
+
+// A bias row broadcast into C just before the matmul is dropped: each
+// kernel reads bias[col0 : +16] once, and the first slice adds it to its
+// tile where it would add C (later slices, 784 = 4 x 196 deep, read C).
+// CHECK-LABEL: func.func @bias
+// CHECK-NOT: linalg.broadcast
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %{{.+}}, %c0 : index
+// CHECK: vector.fma
+// CHECK: %[[BIAS:.+]] = vector.transfer_read %arg3[%{{.+}}], %{{.+}} {in_bounds = [true]} : memref<256xf32>, vector<16xf32>
+// CHECK: scf.if %[[FIRST]] -> (vector<16xf32>) {
+// CHECK-NEXT: scf.yield %[[BIAS]] : vector<16xf32>
+// CHECK-NEXT: } else {
+// CHECK-NEXT: vector.transfer_read %arg2
+// CHECK: vector.transfer_write %{{.+}}, %arg2
+// A broadcast along the other dimension (a value per row) stays.
+// CHECK-LABEL: func.func @column_bias
+// CHECK: linalg.broadcast
+func.func @bias(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>, %bias: memref<256xf32>) {
+  linalg.broadcast ins(%bias : memref<256xf32>) outs(%c : memref<64x256xf32>) dimensions = [0]
+  linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+func.func @column_bias(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>, %bias: memref<64xf32>) {
+  linalg.broadcast ins(%bias : memref<64xf32>) outs(%c : memref<64x256xf32>) dimensions = [1]
+  linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
   return
 }

@@ -295,8 +295,17 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
       C and the next one down are prefetched, takes `kc` rank-1 updates (`vector.fma` of an
       element of the A panel broadcast from memory and a row of the B
       panel, all contiguous loads), and is then added to C (masked at the
-      edges). When a zero fill of C comes just before the matmul, the fill
-      is dropped and the first slice writes its tile without reading C.
+      edges). When a zero fill of C, or a broadcast of a bias row into C
+      (`linalg.broadcast` of a 1-D memref, `dimensions = [0]`), comes just
+      before the matmul, it is dropped and the first slice writes its tile
+      (plus the bias) without reading C.
+
+    Operands whose rows are contiguous and a known stride apart that is no
+    multiple of 4 KiB (rows read together would share few L1 sets) are read
+    in place instead of packed: A in either layout, broadcast element by
+    element from where it is (`direct-a`), and an untransposed B of whole
+    panels of at most `max-direct-b-bytes`, whose rows the kernel loads as
+    it would a panel's.
 
     The packed panels make every load of the inner loop contiguous and keep
     the B panel in L1 and the A block in L2, which a register tile over the
@@ -347,6 +356,9 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
            /*default=*/"1048576",
            "Largest untransposed B (bytes) the kernels read in place instead "
            "of packing (0: always pack)">,
+    Option<"directA", "direct-a", "bool", /*default=*/"true",
+           "Read A where it is instead of packing it (when its rows are "
+           "contiguous and no multiple of 4 KiB apart)">,
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"262144",
            "Smallest matmul (2 M N K) that gets packed">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",

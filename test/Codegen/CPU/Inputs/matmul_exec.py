@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Executes compiled matmuls against numpy float64: every combination of
 transposed operands, sizes that are and are not multiples of the register
-tile and of the cache blocks, and an accumulating output (C += A B); and
+tile and of the cache blocks, and an accumulating output (C += A B); an
+output that is zero-filled or holds a broadcast bias row just before (the
+kernel starts from zeros or the bias instead: C = bias + A B); and
 the same matmuls written as linalg.generic (loops numbered k, m, n, the
 operands swapped when B is transposed), which codegen turns back into
 linalg.matmul (tape-cpu-specialize-contractions).
@@ -44,26 +46,35 @@ def generic_matmul(ash, bsh, m, n, ta, tb, t):
             f"  }} -> {t((m, n))}")
 
 
-def case(m, n, k, ta, tb, fill=False, generic=False):
+def case(m, n, k, ta, tb, fill=False, generic=False, bias=False):
     ash = (k, m) if ta else (m, k)
     bsh = (n, k) if tb else (k, n)
     a = rng.standard_normal(ash).astype(np.float32)
     b = rng.standard_normal(bsh).astype(np.float32)
     c = rng.standard_normal((m, n)).astype(np.float32)
+    d = rng.standard_normal((n,)).astype(np.float32)
+    name = f"{m}x{n}x{k}{'_ta' if ta else ''}{'_tb' if tb else ''}" + \
+        ("_fill" if fill else "") + ("_bias" if bias else "") + \
+        ("_generic" if generic else "")
+    operands = (("a", a), ("b", b), ("c", c)) + ((("d", d),) if bias else ())
+    for v, arr in operands:
+        np.save(f"{work}/{name}_{v}.npy", arr)
     if fill:  # C = A B into a zero-filled output (the kernel drops the fill)
         c = np.zeros((m, n), np.float32)
-    name = f"{m}x{n}x{k}{'_ta' if ta else ''}{'_tb' if tb else ''}" + \
-        ("_fill" if fill else "") + ("_generic" if generic else "")
-    for v, arr in (("a", a), ("b", b), ("c", c)):
-        np.save(f"{work}/{name}_{v}.npy", arr)
+    if bias:  # C = bias + A B, the bias broadcast along the rows first
+        c = np.broadcast_to(d, (m, n))
     t = lambda s: f"tensor<{s[0]}x{s[1]}xf32>"
-    lines = [f"func.func @main(%a: {t(ash)}, %b: {t(bsh)}, %c: {t((m, n))})"
-             f" -> {t((m, n))} {{"]
+    lines = [f"func.func @main(%a: {t(ash)}, %b: {t(bsh)}, %c: {t((m, n))}"
+             + (f", %d: tensor<{n}xf32>" if bias else "") +
+             f") -> {t((m, n))} {{"]
     av, bv = "%a", "%b"
     if fill:
         lines.append("  %zero = arith.constant 0.0 : f32")
         lines.append(f"  %cz = linalg.fill ins(%zero : f32) outs(%c : {t((m, n))})"
                      f" -> {t((m, n))}")
+    if bias:
+        lines.append(f"  %cz = linalg.broadcast ins(%d : tensor<{n}xf32>) "
+                     f"outs(%c : {t((m, n))}) dimensions = [0]")
     # Transposes as reverse-mode AD writes them: indexing maps that read
     # the stored operand (A stored K x M, B stored N x K).
     maps = ""
@@ -77,7 +88,7 @@ def case(m, n, k, ta, tb, fill=False, generic=False):
         lines.append(generic_matmul(ash, bsh, m, n, ta, tb, t))
     else:
         lines.append(f"  %r = linalg.matmul{maps} ins({av}, {bv} : {t(ash)}, "
-                     f"{t(bsh)}) outs({'%cz' if fill else '%c'} : "
+                     f"{t(bsh)}) outs({'%cz' if fill or bias else '%c'} : "
                      f"{t((m, n))}) -> {t((m, n))}")
     lines.append(f"  return %r : {t((m, n))}")
     lines.append("}")
@@ -86,7 +97,7 @@ def case(m, n, k, ta, tb, fill=False, generic=False):
         f.write("\n".join(lines) + "\n")
     p = subprocess.run([tape_run, src, "--entry", "main", "--print-outputs",
                         "--precision", "0"] + extra +
-                       [a for v in "abc" for a in
+                       [a for v, _ in operands for a in
                         ("--input", f"{work}/{name}_{v}.npy")],
                        capture_output=True, text=True)
     if p.returncode:
@@ -114,6 +125,14 @@ for m, n, k in FILLED:
     name, ok, msg = case(m, n, k, False, True, fill=True)
     print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
     failed += not ok
+# A bias row broadcast into the output: over several depth slices, partial
+# column panels, and a B read in place.
+BIASED = [(64, 256, 784, True), (130, 33, 300, False), (37, 45, 153, True),
+          (256, 128, 512, False)]
+for m, n, k, tb in BIASED:
+    name, ok, msg = case(m, n, k, False, tb, bias=True)
+    print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
+    failed += not ok
 # Written as generics.
 GENERIC = [(64, 256, 784), (37, 45, 153), (123, 1, 517)]
 for m, n, k in GENERIC:
@@ -122,6 +141,6 @@ for m, n, k in GENERIC:
             name, ok, msg = case(m, n, k, ta, tb, generic=True)
             print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
             failed += not ok
-total = 4 * len(SHAPES) + len(FILLED) + 4 * len(GENERIC)
+total = 4 * len(SHAPES) + len(FILLED) + len(BIASED) + 4 * len(GENERIC)
 print(f"matmul_exec: {total - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
