@@ -13,9 +13,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::tape::cpu {
 #define GEN_PASS_DEF_MATERIALIZESPLATINITS
@@ -26,21 +28,34 @@ using namespace mlir;
 
 namespace {
 
-/// The scalar a statically shaped tensor `init` is filled with, if it is a
-/// splat constant or a fill of an empty tensor that another op also uses
-/// (built at `b`'s insertion point if it must be).
-static Value splatScalarOf(OpBuilder &b, Value init) {
+/// The scalar every element of the statically shaped tensor `init` holds,
+/// if taking it as a destination costs a copy that a private fill saves:
+/// a splat constant (a read-only global), a fill that another op also uses
+/// (`shared`: some value on the way has other users), or either seen
+/// through reshapes, transposes and broadcasts (which copy the constant in
+/// a pass of their own). Built at `b`'s insertion point if it must be.
+static Value splatScalarOf(OpBuilder &b, Value init, bool shared = false) {
   auto type = dyn_cast<RankedTensorType>(init.getType());
   if (!type || !type.hasStaticShape())
     return {};
-  if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
-    if (!fill.hasPureTensorSemantics() ||
-        !fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>() ||
-        init.hasOneUse())
+  shared |= !init.hasOneUse();
+  Operation *def = init.getDefiningOp();
+  if (isa_and_nonnull<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+    return splatScalarOf(b, def->getOperand(0), shared);
+  if (auto transpose = dyn_cast_or_null<linalg::TransposeOp>(def))
+    return transpose.hasPureTensorSemantics()
+               ? splatScalarOf(b, transpose.getInput(), /*shared=*/true)
+               : Value();
+  if (auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(def))
+    return broadcast.hasPureTensorSemantics()
+               ? splatScalarOf(b, broadcast.getInput(), /*shared=*/true)
+               : Value();
+  if (auto fill = dyn_cast_or_null<linalg::FillOp>(def)) {
+    if (!fill.hasPureTensorSemantics() || !shared)
       return {};
     return fill.getInputs()[0];
   }
-  auto constant = init.getDefiningOp<arith::ConstantOp>();
+  auto constant = dyn_cast_or_null<arith::ConstantOp>(def);
   auto splat = constant
                    ? dyn_cast<SplatElementsAttr>(constant.getValue())
                    : SplatElementsAttr();
@@ -54,23 +69,41 @@ static Value splatScalarOf(OpBuilder &b, Value init) {
       .getResult();
 }
 
+/// Erases the op defining `value` if nothing uses it any more, and so on
+/// up the ops it read from.
+static void eraseIfUnused(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (!def || !def->use_empty() || !isMemoryEffectFree(def))
+    return;
+  SmallVector<Value> operands(def->getOperands());
+  def->erase();
+  for (Value operand : operands)
+    eraseIfUnused(operand);
+}
+
 struct TapeMaterializeSplatInitsPass
     : public mlir::tape::cpu::impl::MaterializeSplatInitsBase<
           TapeMaterializeSplatInitsPass> {
   void runOnOperation() override {
+    // Destinations of destination-style ops, and the initial values of
+    // loops that carry a tensor (a loop's first iteration writes into it).
     SmallVector<OpOperand *> inits;
-    getOperation().walk([&](DestinationStyleOpInterface op) {
-      if (!op.hasPureTensorSemantics())
-        return;
-      for (OpOperand &init : op.getDpsInitsMutable())
-        if (isa<RankedTensorType>(init.get().getType()))
-          inits.push_back(&init);
+    getOperation().walk([&](Operation *op) {
+      if (auto dps = dyn_cast<DestinationStyleOpInterface>(op)) {
+        // A fill's own init is what it overwrites: nothing to gain.
+        if (!dps.hasPureTensorSemantics() || isa<linalg::FillOp>(op))
+          return;
+        for (OpOperand &init : dps.getDpsInitsMutable())
+          if (isa<RankedTensorType>(init.get().getType()))
+            inits.push_back(&init);
+      } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        for (OpOperand &init : loop.getInitArgsMutable())
+          if (isa<RankedTensorType>(init.get().getType()))
+            inits.push_back(&init);
+      }
     });
     for (OpOperand *init : inits) {
       Operation *user = init->getOwner();
-      // A fill's own init is what it overwrites: nothing to gain.
-      if (isa<linalg::FillOp>(user))
-        continue;
       OpBuilder b(user);
       Value old = init->get();
       Value scalar = splatScalarOf(b, old);
@@ -82,15 +115,7 @@ struct TapeMaterializeSplatInitsPass
       init->set(linalg::FillOp::create(b, user->getLoc(), scalar, empty)
                     .getResult(0));
       // The shared fill or constant goes with its last user.
-      Operation *def = old.getDefiningOp();
-      if (def->use_empty()) {
-        Value source = isa<linalg::FillOp>(def)
-                           ? cast<linalg::FillOp>(def).getOutputs()[0]
-                           : Value();
-        def->erase();
-        if (source && source.use_empty())
-          source.getDefiningOp()->erase();
-      }
+      eraseIfUnused(old);
     }
   }
 };

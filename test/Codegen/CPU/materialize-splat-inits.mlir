@@ -74,3 +74,47 @@ func.func @splat_constants(%m: tensor<2x2xf32>) -> (tensor<4xf32>, tensor<2xf32>
     }
   return %s, %t : tensor<4xf32>, tensor<2xf32>
 }
+
+// -----
+
+// Loops that carry a tensor start from their init: a fill two loops share
+// (the attention products of two layers, after CSE) gives the first its
+// own fill, right before it; a splat constant transposed and reshaped
+// (AD's zero cotangent of a transposed value) becomes a fill, and the
+// constant and the transpose go.
+// CHECK-LABEL: func.func @loop_inits
+// CHECK: %[[Z:.+]] = linalg.fill
+// CHECK: %[[Z1:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<4x8xf32>)
+// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[Z1]])
+// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[Z]])
+// CHECK-NOT: linalg.transpose
+// CHECK-NOT: dense<0.000000e+00>
+// CHECK: %[[Z2:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<8x4xf32>)
+// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[Z2]])
+func.func @loop_inits(%x: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %e = tensor.empty() : tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %a = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %z) -> (tensor<4x8xf32>) {
+    %r = tensor.insert_slice %x into %acc[%i, 0] [1, 8] [1, 1] : tensor<8xf32> into tensor<4x8xf32>
+    scf.yield %r : tensor<4x8xf32>
+  }
+  %b = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %z) -> (tensor<4x8xf32>) {
+    %r = tensor.insert_slice %x into %acc[%i, 0] [1, 8] [1, 1] : tensor<8xf32> into tensor<4x8xf32>
+    scf.yield %r : tensor<4x8xf32>
+  }
+  %cz = arith.constant dense<0.0> : tensor<2x2x8xf32>
+  %et = tensor.empty() : tensor<2x8x2xf32>
+  %t = linalg.transpose ins(%cz : tensor<2x2x8xf32>) outs(%et : tensor<2x8x2xf32>) permutation = [0, 2, 1]
+  %tc = tensor.collapse_shape %t [[0, 1], [2]] : tensor<2x8x2xf32> into tensor<16x2xf32>
+  %te = tensor.expand_shape %tc [[0, 1], [2]] output_shape [8, 2, 2] : tensor<16x2xf32> into tensor<8x2x2xf32>
+  %tf = tensor.collapse_shape %te [[0], [1, 2]] : tensor<8x2x2xf32> into tensor<8x4xf32>
+  %c = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %tf) -> (tensor<8x4xf32>) {
+    %col = tensor.insert_slice %x into %acc[0, %i] [8, 1] [1, 1] : tensor<8xf32> into tensor<8x4xf32>
+    scf.yield %col : tensor<8x4xf32>
+  }
+  return %a, %b, %c : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x4xf32>
+}

@@ -794,8 +794,8 @@ def PrivatizeBuffers
 
 def MaterializeSplatInits
     : Pass<"tape-cpu-materialize-splat-inits", "::mlir::func::FuncOp"> {
-  let summary = "Gives every destination-style op whose init is a splat "
-                "constant or a shared fill its own fill";
+  let summary = "Gives every destination-style op or loop whose init is a "
+                "splat constant or a shared fill its own fill";
   let description = [{
     One-shot bufferization writes a destination-style op into the buffer
     of its init. When the init is a splat constant (a zero init written as
@@ -807,11 +807,15 @@ def MaterializeSplatInits
     this pass, run on tensors just before bufferization, gives such an init
     a `linalg.fill` of a `tensor.empty` of its own, right before the op
     (where `tape-cpu-pack-matmuls` and `tape-cpu-lower-matmul-to-blas` look
-    for a zero fill to fold into the kernel). The last user of a shared
-    fill keeps it; a constant or fill left without users is erased. Inits
-    of other kinds, non-splat constants and dynamically shaped tensors are
-    left alone. The same step as tpp-mlir's duplicate-fill, on constants
-    too.
+    for a zero fill to fold into the kernel). The initial values of
+    `scf.for` loops that carry a tensor count as inits too (a loop of
+    per-head products writes into its init), and a splat is also seen
+    through reshapes, transposes and broadcasts (AD's zero cotangent of a
+    transposed value is a transpose of a zero constant, a pass of its own).
+    The last user of a shared fill keeps it; a constant, fill, reshape or
+    transpose left without users is erased. Inits of other kinds, non-splat
+    constants and dynamically shaped tensors are left alone. The same step
+    as tpp-mlir's duplicate-fill, on constants too.
 
     Example:
 
