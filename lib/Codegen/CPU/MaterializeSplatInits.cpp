@@ -16,7 +16,9 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::tape::cpu {
@@ -70,10 +72,11 @@ static Value splatScalarOf(OpBuilder &b, Value init, bool shared = false) {
 }
 
 /// Erases the op defining `value` if nothing uses it any more, and so on
-/// up the ops it read from.
+/// up the ops it read from (not control flow, such as a loop).
 static void eraseIfUnused(Value value) {
   Operation *def = value.getDefiningOp();
-  if (!def || !def->use_empty() || !isMemoryEffectFree(def))
+  if (!def || !def->use_empty() || isa<RegionBranchOpInterface>(def) ||
+      !isMemoryEffectFree(def))
     return;
   SmallVector<Value> operands(def->getOperands());
   def->erase();
@@ -81,10 +84,94 @@ static void eraseIfUnused(Value value) {
     eraseIfUnused(operand);
 }
 
+/// The read of iteration iv's slice, when `loop` runs iv over [0, N) by 1
+/// and each iteration reads slice iv of its carried tensor `index` along
+/// one dimension of size N (offset iv, size 1, the whole of every other
+/// dimension) and writes it back in place of that slice, and does nothing
+/// else with the tensor: the iterations then overwrite the tensor whole,
+/// and each reads its slice before anything wrote it.
+static tensor::ExtractSliceOp readOfOwnSlice(scf::ForOp loop, unsigned index) {
+  std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
+  std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+  if (!lb || !ub || !step || *lb != 0 || *step != 1)
+    return {};
+  BlockArgument carried = loop.getRegionIterArgs()[index];
+  auto type = dyn_cast<RankedTensorType>(carried.getType());
+  if (!type || !type.hasStaticShape() || !carried.hasNUses(2))
+    return {};
+  tensor::ExtractSliceOp read;
+  tensor::InsertSliceOp write;
+  for (OpOperand &use : carried.getUses()) {
+    if (auto e = dyn_cast<tensor::ExtractSliceOp>(use.getOwner()))
+      read = e;
+    else if (auto i = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
+             i && use.getOperandNumber() == 1)
+      write = i;
+  }
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  if (!read || !write || yield.getOperand(index) != write.getResult() ||
+      !write->hasOneUse() || read->getBlock() != loop.getBody() ||
+      write->getBlock() != loop.getBody() ||
+      !write->isBeforeInBlock(yield) || !read->isBeforeInBlock(write))
+    return {};
+  if (!llvm::equal(read.getMixedOffsets(), write.getMixedOffsets()) ||
+      !llvm::equal(read.getMixedSizes(), write.getMixedSizes()) ||
+      !llvm::equal(read.getMixedStrides(), write.getMixedStrides()))
+    return {};
+  // Offset iv along one dimension of size ub (size 1), 0 along the others
+  // (their whole size), unit strides.
+  int sliced = -1;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    OpFoldResult offset = read.getMixedOffsets()[d];
+    std::optional<int64_t> size = getConstantIntValue(read.getMixedSizes()[d]);
+    std::optional<int64_t> stride =
+        getConstantIntValue(read.getMixedStrides()[d]);
+    if (!size || stride != 1)
+      return {};
+    if (auto value = dyn_cast<Value>(offset);
+        value && value == loop.getInductionVar() && *size == 1 &&
+        type.getDimSize(d) == *ub && sliced < 0) {
+      sliced = d;
+      continue;
+    }
+    if (getConstantIntValue(offset) != 0 || *size != type.getDimSize(d))
+      return {};
+  }
+  return sliced < 0 ? tensor::ExtractSliceOp() : read;
+}
+
 struct TapeMaterializeSplatInitsPass
     : public mlir::tape::cpu::impl::MaterializeSplatInitsBase<
           TapeMaterializeSplatInitsPass> {
   void runOnOperation() override {
+    // A loop that overwrites its splat init slice by slice starts from an
+    // empty tensor, and each iteration fills its own slice just before
+    // using it (where the kernels fold a zero fill), instead of the whole
+    // tensor being filled before the loop.
+    SmallVector<scf::ForOp> loops;
+    getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops) {
+      for (OpOperand &init : loop.getInitArgsMutable()) {
+        unsigned index = init.getOperandNumber() - loop.getNumControlOperands();
+        tensor::ExtractSliceOp read = readOfOwnSlice(loop, index);
+        if (!read)
+          continue;
+        OpBuilder b(loop);
+        Value old = init.get();
+        Value scalar = splatScalarOf(b, old, /*shared=*/true);
+        if (!scalar)
+          continue;
+        auto type = cast<RankedTensorType>(old.getType());
+        init.set(tensor::EmptyOp::create(b, loop.getLoc(), type.getShape(),
+                                         type.getElementType()));
+        b.setInsertionPointAfter(read);
+        auto fill = linalg::FillOp::create(b, read.getLoc(), scalar,
+                                           read.getResult());
+        read.getResult().replaceAllUsesExcept(fill.getResult(0), fill);
+        eraseIfUnused(old);
+      }
+    }
     // Destinations of destination-style ops, and the initial values of
     // loops that carry a tensor (a loop's first iteration writes into it).
     SmallVector<OpOperand *> inits;

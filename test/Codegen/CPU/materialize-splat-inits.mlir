@@ -118,3 +118,72 @@ func.func @loop_inits(%x: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, t
   }
   return %a, %b, %c : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x4xf32>
 }
+
+// -----
+
+// A loop whose iteration i reads and overwrites slice i of its zero-filled
+// init, for every i (the per-head products of attention), starts from an
+// empty tensor, and each iteration fills its own slice right before the
+// matmul (where tape-cpu-pack-matmuls folds it into the kernel). Not when
+// the loop skips a slice (from 1), or reads more than its slice.
+// CHECK-LABEL: func.func @slice_by_slice
+// CHECK: %[[E:.+]] = tensor.empty() : tensor<4x8x8xf32>
+// CHECK: scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:.+]] = %[[E]])
+// CHECK: %[[S:.+]] = tensor.extract_slice %[[ACC]][%[[I]], 0, 0] [1, 8, 8] [1, 1, 1]
+// CHECK: %[[F:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%[[S]] : tensor<8x8xf32>)
+// CHECK: linalg.matmul {{.*}} outs(%[[F]] : tensor<8x8xf32>)
+// CHECK-LABEL: func.func @not_every_slice
+// CHECK: %[[Z:.+]] = linalg.fill
+// CHECK: iter_args(%{{.+}} = %[[Z]])
+// CHECK-NOT: linalg.fill
+// CHECK-LABEL: func.func @reads_more
+// CHECK: %[[Z:.+]] = linalg.fill
+// CHECK: iter_args(%{{.+}} = %[[Z]])
+// CHECK-NOT: linalg.fill
+func.func @slice_by_slice(%a: tensor<4x8x8xf32>, %b: tensor<8x8xf32>) -> tensor<4x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %e = tensor.empty() : tensor<4x8x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %z) -> (tensor<4x8x8xf32>) {
+    %s = tensor.extract_slice %acc[%i, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<4x8x8xf32> to tensor<8x8xf32>
+    %x = tensor.extract_slice %a[%i, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<4x8x8xf32> to tensor<8x8xf32>
+    %p = linalg.matmul ins(%x, %b : tensor<8x8xf32>, tensor<8x8xf32>) outs(%s : tensor<8x8xf32>) -> tensor<8x8xf32>
+    %w = tensor.insert_slice %p into %acc[%i, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<8x8xf32> into tensor<4x8x8xf32>
+    scf.yield %w : tensor<4x8x8xf32>
+  }
+  return %r : tensor<4x8x8xf32>
+}
+func.func @not_every_slice(%a: tensor<4x8x8xf32>, %b: tensor<8x8xf32>) -> tensor<4x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %e = tensor.empty() : tensor<4x8x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %r = scf.for %i = %c1 to %c4 step %c1 iter_args(%acc = %z) -> (tensor<4x8x8xf32>) {
+    %s = tensor.extract_slice %acc[%i, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<4x8x8xf32> to tensor<8x8xf32>
+    %x = tensor.extract_slice %a[%i, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<4x8x8xf32> to tensor<8x8xf32>
+    %p = linalg.matmul ins(%x, %b : tensor<8x8xf32>, tensor<8x8xf32>) outs(%s : tensor<8x8xf32>) -> tensor<8x8xf32>
+    %w = tensor.insert_slice %p into %acc[%i, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<8x8xf32> into tensor<4x8x8xf32>
+    scf.yield %w : tensor<4x8x8xf32>
+  }
+  return %r : tensor<4x8x8xf32>
+}
+func.func @reads_more(%a: tensor<4x8x8xf32>, %b: tensor<8x8xf32>) -> tensor<4x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %e = tensor.empty() : tensor<4x8x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %z) -> (tensor<4x8x8xf32>) {
+    %s = tensor.extract_slice %acc[%i, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<4x8x8xf32> to tensor<8x8xf32>
+    %first = tensor.extract_slice %acc[0, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<4x8x8xf32> to tensor<8x8xf32>
+    %p = linalg.matmul ins(%first, %b : tensor<8x8xf32>, tensor<8x8xf32>) outs(%s : tensor<8x8xf32>) -> tensor<8x8xf32>
+    %w = tensor.insert_slice %p into %acc[%i, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<8x8xf32> into tensor<4x8x8xf32>
+    scf.yield %w : tensor<4x8x8xf32>
+  }
+  return %r : tensor<4x8x8xf32>
+}

@@ -812,6 +812,12 @@ def MaterializeSplatInits
     per-head products writes into its init), and a splat is also seen
     through reshapes, transposes and broadcasts (AD's zero cotangent of a
     transposed value is a transpose of a zero constant, a pass of its own).
+    A loop whose iteration `i` (for every `i` from 0 to the size of one
+    dimension) reads slice `i` of its splat init along that dimension and
+    writes it back, doing nothing else with the tensor (attention's
+    per-head products), starts from a `tensor.empty` instead, and each
+    iteration fills its own slice right before using it, where the kernels
+    fold a zero fill.
     The last user of a shared fill keeps it; a constant, fill, reshape or
     transpose left without users is erased. Inits of other kinds, non-splat
     constants and dynamically shaped tensors are left alone. The same step
