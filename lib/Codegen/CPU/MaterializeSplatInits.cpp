@@ -1,10 +1,12 @@
 //===- MaterializeSplatInits.cpp - A private fill per splat destination ---===//
 //
-// Bufferization gives a destination-style op the buffer of its init. An
-// init that is a splat constant or a fill shared with other users costs a
-// copy (from the constant's global, or to keep the shared buffer intact);
-// a private fill costs one write, which kernels often fold. See the pass
-// description in Passes.td.
+// Bufferization gives a destination-style op, or a loop carrying a tensor,
+// the buffer of its init. An init that is a splat constant or a fill
+// shared with other users costs a copy (from the constant's global, or to
+// keep the shared buffer intact); a private fill costs one write, which
+// kernels often fold. A loop that overwrites its init slice by slice needs
+// no fill before it, only one per slice. See the pass description in
+// Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
