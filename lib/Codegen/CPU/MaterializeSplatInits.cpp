@@ -17,8 +17,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/Builders.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -87,18 +87,19 @@ static void eraseIfUnused(Value value) {
 }
 
 /// The read of iteration iv's slice, when `loop` runs iv over [0, N) by 1
-/// and each iteration reads slice iv of its carried tensor `index` along
-/// one dimension of size N (offset iv, size 1, the whole of every other
-/// dimension) and writes it back in place of that slice, and does nothing
-/// else with the tensor: the iterations then overwrite the tensor whole,
-/// and each reads its slice before anything wrote it.
-static tensor::ExtractSliceOp readOfOwnSlice(scf::ForOp loop, unsigned index) {
+/// and each iteration reads slice iv of the tensor it carries from `init`
+/// along one dimension of size N (offset iv, size 1, the whole of every
+/// other dimension) and writes it back in place of that slice, and does
+/// nothing else with the tensor: the iterations then overwrite the tensor
+/// whole, and each reads its slice before anything wrote it.
+static tensor::ExtractSliceOp readOfOwnSlice(scf::ForOp loop,
+                                             OpOperand &init) {
   std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
   std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
   std::optional<int64_t> step = getConstantIntValue(loop.getStep());
   if (!lb || !ub || !step || *lb != 0 || *step != 1)
     return {};
-  BlockArgument carried = loop.getRegionIterArgs()[index];
+  BlockArgument carried = loop.getTiedLoopRegionIterArg(&init);
   auto type = dyn_cast<RankedTensorType>(carried.getType());
   if (!type || !type.hasStaticShape() || !carried.hasNUses(2))
     return {};
@@ -111,11 +112,10 @@ static tensor::ExtractSliceOp readOfOwnSlice(scf::ForOp loop, unsigned index) {
              i && use.getOperandNumber() == 1)
       write = i;
   }
-  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
-  if (!read || !write || yield.getOperand(index) != write.getResult() ||
+  OpOperand *yielded = loop.getTiedLoopYieldedValue(carried);
+  if (!read || !write || yielded->get() != write.getResult() ||
       !write->hasOneUse() || read->getBlock() != loop.getBody() ||
-      write->getBlock() != loop.getBody() ||
-      !write->isBeforeInBlock(yield) || !read->isBeforeInBlock(write))
+      write->getBlock() != loop.getBody() || !read->isBeforeInBlock(write))
     return {};
   if (!llvm::equal(read.getMixedOffsets(), write.getMixedOffsets()) ||
       !llvm::equal(read.getMixedSizes(), write.getMixedSizes()) ||
@@ -155,8 +155,7 @@ struct TapeMaterializeSplatInitsPass
     getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
     for (scf::ForOp loop : loops) {
       for (OpOperand &init : loop.getInitArgsMutable()) {
-        unsigned index = init.getOperandNumber() - loop.getNumControlOperands();
-        tensor::ExtractSliceOp read = readOfOwnSlice(loop, index);
+        tensor::ExtractSliceOp read = readOfOwnSlice(loop, init);
         if (!read)
           continue;
         OpBuilder b(loop);

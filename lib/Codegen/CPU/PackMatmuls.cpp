@@ -421,16 +421,13 @@ struct TapePackMatmulsPass
                    bool fullCols, VectorType rowType, Value firstSlice) const {
     IndexMath x{b, loc};
     Value c = mm.op.getDpsInits()[0];
-    int64_t numRows = mm.m;
-    bool directA = mm.directA, directB = mm.directB, transA = mm.transA;
-    Value bias = mm.biasRows ? mm.biasRows.getInput() : Value();
     // A's rows as the kernel reads them in place: rows past the matrix (a
     // last panel of a height no multiple of mr) read its last row, and
     // their results are not written.
     SmallVector<Value> aRows;
-    if (directA)
+    if (mm.directA)
       for (int64_t i = 0; i < mr; ++i)
-        aRows.push_back(x.min(x.add(row0, x.c(i)), x.c(numRows - 1)));
+        aRows.push_back(x.min(x.add(row0, x.c(i)), x.c(mm.m - 1)));
     FloatType f32 = b.getF32Type();
     // One vector per row of the tile; rows past the matrix (the last panel
     // of a height that is no multiple of mr) are neither read nor written.
@@ -439,7 +436,7 @@ struct TapePackMatmulsPass
       if (fullRows)
         return inBounds(b, loc, row);
       auto guard = scf::IfOp::create(
-          b, loc, x.lt(row, x.c(numRows)),
+          b, loc, x.lt(row, x.c(mm.m)),
           [&](OpBuilder &tb, Location l) {
             Value v = inBounds(tb, l, row);
             scf::YieldOp::create(tb, l, v ? ValueRange{v} : ValueRange{});
@@ -463,7 +460,7 @@ struct TapePackMatmulsPass
     // (rows past the matrix are clamped to its last row: a prefetch must
     // stay in bounds).
     for (int64_t i = 0; i < 2 * mr; ++i) {
-      Value row = x.min(x.add(row0, x.c(i)), x.c(numRows - 1));
+      Value row = x.min(x.add(row0, x.c(i)), x.c(mm.m - 1));
       memref::PrefetchOp::create(b, loc, c, ValueRange{row, col0},
                                  /*isWrite=*/true, /*localityHint=*/3,
                                  /*isDataCache=*/true);
@@ -477,7 +474,7 @@ struct TapePackMatmulsPass
           Value zero = arith::ConstantIndexOp::create(nb, l, 0);
           Value depth = arith::AddIOp::create(nb, l, pc, p);
           Value bRow =
-              directB
+              mm.directB
                   ? vector::LoadOp::create(nb, l, rowType, packedB,
                                            ValueRange{depth, col0})
                         .getResult()
@@ -489,10 +486,10 @@ struct TapePackMatmulsPass
             // A scalar load per element: one broadcast from memory each
             // (a vector load would need shuffles to spread its lanes).
             Value ai =
-                directA
+                mm.directA
                     ? memref::LoadOp::create(
                           nb, l, packedA,
-                          transA ? ValueRange{depth, aRows[i]}
+                          mm.transA ? ValueRange{depth, aRows[i]}
                                  : ValueRange{aRows[i], depth})
                     : memref::LoadOp::create(
                           nb, l, packedA,
@@ -506,13 +503,13 @@ struct TapePackMatmulsPass
         });
     // What the first slice adds instead of C: zeros or the bias.
     Value start = zeros;
-    if (firstSlice && bias) {
+    if (firstSlice && mm.biasRows) {
       Value pad = arith::ConstantFloatOp::create(b, loc, f32, APFloat(0.0f));
       AffineMap only = AffineMap::get(1, 0, {b.getAffineDimExpr(0)},
                                       b.getContext());
-      start = vector::TransferReadOp::create(b, loc, rowType, bias,
-                                             ValueRange{col0}, pad, only,
-                                             ArrayRef<bool>{fullCols});
+      start = vector::TransferReadOp::create(
+          b, loc, rowType, mm.biasRows.getInput(), ValueRange{col0}, pad, only,
+          ArrayRef<bool>{fullCols});
     }
     for (int64_t i = 0; i < mr; ++i)
       (void)forRow(
