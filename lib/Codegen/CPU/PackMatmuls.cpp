@@ -19,9 +19,10 @@
 // only the C tile's read and write are masked at the edges. The register
 // tile starts at zero and is added to C after the slice: the C tile is
 // prefetched (with the next tile down) when the kernel starts, so its read is
-// off the FMA chain. A zero fill of C, or a broadcast of a bias row into C,
-// just before the matmul is dropped: the first slice writes its tile (plus
-// the bias) without reading C.
+// off the FMA chain. A zero fill of C, or a broadcast of a bias into C
+// (along its rows, or along its columns: a convolution's bias per output
+// channel), before the matmul is dropped: the first slice writes its tile
+// (plus the bias) without reading C.
 //
 // A weight's SGD update reaches this pass already folded into its
 // gradient matmul (tape-cpu-accumulate-into-matmuls): C is the weight.
@@ -63,9 +64,9 @@ struct Matmul {
   int64_t m, n, k;
   bool transA, transB;
   /// What C holds just before, which the first slice then starts from
-  /// instead of reading C: a zero fill, or a bias broadcast along the rows.
+  /// instead of reading C: a zero fill, or a bias broadcast.
   linalg::FillOp zeroFill;
-  linalg::BroadcastOp biasRows;
+  std::optional<tape::BiasBroadcast> bias;
   /// Whether the kernel reads B's rows where they are instead of packed.
   bool directB = false;
   /// Whether the kernel broadcasts A's elements from where they are
@@ -164,8 +165,8 @@ struct TapePackMatmulsPass
         m->op.erase();
         if (m->zeroFill)
           m->zeroFill.erase();
-        if (m->biasRows)
-          m->biasRows.erase();
+        if (m->bias)
+          m->bias->writer.erase();
       }
     }
   }
@@ -194,7 +195,7 @@ struct TapePackMatmulsPass
       return std::nullopt;
     m.zeroFill = tape::zeroFillBefore(op, op.getDpsInits()[0]);
     if (!m.zeroFill)
-      m.biasRows = tape::biasRowsBefore(op, op.getDpsInits()[0]);
+      m.bias = tape::biasBefore(op, op.getDpsInits()[0]);
     // Operands read in place instead of packed, when their rows are
     // contiguous with a known stride that is no multiple of 4 KiB (the rows
     // a kernel reads together would then share a few sets of the L1 cache
@@ -367,7 +368,7 @@ struct TapePackMatmulsPass
           panels(colPanels, spreadB, packB);
         // Without a zero fill or bias to start from, every slice adds to C.
         Value firstSlice;
-        if (mm.zeroFill || mm.biasRows)
+        if (mm.zeroFill || mm.bias)
           firstSlice = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                              pc, zero);
         forLoop(b, loc, zero, x.c(mm.m), x.c(mc), [&](Value ic) {
@@ -501,14 +502,15 @@ struct TapePackMatmulsPass
           }
           scf::YieldOp::create(nb, l, next);
         });
-    // What the first slice adds instead of C: zeros or the bias.
+    // What the first slice adds instead of C: zeros, the bias's columns
+    // col0 : +nr (the same for every row) or its element of the row.
     Value start = zeros;
-    if (firstSlice && mm.biasRows) {
+    if (firstSlice && mm.bias && !mm.bias->perRow) {
       Value pad = arith::ConstantFloatOp::create(b, loc, f32, APFloat(0.0f));
       AffineMap only = AffineMap::get(1, 0, {b.getAffineDimExpr(0)},
                                       b.getContext());
       start = vector::TransferReadOp::create(
-          b, loc, rowType, mm.biasRows.getInput(), ValueRange{col0}, pad, only,
+          b, loc, rowType, mm.bias->bias, ValueRange{col0}, pad, only,
           ArrayRef<bool>{fullCols});
     }
     for (int64_t i = 0; i < mr; ++i)
@@ -520,7 +522,13 @@ struct TapePackMatmulsPass
               auto old = scf::IfOp::create(
                   wb, l, firstSlice,
                   [&](OpBuilder &tb, Location tl) {
-                    scf::YieldOp::create(tb, tl, start);
+                    Value first = start;
+                    if (mm.bias && mm.bias->perRow)
+                      first = vector::BroadcastOp::create(
+                          tb, tl, rowType,
+                          memref::LoadOp::create(tb, tl, mm.bias->bias,
+                                                 ValueRange{row}));
+                    scf::YieldOp::create(tb, tl, first);
                   },
                   [&](OpBuilder &eb, Location el) {
                     scf::YieldOp::create(eb, el, readC(eb, el, row));

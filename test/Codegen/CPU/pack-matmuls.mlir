@@ -231,9 +231,16 @@ func.func @a_transposed(%a: memref<128x64xf32>, %b: memref<128x256xf32>, %c: mem
 // CHECK-NEXT: } else {
 // CHECK-NEXT: vector.transfer_read %arg2
 // CHECK: vector.transfer_write %{{.+}}, %arg2
-// A broadcast along the other dimension (a value per row) stays.
+// A broadcast along the other dimension (a value per row: a
+// convolution's bias per output channel) starts each row of the first
+// slice's tile from bias[row].
 // CHECK-LABEL: func.func @column_bias
-// CHECK: linalg.broadcast
+// CHECK-NOT: linalg.broadcast
+// CHECK: vector.fma
+// CHECK: scf.if %{{.+}} -> (vector<16xf32>) {
+// CHECK-NEXT: %[[B:.+]] = memref.load %arg3[%{{.+}}] : memref<64xf32>
+// CHECK-NEXT: %[[ROW:.+]] = vector.broadcast %[[B]] : f32 to vector<16xf32>
+// CHECK-NEXT: scf.yield %[[ROW]] : vector<16xf32>
 func.func @bias(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memref<64x256xf32>, %bias: memref<256xf32>) {
   linalg.broadcast ins(%bias : memref<256xf32>) outs(%c : memref<64x256xf32>) dimensions = [0]
   linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
@@ -243,4 +250,80 @@ func.func @column_bias(%a: memref<64x784xf32>, %b: memref<784x256xf32>, %c: memr
   linalg.broadcast ins(%bias : memref<64xf32>) outs(%c : memref<64x256xf32>) dimensions = [1]
   linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x256xf32>) outs(%c : memref<64x256xf32>)
   return
+}
+
+// -----
+
+// A convolution's image: the bias per channel is broadcast into the
+// [channels, h, w] slice that C collapses to [channels, h * w], and the
+// im2col copy into a fresh buffer comes between. Neither it nor the
+// collapses touch C's buffer (a fresh allocation): the broadcast is folded.
+// CHECK-LABEL: func.func @convolution_bias
+// CHECK-NOT: linalg.generic
+// CHECK: memref.copy
+// CHECK-NOT: linalg.generic
+// CHECK: memref.load %arg2[%{{.+}}] : memref<64xf32>
+// But not when something between reads C's buffer, writes the bias, or
+// touches a buffer that may alias C (a loop's iteration argument).
+// CHECK-LABEL: func.func @c_read_between
+// CHECK: linalg.generic
+// CHECK: memref.copy
+// CHECK-LABEL: func.func @bias_written_between
+// CHECK: linalg.generic
+// CHECK: memref.copy
+// CHECK-LABEL: func.func @unknown_buffer_between
+// CHECK: linalg.generic
+// CHECK: memref.copy
+#bias_map = affine_map<(d0, d1, d2) -> (d0)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @convolution_bias(%w: memref<64x288xf32>, %image: memref<288x576xf32>, %bias: memref<64xf32>) -> memref<64x24x24xf32> {
+  %out = memref.alloc() : memref<64x24x24xf32>
+  linalg.generic {indexing_maps = [#bias_map, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%bias : memref<64xf32>) outs(%out : memref<64x24x24xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  %cols = memref.alloc() : memref<288x576xf32>
+  memref.copy %image, %cols : memref<288x576xf32> to memref<288x576xf32>
+  %c = memref.collapse_shape %out [[0], [1, 2]] : memref<64x24x24xf32> into memref<64x576xf32>
+  linalg.matmul ins(%w, %cols : memref<64x288xf32>, memref<288x576xf32>) outs(%c : memref<64x576xf32>)
+  return %out : memref<64x24x24xf32>
+}
+func.func @c_read_between(%w: memref<64x288xf32>, %image: memref<288x576xf32>, %bias: memref<64xf32>, %keep: memref<64x24x24xf32>) -> memref<64x24x24xf32> {
+  %out = memref.alloc() : memref<64x24x24xf32>
+  linalg.generic {indexing_maps = [#bias_map, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%bias : memref<64xf32>) outs(%out : memref<64x24x24xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  memref.copy %out, %keep : memref<64x24x24xf32> to memref<64x24x24xf32>
+  %c = memref.collapse_shape %out [[0], [1, 2]] : memref<64x24x24xf32> into memref<64x576xf32>
+  linalg.matmul ins(%w, %image : memref<64x288xf32>, memref<288x576xf32>) outs(%c : memref<64x576xf32>)
+  return %out : memref<64x24x24xf32>
+}
+func.func @bias_written_between(%w: memref<64x288xf32>, %image: memref<288x576xf32>, %bias: memref<64xf32>, %new: memref<64xf32>) -> memref<64x24x24xf32> {
+  %out = memref.alloc() : memref<64x24x24xf32>
+  linalg.generic {indexing_maps = [#bias_map, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%bias : memref<64xf32>) outs(%out : memref<64x24x24xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  memref.copy %new, %bias : memref<64xf32> to memref<64xf32>
+  %c = memref.collapse_shape %out [[0], [1, 2]] : memref<64x24x24xf32> into memref<64x576xf32>
+  linalg.matmul ins(%w, %image : memref<64x288xf32>, memref<288x576xf32>) outs(%c : memref<64x576xf32>)
+  return %out : memref<64x24x24xf32>
+}
+func.func @unknown_buffer_between(%w: memref<64x288xf32>, %image: memref<288x576xf32>, %bias: memref<64xf32>, %flag: i1) -> memref<64x24x24xf32> {
+  %out = memref.alloc() : memref<64x24x24xf32>
+  %other = memref.alloc() : memref<64x24x24xf32>
+  linalg.generic {indexing_maps = [#bias_map, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%bias : memref<64xf32>) outs(%out : memref<64x24x24xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  %either = arith.select %flag, %out, %other : memref<64x24x24xf32>
+  memref.copy %other, %either : memref<64x24x24xf32> to memref<64x24x24xf32>
+  %c = memref.collapse_shape %out [[0], [1, 2]] : memref<64x24x24xf32> into memref<64x576xf32>
+  linalg.matmul ins(%w, %image : memref<64x288xf32>, memref<288x576xf32>) outs(%c : memref<64x576xf32>)
+  return %out : memref<64x24x24xf32>
 }

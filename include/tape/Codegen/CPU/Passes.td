@@ -295,10 +295,15 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
       C and the next one down are prefetched, takes `kc` rank-1 updates (`vector.fma` of an
       element of the A panel broadcast from memory and a row of the B
       panel, all contiguous loads), and is then added to C (masked at the
-      edges). When a zero fill of C, or a broadcast of a bias row into C
-      (`linalg.broadcast` of a 1-D memref, `dimensions = [0]`), comes just
-      before the matmul, it is dropped and the first slice writes its tile
-      (plus the bias) without reading C.
+      edges). When a zero fill of C, or a broadcast of a 1-D bias into C
+      (a value per column, as a linear layer's, or a value per row, as a
+      convolution's per output channel; also into a buffer that C
+      collapses to 2-D, where the bias's dimension stays a group of its
+      own) comes before the matmul, it is dropped and the first slice
+      writes its tile (plus the bias) without reading C. Ops may come
+      between when C is a fresh allocation and their memory effects are
+      on other allocations or the function's arguments (an image's im2col
+      copy), and none writes the bias.
 
     Operands whose rows are contiguous and a known stride apart that is no
     multiple of 4 KiB (rows read together would share few L1 sets) are read

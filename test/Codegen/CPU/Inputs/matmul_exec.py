@@ -2,8 +2,11 @@
 """Executes compiled matmuls against numpy float64: every combination of
 transposed operands, sizes that are and are not multiples of the register
 tile and of the cache blocks, and an accumulating output (C += A B); an
-output that is zero-filled or holds a broadcast bias row just before (the
-kernel starts from zeros or the bias instead: C = bias + A B); and
+output that is zero-filled or holds a broadcast bias just before (the
+kernel starts from zeros or the bias instead: C = bias + A B), a bias row
+(one value per column, a linear layer's) or a bias column (one value per
+row, a convolution's per channel, broadcast into [M, 2, N / 2] and
+collapsed); and
 the same matmuls written as linalg.generic (loops numbered k, m, n, the
 operands swapped when B is transposed), which codegen turns back into
 linalg.matmul (tape-cpu-specialize-contractions).
@@ -46,35 +49,44 @@ def generic_matmul(ash, bsh, m, n, ta, tb, t):
             f"  }} -> {t((m, n))}")
 
 
-def case(m, n, k, ta, tb, fill=False, generic=False, bias=False):
+def case(m, n, k, ta, tb, fill=False, generic=False, bias=False,
+         per_row=False):
     ash = (k, m) if ta else (m, k)
     bsh = (n, k) if tb else (k, n)
     a = rng.standard_normal(ash).astype(np.float32)
     b = rng.standard_normal(bsh).astype(np.float32)
     c = rng.standard_normal((m, n)).astype(np.float32)
-    d = rng.standard_normal((n,)).astype(np.float32)
+    d = rng.standard_normal((m if per_row else n,)).astype(np.float32)
     name = f"{m}x{n}x{k}{'_ta' if ta else ''}{'_tb' if tb else ''}" + \
         ("_fill" if fill else "") + ("_bias" if bias else "") + \
+        ("_per_row" if per_row else "") + \
         ("_generic" if generic else "")
     operands = (("a", a), ("b", b), ("c", c)) + ((("d", d),) if bias else ())
     for v, arr in operands:
         np.save(f"{work}/{name}_{v}.npy", arr)
     if fill:  # C = A B into a zero-filled output (the kernel drops the fill)
         c = np.zeros((m, n), np.float32)
-    if bias:  # C = bias + A B, the bias broadcast along the rows first
-        c = np.broadcast_to(d, (m, n))
+    if bias:  # C = bias + A B, the bias broadcast first
+        c = np.broadcast_to(d[:, None] if per_row else d, (m, n))
     t = lambda s: f"tensor<{s[0]}x{s[1]}xf32>"
     lines = [f"func.func @main(%a: {t(ash)}, %b: {t(bsh)}, %c: {t((m, n))}"
-             + (f", %d: tensor<{n}xf32>" if bias else "") +
+             + (f", %d: tensor<{len(d)}xf32>" if bias else "") +
              f") -> {t((m, n))} {{"]
     av, bv = "%a", "%b"
     if fill:
         lines.append("  %zero = arith.constant 0.0 : f32")
         lines.append(f"  %cz = linalg.fill ins(%zero : f32) outs(%c : {t((m, n))})"
                      f" -> {t((m, n))}")
-    if bias:
+    if bias and not per_row:
         lines.append(f"  %cz = linalg.broadcast ins(%d : tensor<{n}xf32>) "
                      f"outs(%c : {t((m, n))}) dimensions = [0]")
+    if bias and per_row:  # as a convolution's image: [M, 2, N / 2]
+        t3 = f"tensor<{m}x2x{n // 2}xf32>"
+        lines.append(f"  %e = tensor.empty() : {t3}")
+        lines.append(f"  %c3 = linalg.broadcast ins(%d : tensor<{m}xf32>) "
+                     f"outs(%e : {t3}) dimensions = [1, 2]")
+        lines.append(f"  %cz = tensor.collapse_shape %c3 [[0], [1, 2]] : "
+                     f"{t3} into {t((m, n))}")
     # Transposes as reverse-mode AD writes them: indexing maps that read
     # the stored operand (A stored K x M, B stored N x K).
     maps = ""
@@ -133,6 +145,15 @@ for m, n, k, tb in BIASED:
     name, ok, msg = case(m, n, k, False, tb, bias=True)
     print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
     failed += not ok
+# A bias column (a value per row) broadcast into the 3-d output a 2-d C
+# collapses: over several depth slices, a last partial row panel, A read
+# transposed, and the conv2 shape of the MNIST CNN.
+PER_ROW = [(64, 256, 784, False), (130, 34, 300, False), (37, 46, 153, True),
+           (64, 576, 288, False)]
+for m, n, k, ta in PER_ROW:
+    name, ok, msg = case(m, n, k, ta, False, bias=True, per_row=True)
+    print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
+    failed += not ok
 # Written as generics.
 GENERIC = [(64, 256, 784), (37, 45, 153), (123, 1, 517)]
 for m, n, k in GENERIC:
@@ -141,6 +162,7 @@ for m, n, k in GENERIC:
             name, ok, msg = case(m, n, k, ta, tb, generic=True)
             print(f"{'PASS' if ok else 'FAIL'} {name}: {msg}")
             failed += not ok
-total = 4 * len(SHAPES) + len(FILLED) + len(BIASED) + 4 * len(GENERIC)
+total = 4 * len(SHAPES) + len(FILLED) + len(BIASED) + len(PER_ROW) + \
+    4 * len(GENERIC)
 print(f"matmul_exec: {total - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
