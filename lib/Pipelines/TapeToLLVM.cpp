@@ -164,6 +164,9 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   tensorFns.addPass(cpu::createStoreBooleansAsBytes());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // An accumulation into zeros that reaches each element once (the
+  // adjoint of a max-pool whose windows tile the image) writes instead.
+  pm.addNestedPass<func::FuncOp>(cpu::createWriteOnceAccumulations());
   // Splat inits (zero constants, fills CSE merged) become one private fill
   // per user, which bufferization turns into a write instead of a copy.
   pm.addNestedPass<func::FuncOp>(cpu::createMaterializeSplatInits());

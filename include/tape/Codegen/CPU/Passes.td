@@ -854,6 +854,47 @@ def MaterializeSplatInits
                            "::mlir::tensor::TensorDialect"];
 }
 
+def WriteOnceAccumulations
+    : Pass<"tape-cpu-write-once-accumulations", "::mlir::func::FuncOp"> {
+  let summary = "An op that adds into a zero fill, reaching each element "
+                "once, writes instead";
+  let description = [{
+    A `linalg.generic` whose only init is a zero `linalg.fill` and whose
+    body yields `out + v` (v not depending on `out`) computes `v` wherever
+    its output map reaches each element of the output exactly once over
+    the iteration space. Its init becomes a `tensor.empty` and its body
+    yields `v`: no fill (a pass over memory), and no read of each element
+    before writing it. The fill is erased when nothing else uses it.
+
+    The output map reaches each element once when each loop dimension
+    appears in exactly one of its results, and each result is a sum of
+    dimensions times constants forming a mixed radix of that result's size:
+    `d2 * 2 + d4` with `d4 < 2` and `d2 < 12` reaches 0 .. 23 once. The
+    adjoint of a max-pool whose windows tile the image (stride equal to the
+    window, as the MNIST CNN's 2x2 pool) is such a scatter; overlapping
+    windows, a plain reduction (a dimension missing from the output) and
+    dynamic shapes are left alone.
+
+    Example:
+
+    ```mlir
+    %z = linalg.fill ins(%zero : f32) outs(%e : tensor<24xf32>) -> tensor<24xf32>
+    %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>,
+                                          affine_map<(d0, d1) -> (d0 * 2 + d1)>],
+                         iterator_types = ["reduction", "reduction"]}
+        ins(%dy : tensor<12xf32>) outs(%z : tensor<24xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %s = arith.addf %out, %in : f32
+      linalg.yield %s : f32
+    } -> tensor<24xf32>
+    ```
+
+    becomes the same generic with `outs(%e2 : tensor<24xf32>)` for a new
+    `%e2 = tensor.empty()`, yielding `%in`.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def EmptyTensorsAsSlices
     : Pass<"tape-cpu-empty-tensors-as-slices", "::mlir::func::FuncOp"> {
   let summary = "Computes a value that is inserted into a slice in that "

@@ -1,0 +1,146 @@
+//===- WriteOnceAccumulations.cpp - Accumulations that visit once write ---===//
+//
+// An op that adds into a tensor of zeros (out[f(i)] += v(i)) through an
+// output map that visits every element exactly once computes
+// out[f(i)] = v(i): the fill and the read of each element are not needed.
+// The adjoint of a max-pool whose windows tile the image (stride equal to
+// the window) is such a scatter. See the pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tape/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::tape::cpu {
+#define GEN_PASS_DEF_WRITEONCEACCUMULATIONS
+#include "tape/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::tape::cpu
+
+using namespace mlir;
+
+namespace {
+
+/// Whether `map` sends the iteration domain of `ranges` one to one onto a
+/// tensor of `shape`: each loop dimension appears in exactly one result,
+/// and each result is a sum of dimensions times constants that form a
+/// mixed radix of the result's size (d2 * 2 + d4 with d4 < 2 and d2 < 12
+/// covers 0 .. 23 once).
+static bool isOneToOne(AffineMap map, ArrayRef<int64_t> ranges,
+                       ArrayRef<int64_t> shape) {
+  if (map.getNumSymbols() != 0 || map.getNumResults() != shape.size())
+    return false;
+  SmallVector<int> uses(map.getNumDims(), 0);
+  for (auto [expr, size] : llvm::zip(map.getResults(), shape)) {
+    // The terms (coefficient, dimension) of the sum.
+    SmallVector<std::pair<int64_t, unsigned>> terms;
+    SmallVector<AffineExpr> pending{expr};
+    while (!pending.empty()) {
+      AffineExpr e = pending.pop_back_val();
+      auto binary = dyn_cast<AffineBinaryOpExpr>(e);
+      if (binary && binary.getKind() == AffineExprKind::Add) {
+        pending.push_back(binary.getLHS());
+        pending.push_back(binary.getRHS());
+        continue;
+      }
+      if (auto dim = dyn_cast<AffineDimExpr>(e)) {
+        terms.push_back({1, dim.getPosition()});
+        continue;
+      }
+      if (!binary || binary.getKind() != AffineExprKind::Mul)
+        return false;
+      auto dim = dyn_cast<AffineDimExpr>(binary.getLHS());
+      auto factor = dyn_cast<AffineConstantExpr>(binary.getRHS());
+      if (!dim || !factor || factor.getValue() < 1)
+        return false;
+      terms.push_back({factor.getValue(), dim.getPosition()});
+    }
+    llvm::sort(terms);
+    int64_t radix = 1;
+    for (auto [factor, dim] : terms) {
+      if (factor != radix || ranges[dim] < 1)
+        return false;
+      ++uses[dim];
+      radix *= ranges[dim];
+    }
+    if (radix != size)
+      return false;
+  }
+  return llvm::all_of(uses, [](int n) { return n == 1; });
+}
+
+/// Whether `value` is a tensor of zeros: a zero fill or splat constant.
+static bool isZeros(Value value) {
+  FloatAttr zero;
+  if (auto fill = value.getDefiningOp<linalg::FillOp>())
+    return fill.hasPureTensorSemantics() &&
+           matchPattern(fill.getInputs()[0], m_Constant(&zero)) &&
+           zero.getValue().isZero();
+  DenseFPElementsAttr splat;
+  return matchPattern(value, m_Constant(&splat)) && splat.isSplat() &&
+         splat.getSplatValue<APFloat>().isZero();
+}
+
+/// Rewrites `op` to write instead of add where it adds into a zero fill
+/// once per element: its first (and only) result is then the values it
+/// added. Returns whether it did.
+static bool writeOnce(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+      op.hasDynamicShape())
+    return false;
+  OpOperand *init = op.getDpsInitOperand(0);
+  if (!isZeros(init->get()))
+    return false;
+  auto type = cast<RankedTensorType>(init->get().getType());
+  if (!type.getElementType().isFloat() ||
+      !isOneToOne(op.getMatchingIndexingMap(init), op.getStaticLoopRanges(),
+                  type.getShape()))
+    return false;
+  // The body yields out + v, where v does not depend on out.
+  Block *body = op.getBlock();
+  BlockArgument out = op.getMatchingBlockArgument(init);
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto sum = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!sum || !out.hasOneUse() || !sum->hasOneUse())
+    return false;
+  Value added;
+  if (sum.getLhs() == out)
+    added = sum.getRhs();
+  else if (sum.getRhs() == out)
+    added = sum.getLhs();
+  if (!added || added == out)
+    return false;
+  yield->setOperand(0, added);
+  sum->erase();
+  OpBuilder b(op);
+  init->set(tensor::EmptyOp::create(b, op.getLoc(), type.getShape(),
+                                    type.getElementType()));
+  return true;
+}
+
+struct TapeWriteOnceAccumulationsPass
+    : public mlir::tape::cpu::impl::WriteOnceAccumulationsBase<
+          TapeWriteOnceAccumulationsPass> {
+  void runOnOperation() override {
+    // The zeros a rewritten op no longer reads, erased once unused.
+    llvm::SetVector<Operation *> zeros;
+    getOperation().walk([&](linalg::GenericOp op) {
+      Operation *init = op.getDpsInits().empty()
+                            ? nullptr
+                            : op.getDpsInits()[0].getDefiningOp();
+      if (writeOnce(op))
+        zeros.insert(init);
+    });
+    for (Operation *init : zeros)
+      if (init->use_empty())
+        init->erase();
+  }
+};
+
+} // namespace
