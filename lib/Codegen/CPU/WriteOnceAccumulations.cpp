@@ -87,41 +87,40 @@ static bool isZeros(Value value) {
          splat.getSplatValue<APFloat>().isZero();
 }
 
-/// Rewrites `op` to write instead of add where it adds into a zero fill
-/// once per element: its first (and only) result is then the values it
-/// added. Returns whether it did.
-static bool writeOnce(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
-      op.hasDynamicShape())
-    return false;
-  OpOperand *init = op.getDpsInitOperand(0);
-  if (!isZeros(init->get()))
-    return false;
-  auto type = cast<RankedTensorType>(init->get().getType());
-  if (!type.getElementType().isFloat() ||
-      !isOneToOne(op.getMatchingIndexingMap(init), op.getStaticLoopRanges(),
-                  type.getShape()))
-    return false;
-  // The body yields out + v, where v does not depend on out.
-  Block *body = op.getBlock();
-  BlockArgument out = op.getMatchingBlockArgument(init);
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto sum = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!sum || !out.hasOneUse() || !sum->hasOneUse())
-    return false;
-  Value added;
-  if (sum.getLhs() == out)
-    added = sum.getRhs();
-  else if (sum.getRhs() == out)
-    added = sum.getLhs();
-  if (!added || added == out)
-    return false;
-  yield->setOperand(0, added);
-  sum->erase();
-  OpBuilder b(op);
-  init->set(tensor::EmptyOp::create(b, op.getLoc(), type.getShape(),
-                                    type.getElementType()));
-  return true;
+/// Rewrites the results of `op` that add into zeros once per element to
+/// write the values they added (0 + v is v, up to the sign of a zero).
+/// Returns the zeros it no longer reads.
+static SmallVector<Value> writeOnce(linalg::GenericOp op) {
+  SmallVector<Value> dropped;
+  if (!op.hasPureTensorSemantics() || op.hasDynamicShape())
+    return dropped;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  auto yield = cast<linalg::YieldOp>(op.getBlock()->getTerminator());
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    auto type = cast<RankedTensorType>(init.get().getType());
+    if (!isZeros(init.get()) || !type.getElementType().isFloat() ||
+        !isOneToOne(op.getMatchingIndexingMap(&init), ranges,
+                    type.getShape()))
+      continue;
+    // The body yields out + v (or a value computed from out only through
+    // that sum), where v does not depend on out.
+    BlockArgument out = op.getMatchingBlockArgument(&init);
+    auto sum = yield.getOperand(init.getOperandNumber() -
+                                op.getNumDpsInputs())
+                   .getDefiningOp<arith::AddFOp>();
+    if (!sum || !out.hasOneUse() || *out.getUsers().begin() != sum)
+      continue;
+    Value added = sum.getLhs() == out ? sum.getRhs() : sum.getLhs();
+    if (added == out)
+      continue;
+    sum.getResult().replaceAllUsesWith(added);
+    sum->erase();
+    dropped.push_back(init.get());
+    OpBuilder b(op);
+    init.set(tensor::EmptyOp::create(b, op.getLoc(), type.getShape(),
+                                     type.getElementType()));
+  }
+  return dropped;
 }
 
 struct TapeWriteOnceAccumulationsPass
@@ -131,11 +130,8 @@ struct TapeWriteOnceAccumulationsPass
     // The zeros a rewritten op no longer reads, erased once unused.
     llvm::SetVector<Operation *> zeros;
     getOperation().walk([&](linalg::GenericOp op) {
-      Operation *init = op.getDpsInits().empty()
-                            ? nullptr
-                            : op.getDpsInits()[0].getDefiningOp();
-      if (writeOnce(op))
-        zeros.insert(init);
+      for (Value init : writeOnce(op))
+        zeros.insert(init.getDefiningOp());
     });
     for (Operation *init : zeros)
       if (init->use_empty())

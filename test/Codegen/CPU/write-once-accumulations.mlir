@@ -150,3 +150,32 @@ func.func @reads_twice(%dy: tensor<12x2xf32>) -> tensor<24xf32> {
   } -> tensor<24xf32>
   return %g : tensor<24xf32>
 }
+
+// -----
+
+// Each result of an elementwise op is its own accumulation: the first adds
+// into zeros (the sum feeds the second result too, which then reads the
+// value directly), the second into an argument, which stays.
+// CHECK-LABEL: func.func @two_results
+// CHECK: %[[E:.+]] = tensor.empty() : tensor<8x4xf32>
+// CHECK: linalg.generic
+// CHECK-SAME: outs(%[[E]], %arg1 : tensor<8x4xf32>, tensor<8x4xf32>)
+// CHECK: ^bb0(%[[IN:.+]]: f32, %{{.+}}: f32, %[[ACC:.+]]: f32):
+// CHECK-NEXT: %[[NEG:.+]] = arith.negf %[[IN]] : f32
+// CHECK-NEXT: %[[SUM:.+]] = arith.addf %[[ACC]], %[[NEG]] : f32
+// CHECK-NEXT: linalg.yield %[[NEG]], %[[SUM]] : f32, f32
+func.func @two_results(%x: tensor<8x4xf32>, %acc: tensor<8x4xf32>) -> (tensor<8x4xf32>, tensor<8x4xf32>) {
+  %zeros = arith.constant dense<0.0> : tensor<8x4xf32>
+  %r:2 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                          affine_map<(d0, d1) -> (d0, d1)>,
+                                          affine_map<(d0, d1) -> (d0, d1)>],
+                         iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x4xf32>) outs(%zeros, %acc : tensor<8x4xf32>, tensor<8x4xf32>) {
+  ^bb0(%in: f32, %z: f32, %a: f32):
+    %n = arith.negf %in : f32
+    %s = arith.addf %z, %n : f32
+    %t = arith.addf %a, %s : f32
+    linalg.yield %s, %t : f32, f32
+  } -> (tensor<8x4xf32>, tensor<8x4xf32>)
+  return %r#0, %r#1 : tensor<8x4xf32>, tensor<8x4xf32>
+}
