@@ -148,6 +148,9 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   if (options.fuseUpdates)
     tensorFns.addPass(cpu::createAccumulateIntoMatmuls());
   tensorFns.addPass(cpu::createDecomposeAggregates());
+  // AD's cotangents of slices (zeros with the slice inserted) are added
+  // by inserting each slice where the sum so far is zero.
+  tensorFns.addPass(cpu::createSumsOfDisjointSlices());
   tensorFns.addPass(createConvertElementwiseToLinalgPass());
   if (!options.checkNumerics)
     tensorFns.addPass(cpu::createFuseElementwiseOps());

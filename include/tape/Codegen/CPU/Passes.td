@@ -854,6 +854,44 @@ def MaterializeSplatInits
                            "::mlir::tensor::TensorDialect"];
 }
 
+def SumsOfDisjointSlices
+    : Pass<"tape-cpu-sums-of-disjoint-slices", "::mlir::func::FuncOp"> {
+  let summary = "Adds a slice inserted into zeros by inserting it where the "
+                "other addend is zero";
+  let description = [{
+    Reverse-mode AD gives each slice the forward pass extracted from a
+    tensor a cotangent that is zeros with the slice's cotangent inserted,
+    and adds those cotangents up (`arith.addf` on tensors). A GPT's q, k and
+    v cut from one projection cost three zero tensors of the projection's
+    size, three partial writes and a pass adding them.
+
+    This pass rewrites `a + insert_slice(x into zeros at S)` (either order)
+    to `insert_slice(x into a at S)` when `a` is certainly zero in `S`:
+    zeros, or a chain of static, unit-stride slices inserted into zeros
+    none of which overlaps `S`. A chain of disjoint insertions into zeros
+    whose slices cover the whole tensor then starts from a `tensor.empty`:
+    no fill at all. Zeros are a splat zero constant or a zero `linalg.fill`.
+    Run on tensors before elementwise ops become `linalg.generic`.
+
+    Example:
+
+    ```mlir
+    %a = tensor.insert_slice %q into %zeros[0, 0] [4, 32] [1, 1] : tensor<4x32xf32> into tensor<4x64xf32>
+    %b = tensor.insert_slice %k into %zeros[0, 32] [4, 32] [1, 1] : tensor<4x32xf32> into tensor<4x64xf32>
+    %s = arith.addf %a, %b : tensor<4x64xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %e = tensor.empty() : tensor<4x64xf32>
+    %a = tensor.insert_slice %q into %e[0, 0] [4, 32] [1, 1] : tensor<4x32xf32> into tensor<4x64xf32>
+    %s = tensor.insert_slice %k into %a[0, 32] [4, 32] [1, 1] : tensor<4x32xf32> into tensor<4x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def WriteOnceAccumulations
     : Pass<"tape-cpu-write-once-accumulations", "::mlir::func::FuncOp"> {
   let summary = "An op that adds into zeros, reaching each element once, "
