@@ -154,8 +154,6 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   tensorFns.addPass(createConvertElementwiseToLinalgPass());
   if (!options.checkNumerics)
     tensorFns.addPass(cpu::createFuseElementwiseOps());
-  // The activation after a convolution runs image by image in its loop.
-  tensorFns.addPass(cpu::createFuseIntoImageLoops());
   // A matrix read by a matrix-vector product and, row by row, by the
   // transposed product of its gradient is read once, a block of rows at a
   // time (with threads, a share of the rows per thread first).

@@ -854,38 +854,6 @@ def MaterializeSplatInits
                            "::mlir::tensor::TensorDialect"];
 }
 
-def FuseIntoImageLoops
-    : Pass<"tape-cpu-fuse-into-image-loops", "::mlir::func::FuncOp"> {
-  let summary = "Fuses elementwise consumers of a loop that inserts slices "
-                "(a convolution's images) into the loop";
-  let description = [{
-    `tape-cpu-convolutions-as-matmuls` runs a convolution as a loop over
-    its images (or over the threads' shares of them, an `scf.forall`) that
-    inserts each image's result into the whole output. The activation
-    after a convolution is elementwise: outside the loop it reads the whole
-    output back from memory (9.4 MB per step for the MNIST CNN's conv2).
-    This pass fuses such a consumer into the loop with upstream's
-    `scf::tileAndFuseConsumer`: each iteration applies it to the slice it
-    just computed, while that is in cache, and the loop yields the
-    consumer's result too.
-
-    A consumer is fused when it is a `linalg.generic` on tensors with all
-    loops parallel and permutation maps, reads a result of an image loop
-    (a top-level `scf.for` or `scf.forall` whose body computes a
-    `linalg.matmul` and whose results are all built by inserting slices)
-    only as an input, its destinations are `tensor.empty` ops it alone
-    uses, and its other operands are defined before the loop. The
-    destinations move before the loop; a rank-reducing insertion in the
-    loop first inserts its slice at full rank (upstream's fusion reads the
-    slice's shape from the inserted value). Consumers are fused one at a
-    time until none is left. In the MNIST CNN: both convolutions' ReLUs,
-    and the first convolution's ReLU adjoint after the second's input
-    gradient.
-  }];
-  let dependentDialects = ["::mlir::tensor::TensorDialect",
-                           "::mlir::scf::SCFDialect"];
-}
-
 def SumsOfDisjointSlices
     : Pass<"tape-cpu-sums-of-disjoint-slices", "::mlir::func::FuncOp"> {
   let summary = "Adds a slice inserted into zeros by inserting it where the "
