@@ -2,6 +2,8 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "Zeros.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -15,13 +17,7 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
-
-/// True if `v` is all zeros: a zero splat constant or a zero fill.
-static bool isZeros(Value v) {
-  if (auto fill = v.getDefiningOp<linalg::FillOp>())
-    return matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
-  return matchPattern(v, m_AnyZeroFloat());
-}
+using mlir::tape::isZeros;
 
 /// The splat float value of `v`, if it is a splat constant.
 static std::optional<double> splatValue(Value v) {

@@ -12,6 +12,8 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "Zeros.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -26,21 +28,9 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::isZeros;
 
 namespace {
-
-/// Whether `value` is a tensor of zeros: a splat zero constant or a zero
-/// fill.
-static bool isZeros(Value value) {
-  FloatAttr zero;
-  if (auto fill = value.getDefiningOp<linalg::FillOp>())
-    return fill.hasPureTensorSemantics() &&
-           matchPattern(fill.getInputs()[0], m_Constant(&zero)) &&
-           zero.getValue().isZero();
-  DenseFPElementsAttr splat;
-  return matchPattern(value, m_Constant(&splat)) && splat.isSplat() &&
-         splat.getSplatValue<APFloat>().isZero();
-}
 
 /// The static box [offset, offset + size) per dimension of a unit-stride
 /// insertion, if it has one.

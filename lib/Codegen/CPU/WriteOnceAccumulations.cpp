@@ -10,6 +10,8 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "Zeros.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -24,6 +26,7 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::isZeros;
 
 namespace {
 
@@ -73,18 +76,6 @@ static bool isOneToOne(AffineMap map, ArrayRef<int64_t> ranges,
       return false;
   }
   return llvm::all_of(uses, [](int n) { return n == 1; });
-}
-
-/// Whether `value` is a tensor of zeros: a zero fill or splat constant.
-static bool isZeros(Value value) {
-  FloatAttr zero;
-  if (auto fill = value.getDefiningOp<linalg::FillOp>())
-    return fill.hasPureTensorSemantics() &&
-           matchPattern(fill.getInputs()[0], m_Constant(&zero)) &&
-           zero.getValue().isZero();
-  DenseFPElementsAttr splat;
-  return matchPattern(value, m_Constant(&splat)) && splat.isSplat() &&
-         splat.getSplatValue<APFloat>().isZero();
 }
 
 /// Rewrites the results of `op` that add into zeros once per element to
