@@ -247,6 +247,7 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
     matvec.lanes = tile.lanes;
     matvec.parallel = threads > 1;
     pm.addNestedPass<func::FuncOp>(cpu::createMatvecKernels(matvec));
+    pm.addNestedPass<func::FuncOp>(cpu::createCollapseContiguousLoops());
     cpu::VectorizeOptions vectorize;
     vectorize.contractionM = tile.rows;
     vectorize.contractionN = tile.columns;

@@ -487,8 +487,10 @@ static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
 
 /// How each output of an op that reduces along its innermost loop is
 /// combined, when the op can run as vectors along that loop with one vector
-/// accumulator per output: the innermost loop is its only reduction loop
-/// (the others are parallel); every operand that loop indexes has it in its
+/// accumulator per output: the innermost loop is a reduction loop (outer
+/// ones may be too: they run as the outer scalar loops, in order, each
+/// combining its partial result into the output); every operand that loop
+/// indexes has it in its
 /// last index alone, in memory of unit innermost stride; no input is an
 /// output; the body is elementwise scalar arithmetic (and linalg.index) in
 /// which each output's block argument is used once, by the op that makes
@@ -498,7 +500,7 @@ static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
 static std::optional<SmallVector<Operation *>>
 innermostReductionCombiners(linalg::LinalgOp op, int64_t width) {
   if (op.getNumLoops() == 0 || !op.hasPureBufferSemantics() ||
-      op.hasDynamicShape() || op.getNumReductionLoops() != 1)
+      op.hasDynamicShape())
     return std::nullopt;
   unsigned inner = op.getNumLoops() - 1;
   if (op.getIteratorTypesArray()[inner] != utils::IteratorType::reduction ||

@@ -2,7 +2,9 @@
 """Executes compiled reductions along the innermost loop against numpy
 float64: max, min, a sum of exp, a product, integer sums and maxima, an op
 with two outputs and a broadcast input, a 3-D reduction, a causal mask
-from linalg.index; rows shorter than a vector, exactly one vector, and one
+from linalg.index, a bias gradient (a sum over images and pixels:
+reductions outside the parallel loop too, the pixels' two loops one
+contiguous loop); rows shorter than a vector, exactly one vector, and one
 vector plus every smaller remainder
 (37 = 32 + 4 + 1, 520 = 512 + 8, 45 = 32 + 8 + 4 + 1).
 
@@ -24,10 +26,11 @@ MODULE = r"""
 #out = affine_map<(i, j) -> (i)>
 func.func @reductions(%a: tensor<7x37xf32>, %b: tensor<5x520xf32>,
                       %c: tensor<3x16xf64>, %n: tensor<4x45xi32>,
-                      %s: tensor<5xf32>, %t: tensor<2x3x40xf32>, %short: tensor<3x7xf32>)
+                      %s: tensor<5xf32>, %t: tensor<2x3x40xf32>, %short: tensor<3x7xf32>,
+                      %img: tensor<3x4x5x8xf32>)
     -> (tensor<7xf32>, tensor<5xf32>, tensor<5xf32>, tensor<3xf64>, tensor<4xi32>,
         tensor<4xi32>, tensor<5xf32>, tensor<5xf32>, tensor<2x3xf32>, tensor<3xf32>,
-        tensor<7xf32>) {
+        tensor<7xf32>, tensor<4xf32>) {
   %ninf = arith.constant 0xFF800000 : f32
   %pinf = arith.constant 0x7F800000 : f32
   %zero = arith.constant 0.0 : f32
@@ -112,10 +115,18 @@ func.func @reductions(%a: tensor<7x37xf32>, %b: tensor<5x520xf32>,
     %o = arith.maxnumf %x, %acc : f32
     linalg.yield %o : f32
   } -> tensor<7xf32>
-  return %r0, %r1, %r2, %r3, %r4, %r5, %r6#0, %r6#1, %r7, %r8, %r9
+  // A bias gradient: the sum over images and pixels per channel.
+  %e4f = tensor.empty() : tensor<4xf32>
+  %sum4 = linalg.fill ins(%zero : f32) outs(%e4f : tensor<4xf32>) -> tensor<4xf32>
+  %r10 = linalg.reduce ins(%img : tensor<3x4x5x8xf32>) outs(%sum4 : tensor<4xf32>) dimensions = [0, 2, 3]
+    (%in: f32, %acc: f32) {
+      %o = arith.addf %in, %acc : f32
+      linalg.yield %o : f32
+    }
+  return %r0, %r1, %r2, %r3, %r4, %r5, %r6#0, %r6#1, %r7, %r8, %r9, %r10
       : tensor<7xf32>, tensor<5xf32>, tensor<5xf32>, tensor<3xf64>, tensor<4xi32>,
         tensor<4xi32>, tensor<5xf32>, tensor<5xf32>, tensor<2x3xf32>, tensor<3xf32>,
-        tensor<7xf32>
+        tensor<7xf32>, tensor<4xf32>
 }
 """
 # %max5b: the multi-output op's second output starts from -inf.
@@ -128,7 +139,8 @@ n = rng.integers(-1000, 1000, (4, 45), dtype=np.int32)
 s = rng.standard_normal(5).astype(np.float32)
 t = rng.standard_normal((2, 3, 40)).astype(np.float32)
 short = rng.standard_normal((3, 7)).astype(np.float32)
-inputs = [a, b, c, n, s, t, short]
+img = rng.standard_normal((3, 4, 5, 8)).astype(np.float32)
+inputs = [a, b, c, n, s, t, short, img]
 b64 = b.astype(np.float64)
 expected = [  # (values, relative tolerance: 0 for exact)
     (a.max(1), 0), (b.min(1), 0), (np.exp(b64).sum(1), 1e-6),
@@ -136,6 +148,7 @@ expected = [  # (values, relative tolerance: 0 for exact)
     ((b64 * s[:, None]).sum(1), 1e-5), ((b64 - s[:, None]).astype(np.float32).max(1), 0),
     (t.max(2), 0), (short.astype(np.float64).sum(1), 1e-6),
     (np.array([a[i, :4 * i + 1].max() for i in range(7)]), 0),
+    (img.astype(np.float64).sum((0, 2, 3)), 1e-6),
 ]
 
 os.makedirs(work, exist_ok=True)
