@@ -15,8 +15,10 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/SetVector.h"
 
@@ -120,10 +122,23 @@ struct TapeWriteOnceAccumulationsPass
   void runOnOperation() override {
     // The zeros a rewritten op no longer reads, erased once unused.
     llvm::SetVector<Operation *> zeros;
+    SmallVector<Operation *> rewritten;
     getOperation().walk([&](linalg::GenericOp op) {
-      for (Value init : writeOnce(op))
+      SmallVector<Value> dropped = writeOnce(op);
+      for (Value init : dropped)
         zeros.insert(init.getDefiningOp());
+      if (!dropped.empty())
+        rewritten.push_back(op);
     });
+    // A result that no longer reads its output and that nothing uses is
+    // no longer computed (upstream's patterns): elementwise fusion keeps
+    // a fused producer's result while other users read it, and a GPT's
+    // loss gradient kept three 256x512 results that accumulated into
+    // zeros, unused once fused, written every step.
+    RewritePatternSet patterns(&getContext());
+    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+    if (failed(applyOpPatternsGreedily(rewritten, std::move(patterns))))
+      return signalPassFailure();
     for (Operation *init : zeros)
       if (init->use_empty())
         init->erase();

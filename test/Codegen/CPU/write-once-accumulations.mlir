@@ -179,3 +179,35 @@ func.func @two_results(%x: tensor<8x4xf32>, %acc: tensor<8x4xf32>) -> (tensor<8x
   } -> (tensor<8x4xf32>, tensor<8x4xf32>)
   return %r#0, %r#1 : tensor<8x4xf32>, tensor<8x4xf32>
 }
+
+// -----
+
+// Results that accumulated into zeros, that nothing uses once they write:
+// the op stops computing them (fusion leaves such results behind when it
+// fuses a producer whose other users are fused later).
+// CHECK-LABEL: func.func @unused_results
+// CHECK: %[[E:.+]] = tensor.empty() : tensor<8x4xf32>
+// CHECK: %[[R:.+]] = linalg.generic
+// CHECK-SAME: ins(%arg0 : tensor<8x4xf32>) outs(%[[E]] : tensor<8x4xf32>)
+// CHECK: ^bb0(%[[IN:.+]]: f32, %{{.+}}: f32):
+// CHECK-NEXT: %[[NEG:.+]] = arith.negf %[[IN]] : f32
+// CHECK-NEXT: %[[SQ:.+]] = arith.mulf %[[NEG]], %[[NEG]] : f32
+// CHECK-NEXT: linalg.yield %[[SQ]] : f32
+// CHECK-NEXT: } -> tensor<8x4xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @unused_results(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %zeros = arith.constant dense<0.0> : tensor<8x4xf32>
+  %r:2 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                          affine_map<(d0, d1) -> (d0, d1)>,
+                                          affine_map<(d0, d1) -> (d0, d1)>],
+                         iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x4xf32>) outs(%zeros, %zeros : tensor<8x4xf32>, tensor<8x4xf32>) {
+  ^bb0(%in: f32, %z: f32, %w: f32):
+    %n = arith.negf %in : f32
+    %s = arith.addf %z, %n : f32
+    %q = arith.mulf %s, %s : f32
+    %t = arith.addf %w, %q : f32
+    linalg.yield %s, %t : f32, f32
+  } -> (tensor<8x4xf32>, tensor<8x4xf32>)
+  return %r#1 : tensor<8x4xf32>
+}
