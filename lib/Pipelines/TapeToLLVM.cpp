@@ -170,6 +170,8 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   // An accumulation into zeros that reaches each element once (the
   // adjoint of a max-pool whose windows tile the image) writes instead.
   pm.addNestedPass<func::FuncOp>(cpu::createWriteOnceAccumulations());
+  // An elementwise op on what such a scatter writes joins its loop.
+  pm.addNestedPass<func::FuncOp>(cpu::createFuseIntoWriteOnceProducers());
   // Splat inits (zero constants, fills CSE merged) become one private fill
   // per user, which bufferization turns into a write instead of a copy.
   pm.addNestedPass<func::FuncOp>(cpu::createMaterializeSplatInits());

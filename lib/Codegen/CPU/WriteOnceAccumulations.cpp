@@ -10,6 +10,7 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "OneToOneMaps.h"
 #include "Zeros.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,57 +29,10 @@ namespace mlir::tape::cpu {
 } // namespace mlir::tape::cpu
 
 using namespace mlir;
+using mlir::tape::isOneToOne;
 using mlir::tape::isZeros;
 
 namespace {
-
-/// Whether `map` sends the iteration domain of `ranges` one to one onto a
-/// tensor of `shape`: each loop dimension appears in exactly one result,
-/// and each result is a sum of dimensions times constants that form a
-/// mixed radix of the result's size (d2 * 2 + d4 with d4 < 2 and d2 < 12
-/// covers 0 .. 23 once).
-static bool isOneToOne(AffineMap map, ArrayRef<int64_t> ranges,
-                       ArrayRef<int64_t> shape) {
-  if (map.getNumSymbols() != 0 || map.getNumResults() != shape.size())
-    return false;
-  SmallVector<int> uses(map.getNumDims(), 0);
-  for (auto [expr, size] : llvm::zip(map.getResults(), shape)) {
-    // The terms (coefficient, dimension) of the sum.
-    SmallVector<std::pair<int64_t, unsigned>> terms;
-    SmallVector<AffineExpr> pending{expr};
-    while (!pending.empty()) {
-      AffineExpr e = pending.pop_back_val();
-      auto binary = dyn_cast<AffineBinaryOpExpr>(e);
-      if (binary && binary.getKind() == AffineExprKind::Add) {
-        pending.push_back(binary.getLHS());
-        pending.push_back(binary.getRHS());
-        continue;
-      }
-      if (auto dim = dyn_cast<AffineDimExpr>(e)) {
-        terms.push_back({1, dim.getPosition()});
-        continue;
-      }
-      if (!binary || binary.getKind() != AffineExprKind::Mul)
-        return false;
-      auto dim = dyn_cast<AffineDimExpr>(binary.getLHS());
-      auto factor = dyn_cast<AffineConstantExpr>(binary.getRHS());
-      if (!dim || !factor || factor.getValue() < 1)
-        return false;
-      terms.push_back({factor.getValue(), dim.getPosition()});
-    }
-    llvm::sort(terms);
-    int64_t radix = 1;
-    for (auto [factor, dim] : terms) {
-      if (factor != radix || ranges[dim] < 1)
-        return false;
-      ++uses[dim];
-      radix *= ranges[dim];
-    }
-    if (radix != size)
-      return false;
-  }
-  return llvm::all_of(uses, [](int n) { return n == 1; });
-}
 
 /// Rewrites the results of `op` that add into zeros once per element to
 /// write the values they added (0 + v is v, up to the sign of a zero).

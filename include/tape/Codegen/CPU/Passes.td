@@ -986,6 +986,45 @@ def WriteOnceAccumulations
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def FuseIntoWriteOnceProducers
+    : Pass<"tape-cpu-fuse-into-write-once-producers", "::mlir::func::FuncOp"> {
+  let summary = "An elementwise op on a result that a scatter writes once "
+                "is computed in the scatter's loop";
+  let description = [{
+    Runs on tensors, after `tape-cpu-write-once-accumulations`. A
+    `linalg.generic` (the producer) with one result, written and not read,
+    through an output map that reaches each element exactly once and is no
+    projected permutation (a scatter through windows: the adjoint of a
+    max-pool whose windows tile the image), whose result's only user is an
+    elementwise generic in the same block (all loops parallel, identity
+    maps, its output not read, no `linalg.index`) that takes it as an
+    input: the two become one generic with the producer's loops. Its inputs
+    are the producer's and then the consumer's others, those and the output
+    read at the producer's output map; its body is the producer's, then the
+    consumer's on the value the producer yielded.
+
+    This is legal because iteration i of the producer writes element f(i)
+    of its result and no other iteration writes it, so the consumer's
+    computation of element f(i) can happen in iteration i. Upstream
+    elementwise fusion fuses along projected permutations only. The MNIST
+    CNN's max-pool adjoint wrote a 64x64x24x24 image that the ReLU's
+    adjoint read back to write another: one pass over 9 MiB less.
+
+    Example:
+
+    ```mlir
+    %dx = linalg.generic {indexing_maps = [..., affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh * 2 + kh, ow * 2 + kw)>], ...}
+        ins(%x, %m, %g : ...) outs(%e : tensor<2x3x4x4xf32>) {...}
+    %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", ...]}
+        ins(%pre, %dx : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>) outs(%e2 : tensor<2x3x4x4xf32>) {...}
+    ```
+
+    becomes one generic with the first's loops, `ins(%x, %m, %g, %pre)`
+    and `outs(%e2)`, `%pre` and `%e2` at `(n, c, oh * 2 + kh, ow * 2 + kw)`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def EmptyTensorsAsSlices
     : Pass<"tape-cpu-empty-tensors-as-slices", "::mlir::func::FuncOp"> {
   let summary = "Computes a value that is inserted into a slice in that "
