@@ -320,12 +320,19 @@ static std::optional<WindowPair> windowPairLoops(linalg::LinalgOp op) {
   return pair;
 }
 
+/// The largest stride between consecutive lanes that an operand is read
+/// with by one contiguous load and a shuffle instead of a gather (reading
+/// `stride` times the lanes' elements).
+static constexpr int64_t maxDeinterleavedStride = 4;
+
 /// Lowers an op `runsAlongInnermostLoop` (with `inner` its innermost
 /// loop) or `windowedVectorLoop` (with `inner` the loop it returns)
 /// accepts to scalar loops over its other dimensions, in their order,
 /// around vectors along `inner`: `width` lanes at a time, then halves for
-/// what is left (24 = 16 + 8), each operand read by vector.load, by
-/// vector.gather when consecutive iterations are further apart, or loaded
+/// what is left (24 = 16 + 8), each operand read by vector.load, by one
+/// wider load and a shuffle when consecutive iterations are up to
+/// `maxDeinterleavedStride` apart (a pool's windows), by vector.gather
+/// when they are further apart, or loaded
 /// once and broadcast when the loop does not index it, and each output
 /// written by vector.store.
 ///
@@ -421,6 +428,25 @@ static void vectorizeAlongLoop(IRRewriter &rewriter, linalg::LinalgOp op,
       if (stride == 1) {
         value = vector::LoadOp::create(rewriter, loc, vectorOf(arg.getType()),
                                        operand.get(), indices);
+      } else if (stride > 1 && stride <= maxDeinterleavedStride && lanes > 1) {
+        // Every `stride`-th element of a run (a pool's window column): one
+        // load of the whole run, padded past the end of the row, and a
+        // shuffle that keeps the lanes' elements. A gather of 8 lanes
+        // costs about as many loads as lanes.
+        int64_t span = lanes * stride;
+        Value pad = arith::ConstantOp::create(
+            rewriter, loc, rewriter.getZeroAttr(arg.getType()));
+        auto memrefType = cast<MemRefType>(operand.get().getType());
+        AffineMap lastDim = AffineMap::get(
+            memrefType.getRank(), 0,
+            getAffineDimExpr(memrefType.getRank() - 1, rewriter.getContext()));
+        Value run = vector::TransferReadOp::create(
+            rewriter, loc, VectorType::get({span}, arg.getType()),
+            operand.get(), indices, pad, lastDim, ArrayRef<bool>{false});
+        SmallVector<int64_t> lanesOfRun;
+        for (int64_t lane = 0; lane < lanes; ++lane)
+          lanesOfRun.push_back(lane * stride);
+        value = vector::ShuffleOp::create(rewriter, loc, run, run, lanesOfRun);
       } else if (stride > 1) {
         SmallVector<int32_t> offsets;
         for (int64_t lane = 0; lane < lanes; ++lane)

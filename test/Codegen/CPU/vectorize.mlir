@@ -93,15 +93,18 @@ func.func @row_max(%x: memref<5x520xf32>, %out: memref<5xf32>) {
 // A pooling window (the image indexed by `2 * ow + kw`, which upstream
 // vectorization refuses) runs as vectors along the output's row: scalar
 // loops over n, c, oh, kh, kw, then 4, 2 and 1 lanes of ow (the row of
-// 7), the image gathered every second element (one lane: a load).
+// 7), the image's every second element taken from one read of twice the
+// lanes (padded past the row's end) by a shuffle (one lane: a load).
 // Executed in window-exec.test.
 // CHECK-LABEL: func.func @max_pool
 // CHECK-COUNT-5: scf.for
-// CHECK: %[[X:.+]] = vector.gather %{{.+}}[{{.+}}] [%{{.+}}], %{{.+}}, %{{.+}} : memref<2x3x10x14xf32>, vector<4xi32>, vector<4xi1>, vector<4xf32> into vector<4xf32>
+// CHECK: %[[READ:.+]] = vector.transfer_read %{{.+}}[{{.+}}], %{{.+}} : memref<2x3x10x14xf32>, vector<8xf32>
+// CHECK: %[[X:.+]] = vector.shuffle %[[READ]], %[[READ]] [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>
 // CHECK: %[[OLD:.+]] = vector.load %{{.+}} : memref<2x3x5x7xf32>, vector<4xf32>
 // CHECK: %[[MAX:.+]] = arith.maximumf %[[OLD]], %[[X]] : vector<4xf32>
 // CHECK: vector.store %[[MAX]]
-// CHECK: vector.gather {{.*}} into vector<2xf32>
+// CHECK: vector.transfer_read {{.*}} : memref<2x3x10x14xf32>, vector<4xf32>
+// CHECK: vector.shuffle {{.*}} [0, 2] : vector<4xf32>, vector<4xf32>
 // CHECK: vector.load %{{.+}} : memref<2x3x10x14xf32>, vector<1xf32>
 func.func @max_pool(%x: memref<2x3x10x14xf32>, %w: memref<2x2xf32>, %out: memref<2x3x5x7xf32>) {
   linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
@@ -208,12 +211,13 @@ func.func @col2im(%col: memref<3x2x2x2x5x7xf32>, %x: memref<2x3x6x8xf32>) {
 }
 
 // A stride-2 window copy (x[n, c, 2 * oh + kh, 2 * ow + kw], im2col of a
-// pool) with ow innermost: consecutive iterations skip an element, read by
-// one gather of every second element (a 64x64x24x24 copy: 1.39 ms as
-// loops, 1.32 ms as gathers; memory-bound either way).
+// pool) with ow innermost: consecutive iterations skip an element, taken
+// from one read of 8 elements by a shuffle (a gather before: a 64x64x24x24
+// copy took 1.39 ms as loops, 1.32 ms as gathers).
 // CHECK-LABEL: func.func @strided_window
 // CHECK-COUNT-3: scf.for
-// CHECK: vector.gather {{.*}} [%{{.+}}], {{.*}} into vector<4xf32>
+// CHECK: %[[READ:.+]] = vector.transfer_read {{.*}} : memref<1x2x8x8xf32>, vector<8xf32>
+// CHECK: vector.shuffle %[[READ]], %[[READ]] [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>
 // CHECK: vector.store
 // CHECK-NOT: linalg.generic
 func.func @strided_window(%x: memref<1x2x8x8xf32>, %out: memref<1x2x2x2x4x4xf32>) {
