@@ -57,23 +57,19 @@ static bool canMerge(linalg::GenericOp op, unsigned d) {
   return true;
 }
 
-/// The groups of `op`'s loops that can be one loop each, outermost first
-/// (every loop in some group); nullopt if no two loops can merge.
-static std::optional<SmallVector<ReassociationIndices>>
-mergeableLoops(linalg::GenericOp op) {
-  SmallVector<ReassociationIndices> groups;
-  bool merged = false;
-  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d) {
-    if (d > 0 && canMerge(op, d - 1)) {
-      groups.back().push_back(d);
-      merged = true;
-    } else {
-      groups.push_back({static_cast<int64_t>(d)});
-    }
+/// The runs of two or more neighbouring loops of `op` that can be one loop
+/// each, outermost first (what collapseOpIterationDims folds; empty if no
+/// two loops can merge).
+static SmallVector<ReassociationIndices> mergeableLoops(linalg::GenericOp op) {
+  SmallVector<ReassociationIndices> runs;
+  for (unsigned d = 1, e = op.getNumLoops(); d < e; ++d) {
+    if (!canMerge(op, d - 1))
+      continue;
+    if (runs.empty() || runs.back().back() != static_cast<int64_t>(d - 1))
+      runs.push_back({static_cast<int64_t>(d - 1)});
+    runs.back().push_back(d);
   }
-  if (!merged)
-    return std::nullopt;
-  return groups;
+  return runs;
 }
 
 /// Ops worth collapsing and safe to hand to the rewrite: statically shaped
@@ -108,18 +104,12 @@ struct TapeCollapseContiguousLoopsPass
     });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : ops) {
-      std::optional<SmallVector<ReassociationIndices>> groups =
-          mergeableLoops(op);
-      if (!groups)
+      SmallVector<ReassociationIndices> runs = mergeableLoops(op);
+      if (runs.empty())
         continue;
-      // The rewrite wants only the groups of more than one loop.
-      SmallVector<ReassociationIndices> folded;
-      for (const ReassociationIndices &group : *groups)
-        if (group.size() > 1)
-          folded.push_back(group);
       rewriter.setInsertionPoint(op);
       FailureOr<linalg::CollapseResult> collapsed =
-          linalg::collapseOpIterationDims(op, folded, rewriter);
+          linalg::collapseOpIterationDims(op, runs, rewriter);
       if (failed(collapsed))
         continue;
       // On buffers the op has no results: nothing to replace.
