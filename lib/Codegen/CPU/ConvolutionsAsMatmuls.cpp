@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -224,12 +225,23 @@ private:
       int64_t strided = layout(*side).back() == side->dims.back() ? 1 : 2;
       copied += elements(side->dims) * (side == &c ? 2 : 1) * strided;
     }
+    // B laid out [columns, depth] is transposed once more by the packed
+    // kernels (tape-cpu-pack-matmuls reads A in place either way round,
+    // and transposes B while packing it): a filter gradient whose columns
+    // are B ([oh, ow] deep, [c, kh, kw] wide) pays that on all its
+    // columns, and with A and B the other way round only on the output
+    // gradient (the CNN's second convolution: 64 x 576 instead of
+    // 288 x 576 per image), at the price of C transposed.
+    if (b.swapped)
+      copied += columnElements(b);
     // A product with few columns fills few vector lanes and is left to
     // register tiles instead of the packed kernels (the filter gradient of
     // a one-channel 3x3 convolution: 9 columns, 43264 deep): when the
-    // other order is wide, it wins at the price of transposing C.
+    // other order is wide, it wins at the price of transposing C, and of
+    // its B, as many elements as this A, packed transposed; so the narrow
+    // order counts A twice.
     if (elements(c.second) < kNarrowColumns)
-      copied += elements(a.first) * elements(a.second);
+      copied += 2 * elements(a.first) * elements(a.second);
     return copied;
   }
 
@@ -484,6 +496,55 @@ linalg::LinalgOp pieceWiseInitProducer(linalg::LinalgOp op,
   return producer;
 }
 
+/// `loop` (one iteration argument) carrying its value in the layout its
+/// body uses: when the body only reads the argument through one
+/// `linalg.transpose` and yields the inverse transpose of a value nothing
+/// else uses (a filter gradient accumulated image by image as the
+/// transposed C of its matmuls), the transposes move out of the loop, one
+/// before and one after it, instead of two per iteration. Returns the
+/// loop's result in the original layout.
+Value carryTransposed(RewriterBase &rewriter, scf::ForOp loop) {
+  BlockArgument carried = loop.getRegionIterArgs()[0];
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  if (!carried.hasOneUse())
+    return loop.getResult(0);
+  auto enter = dyn_cast<linalg::TransposeOp>(*carried.getUsers().begin());
+  auto leave = yield.getOperand(0).getDefiningOp<linalg::TransposeOp>();
+  if (!enter || !leave || enter.getInput() != carried ||
+      !leave.getResult()[0].hasOneUse() ||
+      invertPermutationVector(enter.getPermutation()) !=
+          SmallVector<int64_t>(leave.getPermutation()))
+    return loop.getResult(0);
+  Location loc = loop.getLoc();
+  auto transposeOf = [&](Value value, ArrayRef<int64_t> permutation) {
+    auto type = cast<RankedTensorType>(value.getType());
+    SmallVector<int64_t> shape;
+    for (int64_t p : permutation)
+      shape.push_back(type.getDimSize(p));
+    Value empty = tensor::EmptyOp::create(rewriter, loc, shape,
+                                          type.getElementType());
+    return linalg::TransposeOp::create(rewriter, loc, value, empty,
+                                       permutation)
+        .getResult()[0];
+  };
+  rewriter.setInsertionPoint(loop);
+  Value init = transposeOf(loop.getInitArgs()[0], enter.getPermutation());
+  auto arranged = scf::ForOp::create(
+      rewriter, loc, loop.getLowerBound(), loop.getUpperBound(),
+      loop.getStep(), ValueRange{init});
+  Block *body = arranged.getBody(); // empty: the old body moves in
+  Value inner = leave.getInput();
+  rewriter.replaceAllUsesWith(enter.getResult()[0], carried);
+  rewriter.eraseOp(enter);
+  rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(0, inner); });
+  rewriter.eraseOp(leave);
+  rewriter.mergeBlocks(loop.getBody(), body, body->getArguments());
+  rewriter.setInsertionPointAfter(arranged);
+  Value result = transposeOf(arranged.getResult(0), leave.getPermutation());
+  rewriter.eraseOp(loop);
+  return result;
+}
+
 /// Rewrites `op` as a loop over its leading image dimension `d` of
 /// convolutions of one image, each as im2col (or col2im) and one matmul:
 /// the columns of one image (a few hundred KiB) stay in cache between the
@@ -571,7 +632,10 @@ LogicalResult rewriteImageByImage(RewriterBase &rewriter, linalg::LinalgOp op,
     return failure();
   }
   oneImage.rewrite(rewriter);
-  rewriter.replaceOp(op, loop.getResults());
+  Value result = loop.getResult(0);
+  if (!sliced[2])
+    result = carryTransposed(rewriter, loop);
+  rewriter.replaceOp(op, result);
   if (initProducer)
     rewriter.eraseOp(initProducer);
   return success();

@@ -211,3 +211,29 @@ func.func @filter_gradient_by_channels(%dy: tensor<4x4x7x7xf32>, %x: tensor<4x2x
   } -> tensor<4x2x3x3xf32>
   return %r : tensor<4x2x3x3xf32>
 }
+
+// A filter gradient with many more columns ([c, kh, kw]: 144) than filters
+// (32): the columns are A, read in place by the packed kernels, and the
+// output gradient B, of which the packer transposes 32 x 256 instead of
+// 144 x 256 per image. C is then [c, kh, kw, f]: the image loop carries
+// it in that layout, transposed once before and once after the loop.
+// IMAGE-LABEL: func.func @wide_filter_gradient
+// IMAGE: %[[T:.*]] = linalg.transpose ins(%arg2 : tensor<32x16x3x3xf32>) {{.*}} permutation = [1, 2, 3, 0]
+// IMAGE: %[[L:.*]] = scf.for %{{.*}} iter_args(%[[ACC:.*]] = %[[T]]) -> (tensor<16x3x3x32xf32>)
+// IMAGE-NOT: linalg.transpose
+// IMAGE: %[[C:.*]] = tensor.collapse_shape %[[ACC]] {{\[}}[0, 1, 2], [3]] : tensor<16x3x3x32xf32> into tensor<144x32xf32>
+// IMAGE: linalg.matmul {{.*}} : tensor<144x256xf32>, tensor<32x256xf32>) outs(%[[C]] : tensor<144x32xf32>)
+// IMAGE-NOT: linalg.transpose
+// IMAGE: scf.yield
+// IMAGE: linalg.transpose ins(%[[L]] : tensor<16x3x3x32xf32>) {{.*}} permutation = [3, 0, 1, 2]
+func.func @wide_filter_gradient(%dy: tensor<2x32x16x16xf32>, %x: tensor<2x16x18x18xf32>, %dw: tensor<32x16x3x3xf32>) -> tensor<32x16x3x3xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, f, oh, ow, c, kh, kw) -> (n, f, oh, ow)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>, affine_map<(n, f, oh, ow, c, kh, kw) -> (f, c, kh, kw)>],
+      iterator_types = ["reduction", "parallel", "reduction", "reduction", "parallel", "parallel", "parallel"]}
+      ins(%dy, %x : tensor<2x32x16x16xf32>, tensor<2x16x18x18xf32>) outs(%dw : tensor<32x16x3x3xf32>) {
+  ^bb0(%g: f32, %a: f32, %acc: f32):
+    %p = arith.mulf %g, %a : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<32x16x3x3xf32>
+  return %r : tensor<32x16x3x3xf32>
+}
