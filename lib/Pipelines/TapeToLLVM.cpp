@@ -152,8 +152,12 @@ LogicalResult mlir::tape::buildTapeToLLVMPipeline(
   // by inserting each slice where the sum so far is zero.
   tensorFns.addPass(cpu::createSumsOfDisjointSlices());
   tensorFns.addPass(createConvertElementwiseToLinalgPass());
-  if (!options.checkNumerics)
+  if (!options.checkNumerics) {
     tensorFns.addPass(cpu::createFuseElementwiseOps());
+    // An elementwise op on a convolution's result (its ReLU) runs in the
+    // convolution's loop over the images, on each image while in cache.
+    tensorFns.addPass(cpu::createFuseIntoImageLoops());
+  }
   // A matrix read by a matrix-vector product and, row by row, by the
   // transposed product of its gradient is read once, a block of rows at a
   // time (with threads, a share of the rows per thread first).

@@ -26,14 +26,36 @@ using namespace mlir;
 
 namespace {
 
+/// Whether every use of `value` but `user` only reads it: an input of a
+/// destination-style op, directly or through reshapes (the ReLU that
+/// tape-cpu-fuse-into-image-loops put beside a convolution's insertion
+/// reads the image where it is inserted).
+static bool onlyReadBesides(Value value, Operation *user) {
+  return llvm::all_of(value.getUses(), [&](OpOperand &use) {
+    Operation *owner = use.getOwner();
+    if (owner == user)
+      return true;
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(owner))
+      return onlyReadBesides(owner->getResult(0), nullptr);
+    auto dps = dyn_cast<DestinationStyleOpInterface>(owner);
+    return dps && dps.isDpsInput(&use);
+  });
+}
+
 /// The `tensor.empty` that `value` is computed into, following each
 /// destination-style op to the init its result is tied to and each reshape
-/// to its source, if every value on the way has no other use.
-tensor::EmptyOp emptyUnder(Value value) {
-  while (value.hasOneUse()) {
+/// to its source, if every value on the way has no other use. Values of
+/// the final data (`value`, inserted by `insert`, down to the result of
+/// the last op that writes it) may also be read by others: they read what
+/// the slice then holds.
+tensor::EmptyOp emptyUnder(Value value, Operation *insert) {
+  bool final = true;
+  Operation *user = insert;
+  while (final ? onlyReadBesides(value, user) : value.hasOneUse()) {
     Operation *def = value.getDefiningOp();
     if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(def))
       return empty;
+    user = def;
     if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def)) {
       value = def->getOperand(0);
       continue;
@@ -42,6 +64,7 @@ tensor::EmptyOp emptyUnder(Value value) {
     if (!dps || !dps.hasPureTensorSemantics())
       return {};
     value = dps.getTiedOpOperand(cast<OpResult>(value))->get();
+    final = false;
   }
   return {};
 }
@@ -54,7 +77,7 @@ struct TapeEmptyTensorsAsSlicesPass
     SmallVector<tensor::InsertSliceOp> inserts;
     getOperation().walk([&](tensor::InsertSliceOp op) { inserts.push_back(op); });
     for (tensor::InsertSliceOp insert : inserts) {
-      tensor::EmptyOp empty = emptyUnder(insert.getSource());
+      tensor::EmptyOp empty = emptyUnder(insert.getSource(), insert);
       if (!empty || empty.getType() != insert.getSourceType())
         continue;
       // The slice is taken where the empty tensor was: the destination and

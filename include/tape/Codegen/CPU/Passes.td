@@ -986,6 +986,53 @@ def WriteOnceAccumulations
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def FuseIntoImageLoops
+    : Pass<"tape-cpu-fuse-into-image-loops", "::mlir::func::FuncOp"> {
+  let summary = "An elementwise op on a convolution's result is computed in "
+                "its loop over the images";
+  let description = [{
+    Runs on tensors, after `tape-cpu-fuse-elementwise-ops`. A loop over the
+    images of a batch, as `tape-cpu-convolutions-as-matmuls` builds one (an
+    `scf.for` with one tensor iteration argument into which each iteration
+    inserts the entry of the leading dimension that its induction variable
+    names), whose result an elementwise `linalg.generic` reads (all loops
+    parallel, identity maps, no `linalg.index`; the ReLU after a
+    convolution, or the ReLU adjoint after an input gradient's col2im)
+    takes that op in: upstream's consumer fusion (`scf::tileAndFuseConsumer`)
+    computes it on each image's slice right after the slice is written, and
+    the loop yields its result as well. Repeated while such consumers are
+    left. The consumer then reads the image while it is in cache instead of
+    the whole batch back from memory.
+
+    The image's insertion gets its unit leading dimension for the fusion
+    (upstream slices the consumer like the inserted value) and loses it
+    again after (upstream's reassociative reshape folding), so that
+    `tape-cpu-empty-tensors-as-slices` still has the matmul write the slice
+    in place. Loops that are one thread's piece of a convolution (inside an
+    `scf.forall`) are left alone.
+
+    The MNIST CNN at one thread: both ReLUs join their convolution's loop
+    and the first ReLU's adjoint joins the second convolution's input
+    gradient; step min 46.5-48.1 -> 45.2-46.3 ms (4 alternating runs).
+
+    Example:
+
+    ```mlir
+    %y = scf.for %n = %c0 to %c64 step %c1 iter_args(%acc = %e) -> (tensor<64x64x24x24xf32>) {
+      ...
+      %r = tensor.insert_slice %image into %acc[%n, 0, 0, 0] [1, 64, 24, 24] [1, 1, 1, 1]
+      scf.yield %r : tensor<64x64x24x24xf32>
+    }
+    %relu = linalg.generic {... elementwise ...} ins(%y : ...) outs(%e2 : ...)
+    ```
+
+    becomes one loop that yields the convolution's images and their ReLU,
+    each computed per image.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def FuseIntoWriteOnceProducers
     : Pass<"tape-cpu-fuse-into-write-once-producers", "::mlir::func::FuncOp"> {
   let summary = "An elementwise op on a result that a scatter writes once "
