@@ -42,7 +42,9 @@ switch to turn it off, so torch's losses on E are printed but not
 compared (the per-step table marks E with *); ours JIT and AOT draw the
 same masks and are compared with each other as for the other models.
 
-Columns (per-step median times, each at every --threads count):
+Columns (per-step median times, each at every --threads count; each
+cell the median of --rounds measurements taken in turn with the other
+columns):
   ours JIT   tape-run's median from --report-stats (with --num-threads=N,
              or --threads=N, when tape-run lists it; otherwise only at 1
              thread)
@@ -641,6 +643,9 @@ def main():
                     help="timed steps per measurement (A: 100x, C: 1/4, "
                          "E: 1/10, F: 1/2; at least 3)")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="measurements of each cell, taken in turn with the "
+                    "other columns; the table shows the median (default 3)")
     ap.add_argument("--models", default=DEFAULT_MODELS,
                     help=f"comma-separated, of {','.join(MODELS)}, or all "
                          f"(default {DEFAULT_MODELS}: E and F take seconds "
@@ -827,23 +832,35 @@ def bench(opts, threads, models):
                   flush=True)
             for n in threads:
                 row = results[(model, n)] = {}
-                for col, fn in implementations(n):
-                    if col in broken:
-                        row[col] = None
+                # --rounds rounds, each column once per round in turn, so
+                # that a burst of load on the shared machine hits one
+                # round of one column, not a whole column: each cell is
+                # the run with the median of the rounds' medians.
+                runs = {}
+                for round_ in range(opts.rounds):
+                    for col, fn in implementations(n):
+                        if col in broken or (col in row and row[col] is None):
+                            row[col] = None
+                            continue
+                        try:
+                            r = fn(steps)
+                        except Failure as e:
+                            row[col] = None
+                            errors.append(f"{model} {col} {n} threads: {e}")
+                            print(f"  {n} thr {col:<10} FAILED: "
+                                  f"{str(e).splitlines()[0]}")
+                            continue
+                        if col not in unchecked:
+                            agree(col, model, ref, r["losses"])
+                        runs.setdefault(col, []).append(r)
+                        print(f"  {n} thr {col:<10} "
+                              f"{fmt_time(r['median_us']):>10} (round "
+                              f"{round_ + 1}/{opts.rounds})", flush=True)
+                for col, rs in runs.items():
+                    if row.get(col, True) is None:
                         continue
-                    try:
-                        r = fn(steps)
-                    except Failure as e:
-                        row[col] = None
-                        errors.append(f"{model} {col} {n} threads: {e}")
-                        print(f"  {n} thr {col:<10} FAILED: "
-                              f"{str(e).splitlines()[0]}")
-                        continue
-                    if col not in unchecked:
-                        agree(col, model, ref, r["losses"])
-                    row[col] = r
-                    print(f"  {n} thr {col:<10} "
-                          f"{fmt_time(r['median_us']):>10}", flush=True)
+                    rs.sort(key=lambda r: r["median_us"])
+                    r = row[col] = rs[(len(rs) - 1) // 2]
                     if n == threads[0] and col in ("ours JIT", "ours AOT",
                                                    "hand", "torch"):
                         mem[col] = r["rss"]
