@@ -20,9 +20,9 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tape::cpu {
 #define GEN_PASS_DEF_FUSEINTOIMAGELOOPS
@@ -102,48 +102,47 @@ struct FuseIntoImageLoopsPass
     // through the scf.forall around a piece and the scf.for inside it
     // aborted inside upstream's consumer fusion (LLVM 22, not pursued), so
     // with threads the consumers stay outside.
-    SmallVector<SmallVector<LoopLikeOpInterface>> nests;
+    SmallVector<scf::ForOp> loops;
     getOperation().walk([&](scf::ForOp loop) {
       if (isImageLoop(loop) && !isa<scf::ForallOp>(loop->getParentOp()))
-        nests.push_back({loop});
+        loops.push_back(loop);
     });
     IRRewriter rewriter(&getContext());
-    for (SmallVector<LoopLikeOpInterface> &nest : nests) {
-      if (nest.front()->getNumResults() != 1 ||
-          llvm::none_of(nest.front()->getResult(0).getUsers(),
-                        [&](Operation *user) {
-                          auto consumer = dyn_cast<linalg::GenericOp>(user);
-                          return consumer && isElementwise(consumer);
-                        }))
+    auto elementwiseUser = [](Operation *user) {
+      auto consumer = dyn_cast<linalg::GenericOp>(user);
+      return consumer && isElementwise(consumer);
+    };
+    for (scf::ForOp loop : loops) {
+      if (llvm::none_of(loop->getResult(0).getUsers(), elementwiseUser))
         continue;
-      insertWithUnitDim(rewriter, cast<scf::ForOp>(nest.back()));
-      // Each fusion replaces the loops by ones with another result; follow
-      // them and fuse the next consumer, until none is left.
+      insertWithUnitDim(rewriter, loop);
+      // Each fusion replaces the loop by one with another result (`nest`
+      // then holds the new loop); fuse the next consumer of the first
+      // result until none is left.
+      SmallVector<LoopLikeOpInterface> nest = {loop};
       bool fused = true;
       while (fused) {
         fused = false;
         for (Operation *user : nest.front()->getResult(0).getUsers()) {
-          auto consumer = dyn_cast<linalg::GenericOp>(user);
-          if (!consumer || !isElementwise(consumer) ||
-              consumer->getBlock() != nest.front()->getBlock())
+          if (!elementwiseUser(user) ||
+              user->getBlock() != nest.front()->getBlock())
             continue;
-          FailureOr<scf::SCFFuseConsumerOfSliceResult> result =
-              scf::tileAndFuseConsumer(rewriter, consumer, nest);
-          if (failed(result))
+          if (failed(scf::tileAndFuseConsumer(rewriter, user, nest)))
             continue;
-          // The loops' new results replaced the consumer's.
-          if (consumer->use_empty())
-            rewriter.eraseOp(consumer);
+          // The loop's new results replaced the consumer's.
+          if (user->use_empty())
+            rewriter.eraseOp(user);
           fused = true;
           break;
         }
       }
+      auto fusedLoop = cast<scf::ForOp>(nest.front());
       // The image goes back to being inserted without its unit dimension
       // (upstream's reshape folding), as tape-cpu-empty-tensors-as-slices
       // and bufferization expect it: the matmul then writes the image's
       // slice in place, and the consumer reads it from there.
       SmallVector<Operation *> inserts;
-      nest.back()->walk([&](tensor::InsertSliceOp insert) {
+      fusedLoop->walk([&](tensor::InsertSliceOp insert) {
         if (insert.getSource().getDefiningOp<tensor::ExpandShapeOp>())
           inserts.push_back(insert);
       });
@@ -154,7 +153,7 @@ struct FuseIntoImageLoopsPass
       (void)applyOpPatternsGreedily(inserts, std::move(patterns), config);
       // What the fusion left unused (the first insertion, slices it took).
       for (Operation &op : llvm::make_early_inc_range(
-               llvm::reverse(*cast<scf::ForOp>(nest.back()).getBody())))
+               llvm::reverse(*fusedLoop.getBody())))
         if (isOpTriviallyDead(&op))
           rewriter.eraseOp(&op);
     }
