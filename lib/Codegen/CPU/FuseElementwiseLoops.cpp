@@ -14,6 +14,8 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "IdentityElementwise.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -35,10 +37,7 @@ using namespace mlir;
 static bool isElementwiseOnWholeBuffers(Operation *op) {
   auto generic = dyn_cast<linalg::GenericOp>(op);
   if (!generic || !generic.hasPureBufferSemantics() ||
-      generic.getNumLoops() == 0 ||
-      generic.getNumParallelLoops() != generic.getNumLoops() ||
-      !llvm::all_of(generic.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }))
+      generic.getNumLoops() == 0 || !tape::isIdentityElementwise(generic))
     return false;
   bool bodyTouchesMemory =
       generic.getRegion()

@@ -14,6 +14,8 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "IdentityElementwise.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -59,10 +61,7 @@ static bool isImageLoop(scf::ForOp loop) {
 /// An elementwise generic on tensors (all loops parallel, identity maps)
 /// whose body does not ask for its loop indices.
 static bool isElementwise(linalg::GenericOp op) {
-  return op.hasPureTensorSemantics() &&
-         op.getNumParallelLoops() == op.getNumLoops() &&
-         llvm::all_of(op.getIndexingMapsArray(),
-                      [](AffineMap m) { return m.isIdentity(); }) &&
+  return op.hasPureTensorSemantics() && tape::isIdentityElementwise(op) &&
          op.getBody()->getOps<linalg::IndexOp>().empty();
 }
 

@@ -13,6 +13,7 @@
 
 #include "tape/Codegen/CPU/Passes.h"
 
+#include "IdentityElementwise.h"
 #include "OneToOneMaps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -50,9 +51,7 @@ static bool isWriteOnceProducer(linalg::GenericOp op) {
 /// the producer).
 static bool isElementwiseConsumer(linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumResults() != 1 ||
-      op.getNumParallelLoops() != op.getNumLoops() ||
-      !llvm::all_of(op.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }) ||
+      !tape::isIdentityElementwise(op) ||
       !op.getBody()->getOps<linalg::IndexOp>().empty())
     return false;
   OpOperand &init = op.getDpsInitsMutable()[0];
