@@ -226,8 +226,9 @@ private:
       copied += elements(side->dims) * (side == &c ? 2 : 1) * strided;
     }
     // B laid out [columns, depth] is transposed once more by the packed
-    // kernels (tape-cpu-pack-matmuls reads A in place either way round,
-    // and transposes B while packing it): a filter gradient whose columns
+    // kernels (tape-cpu-pack-matmuls transposes no A: it reads one stored
+    // [m, k] in place and copies one stored [k, m] into panels as it is;
+    // but it transposes B while packing it): a filter gradient whose columns
     // are B ([oh, ow] deep, [c, kh, kw] wide) pays that on all its
     // columns, and with A and B the other way round only on the output
     // gradient (the CNN's second convolution: 64 x 576 instead of

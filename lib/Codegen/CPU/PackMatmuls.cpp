@@ -11,8 +11,8 @@
 //           mr x nr tile of C in registers; kc rank-1 updates from one
 //           B panel (L1) and one A panel
 //
-// A (in either layout) and an untransposed B of whole panels that fits in
-// cache are not packed when their rows are laid out well: the kernel reads
+// An untransposed A, and an untransposed B of whole panels that fits in
+// cache, are not packed when their rows are laid out well: the kernel reads
 // them where they are (see `match`).
 //
 // Panels are zero-padded to full tiles, so the inner loop never branches;
@@ -204,11 +204,16 @@ struct TapePackMatmulsPass
     //   reads nr contiguous floats of a row per step, as from a packed
     //   panel, and the pass that would copy all of B is saved (about a
     //   tenth of a 64x784x256 product);
-    // - A, whose elements the kernel broadcasts from memory one by one
-    //   either way: stored transposed, a step's mr elements are adjacent,
-    //   as in a panel; untransposed, they are mr rows apart, and the
-    //   transposing pack is saved (3-7% of 256-row products with 4 to 16
-    //   column panels, 2-5% lost or won on 64-row ones: measured, noisy).
+    // - an untransposed A, whose elements the kernel broadcasts from memory
+    //   one by one either way: a step's mr elements are mr rows apart, each
+    //   row read front to back, and the transposing pack is saved (3-7% of
+    //   256-row products with 4 to 16 column panels, 2-5% lost or won on
+    //   64-row ones: measured, noisy). A transposed A is packed: its pack
+    //   is a plain copy, while read in place every depth step would touch
+    //   a new cache line a row pitch from the last (pages apart for wide
+    //   A, out of the stride prefetcher's reach): 784x1024x256 with A^T ran
+    //   at 133-145 GFLOP/s in place against 160-191 packed, 512x128x256 at
+    //   143-155 against 166-168.
     auto rowStrideBytes = [](Value operand) -> std::optional<int64_t> {
       SmallVector<int64_t> strides;
       int64_t offset;
@@ -224,7 +229,7 @@ struct TapePackMatmulsPass
     };
     m.directB = !m.transB && m.n % nr == 0 &&
                 m.k * m.n * 4 <= maxDirectBBytes && inPlace(op.getDpsInputs()[1]);
-    m.directA = directA && inPlace(op.getDpsInputs()[0]);
+    m.directA = directA && !m.transA && inPlace(op.getDpsInputs()[0]);
     return m;
   }
 
@@ -415,7 +420,7 @@ struct TapePackMatmulsPass
   /// the tile plus the bias row, if `mm` starts from one). With
   /// `mm.directB`, `packedB` is B itself, read from row pc + p at column
   /// `col0`; with `mm.directA`, `packedA` is A itself, read at (row0 + i,
-  /// pc + p) (or transposed).
+  /// pc + p).
   void microKernel(OpBuilder &b, Location loc, Matmul &mm,
                    Value packedA, Value packedB, Value row0, Value col0,
                    Value ir, Value jr, Value pc, Value kcHere, bool fullRows,
@@ -488,10 +493,8 @@ struct TapePackMatmulsPass
             // (a vector load would need shuffles to spread its lanes).
             Value ai =
                 mm.directA
-                    ? memref::LoadOp::create(
-                          nb, l, packedA,
-                          mm.transA ? ValueRange{depth, aRows[i]}
-                                 : ValueRange{aRows[i], depth})
+                    ? memref::LoadOp::create(nb, l, packedA,
+                                             ValueRange{aRows[i], depth})
                     : memref::LoadOp::create(
                           nb, l, packedA,
                           ValueRange{ir, p,

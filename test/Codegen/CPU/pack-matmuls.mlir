@@ -196,15 +196,16 @@ func.func @strided_rows(%a: memref<64x128xf32>, %b: memref<128x256xf32, strided<
 
 // -----
 
-// A packed after all when its rows are 4 KiB apart (1024 columns); A^T
-// (stored K x M) read in place: a step's 6 elements are adjacent, as in a
-// panel.
+// A packed after all when its rows are 4 KiB apart (1024 columns), and
+// A^T (stored K x M) always: its panels are copies of 6-element runs of
+// its rows, which the kernel then reads contiguously instead of a new
+// cache line per depth step.
 // DIRECT-LABEL: func.func @a_stride_4k
 // DIRECT: memref.alloc() : memref<{{.+}}x6xf32>
 // DIRECT-LABEL: func.func @a_transposed
-// DIRECT-NOT: memref.alloc
-// DIRECT: scf.for
-// DIRECT: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<128x64xf32>
+// DIRECT: %[[AP:.+]] = memref.alloc() : memref<{{.+}}x6xf32>
+// DIRECT: vector.transfer_read %arg0[%{{.+}}, %{{.+}}], %{{.+}} : memref<128x64xf32>, vector<6xf32>
+// DIRECT: vector.store %{{.+}}, %[[AP]]
 // DIRECT: vector.fma
 func.func @a_stride_4k(%a: memref<64x1024xf32>, %b: memref<1024x128xf32>, %c: memref<64x128xf32>) {
   linalg.matmul ins(%a, %b : memref<64x1024xf32>, memref<1024x128xf32>) outs(%c : memref<64x128xf32>)
