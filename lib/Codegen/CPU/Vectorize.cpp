@@ -589,15 +589,19 @@ innermostReductionCombiners(linalg::LinalgOp op, int64_t width) {
 
 /// Lowers an op `innermostReductionCombiners` accepts: scalar loops over
 /// the outer dimensions; along the innermost one, the value each output
-/// combines is computed `width` lanes at a time and combined into a vector
-/// accumulator (the first vector starts it), which is reduced across its
-/// lanes once per output element; the `width / 2`, ... lanes left over are
-/// reduced and combined after it, then the output's old value. Lane `l`
-/// of the accumulator gathers the iterations `l (mod width)`: an order
-/// fixed by the shapes alone, the same at any thread count. Before, each
+/// combines is computed `width` lanes at a time and combined into one of
+/// `kReductionChains` vector accumulators in turn (the first vectors start
+/// them), which are combined pairwise and reduced across their lanes once
+/// per output element; the `width / 2`, ... lanes left over are reduced
+/// and combined after it, then the output's old value. Lane `l` of
+/// accumulator `c` gathers the vectors `c (mod chains)`'s lane `l`: an
+/// order fixed by the shapes alone, the same at any thread count. Before, each
 /// `width` iterations were reduced across lanes into the output in memory,
 /// a chain of dependent horizontal reductions: a max over a GPT's logits
 /// rows (256 x 512) took about 0.35 ms, a pass over 0.5 MiB.
+/// Accumulators per output along the innermost loop of a reduction.
+static constexpr int64_t kReductionChains = 4;
+
 static void vectorizeInnermostReduction(IRRewriter &rewriter,
                                         linalg::LinalgOp op,
                                         ArrayRef<Operation *> combiners,
@@ -704,36 +708,100 @@ static void vectorizeInnermostReduction(IRRewriter &rewriter,
                                       : SmallVector<Value>{next, accumulated};
     return withType(combiner, operands, accumulated.getType()).front();
   };
-  auto reduceLanes = [&](Operation *combiner, Value vector) -> Value {
+  // One vector's lanes combined into a scalar, in a tree. Sums and
+  // products go through vector.reduction with reassociation (which LLVM
+  // lowers to a tree of shuffles); a min or max is halved explicitly:
+  // LLVM lowers its reduction to a chain of scalar steps, each with the
+  // NaN checks of maxnum (a row max over a GPT's attention scores spent
+  // most of its time in that chain). Max and min are associative, NaN
+  // rules included, so the tree gives the chain's value.
+  auto reduceLanes = [&](Operation *combiner, OpOperand &init,
+                         Value vector) -> Value {
     vector::CombiningKind kind = *linalg::getCombinerOpKind(combiner);
+    auto type = cast<VectorType>(vector.getType());
+    int64_t lanes = type.getNumElements();
+    bool minMax = isa<arith::MaxNumFOp, arith::MinNumFOp, arith::MaximumFOp,
+                      arith::MinimumFOp>(combiner);
+    if (minMax && llvm::isPowerOf2_64(lanes)) {
+      for (; lanes > 1; lanes /= 2) {
+        int64_t half = lanes / 2;
+        auto slice = [&](int64_t offset) -> Value {
+          return vector::ExtractStridedSliceOp::create(
+              rewriter, loc, vector, ArrayRef<int64_t>{offset},
+              ArrayRef<int64_t>{half}, ArrayRef<int64_t>{1});
+        };
+        vector = combine(combiner, init, slice(0), slice(half));
+      }
+      return vector::ExtractOp::create(rewriter, loc, vector,
+                                       ArrayRef<int64_t>{0});
+    }
     auto reduction = vector::ReductionOp::create(rewriter, loc, kind, vector);
-    // The lanes are combined in a tree (reassociation is what the
-    // accumulator already does).
     if (isa<FloatType>(reduction.getType()))
       reduction.setFastmathAttr(arith::FastMathFlagsAttr::get(
           rewriter.getContext(), arith::FastMathFlags::reassoc));
     return reduction;
   };
 
+  // Along the innermost loop, `chains` accumulators per output take the
+  // vectors in turn (vector v goes to accumulator v mod chains), so that
+  // consecutive combines do not wait on each other (an add has 4 cycles
+  // of latency and a load port does 1-2 vectors a cycle; a maxnum is
+  // three dependent instructions); they are combined pairwise after the
+  // loop. The order is fixed by the shapes alone.
   int64_t count = ranges[inner] / width;
-  SmallVector<Value> accumulators = combinedValues(constant(0), width);
-  if (count > 1) {
-    auto loop = scf::ForOp::create(rewriter, loc, constant(width),
-                                   constant(count * width), constant(width),
-                                   accumulators);
+  int64_t chains = std::min<int64_t>(kReductionChains, count);
+  int64_t outputs = op.getNumDpsInits();
+  auto offset = [&](Value index, int64_t add) -> Value {
+    return add ? arith::AddIOp::create(rewriter, loc, index, constant(add))
+                     .getResult()
+               : index;
+  };
+  // accumulators[c * outputs + i]: chain c of output i.
+  SmallVector<Value> accumulators;
+  for (int64_t c = 0; c < chains; ++c)
+    llvm::append_range(accumulators,
+                       combinedValues(constant(c * width), width));
+  int64_t rounds = count / chains;
+  auto combineInto = [&](MutableArrayRef<Value> into, ValueRange from,
+                         ValueRange next) {
+    for (auto [i, init] : llvm::enumerate(op.getDpsInitsMutable()))
+      into[i] = combine(combiners[i], init, from[i], next[i]);
+  };
+  if (rounds > 1) {
+    auto loop = scf::ForOp::create(
+        rewriter, loc, constant(chains * width),
+        constant(rounds * chains * width), constant(chains * width),
+        accumulators);
     OpBuilder::InsertionGuard body(rewriter);
     rewriter.setInsertionPointToStart(loop.getBody());
-    SmallVector<Value> next = combinedValues(loop.getInductionVar(), width);
-    SmallVector<Value> updated;
-    for (auto [i, init] : llvm::enumerate(op.getDpsInitsMutable()))
-      updated.push_back(combine(combiners[i], init, loop.getRegionIterArgs()[i],
-                                next[i]));
+    SmallVector<Value> updated(accumulators.size());
+    for (int64_t c = 0; c < chains; ++c)
+      combineInto(
+          MutableArrayRef<Value>(updated).slice(c * outputs, outputs),
+          loop.getRegionIterArgs().slice(c * outputs, outputs),
+          combinedValues(offset(loop.getInductionVar(), c * width), width));
     scf::YieldOp::create(rewriter, loc, updated);
-    accumulators = loop.getResults();
+    accumulators.assign(loop.getResults().begin(), loop.getResults().end());
   }
+  // The vectors left after the last whole round, one per chain.
+  for (int64_t c = 0; c < count - rounds * chains; ++c) {
+    MutableArrayRef<Value> chain =
+        MutableArrayRef<Value>(accumulators).slice(c * outputs, outputs);
+    combineInto(chain, SmallVector<Value>(chain),
+                combinedValues(constant((rounds * chains + c) * width), width));
+  }
+  for (int64_t step = 1; step < chains; step *= 2)
+    for (int64_t c = 0; c + step < chains; c += 2 * step) {
+      MutableArrayRef<Value> into =
+          MutableArrayRef<Value>(accumulators).slice(c * outputs, outputs);
+      combineInto(into, SmallVector<Value>(into),
+                  SmallVector<Value>(ArrayRef<Value>(accumulators)
+                                         .slice((c + step) * outputs, outputs)));
+    }
+  accumulators.resize(outputs);
   SmallVector<Value> reduced;
-  for (auto [i, accumulator] : llvm::enumerate(accumulators))
-    reduced.push_back(reduceLanes(combiners[i], accumulator));
+  for (auto [i, init] : llvm::enumerate(op.getDpsInitsMutable()))
+    reduced.push_back(reduceLanes(combiners[i], init, accumulators[i]));
   int64_t start = count * width;
   for (int64_t lanes = width / 2; lanes >= 1 && start < ranges[inner];
        lanes /= 2) {
@@ -742,7 +810,7 @@ static void vectorizeInnermostReduction(IRRewriter &rewriter,
     SmallVector<Value> rest = combinedValues(constant(start), lanes);
     for (auto [i, init] : llvm::enumerate(op.getDpsInitsMutable()))
       reduced[i] = combine(combiners[i], init, reduced[i],
-                           reduceLanes(combiners[i], rest[i]));
+                           reduceLanes(combiners[i], init, rest[i]));
     start += lanes;
   }
   for (auto [i, init] : llvm::enumerate(op.getDpsInitsMutable())) {

@@ -63,20 +63,37 @@ func.func @uniform_reduction(%x: memref<2x2xf64>, %s: f64, %out: memref<2xf64>) 
   return
 }
 
-// A reduction along the innermost loop: a vector accumulator per row
-// (started by the first 16 lanes), one reduction across its lanes after the
-// loop, the 8 lanes left over reduced and combined after it, then the old
-// value. Executed in reduction-exec.test.
+// A reduction along the innermost loop: four vector accumulators per row
+// (started by the first 64 lanes) take the vectors in turn, are combined
+// pairwise after the loop, and the result's lanes are halved down to one
+// (a min or max: LLVM would lower vector.reduction to a chain of scalar
+// steps); the 8 lanes left over are reduced the same way and combined
+// after it, then the old value. Executed in reduction-exec.test.
 // CHECK-LABEL: func.func @row_max
 // CHECK: scf.for %[[I:.+]] = %c0 to %c5 step %c1
-// CHECK: %[[FIRST:.+]] = vector.load %{{.+}}[%[[I]], %c0] : memref<5x520xf32>, vector<16xf32>
-// CHECK: %[[ACC:.+]] = scf.for %{{.+}} = %c16 to %c512 step %c16 iter_args(%[[A:.+]] = %[[FIRST]]) -> (vector<16xf32>)
+// CHECK: %[[F0:.+]] = vector.load %{{.+}}[%[[I]], %c0] : memref<5x520xf32>, vector<16xf32>
+// CHECK: %[[F1:.+]] = vector.load %{{.+}}[%[[I]], %c16]
+// CHECK: %[[F2:.+]] = vector.load %{{.+}}[%[[I]], %c32]
+// CHECK: %[[F3:.+]] = vector.load %{{.+}}[%[[I]], %c48]
+// CHECK: %[[ACC:.+]]:4 = scf.for %{{.+}} = %c64 to %c512 step %c64 iter_args(%[[A0:.+]] = %[[F0]], %[[A1:.+]] = %[[F1]], %[[A2:.+]] = %[[F2]], %[[A3:.+]] = %[[F3]]) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK:   %[[V:.+]] = vector.load {{.*}} vector<16xf32>
-// CHECK:   %[[M:.+]] = arith.maximumf %[[V]], %[[A]] : vector<16xf32>
-// CHECK:   scf.yield %[[M]]
-// CHECK: %[[R:.+]] = vector.reduction <maximumf>, %[[ACC]] fastmath<reassoc> : vector<16xf32> into f32
+// CHECK:   %[[M:.+]] = arith.maximumf %[[V]], %[[A0]] : vector<16xf32>
+// CHECK:   scf.yield %[[M]], %{{.+}}, %{{.+}}, %{{.+}} :
+// CHECK: %[[P0:.+]] = arith.maximumf %[[ACC]]#1, %[[ACC]]#0 : vector<16xf32>
+// CHECK: %[[P1:.+]] = arith.maximumf %[[ACC]]#3, %[[ACC]]#2 : vector<16xf32>
+// CHECK: %[[ALL:.+]] = arith.maximumf %[[P1]], %[[P0]] : vector<16xf32>
+// CHECK: %[[HI:.+]] = vector.extract_strided_slice %[[ALL]] {offsets = [8], sizes = [8], strides = [1]}
+// CHECK: %[[LO:.+]] = vector.extract_strided_slice %[[ALL]] {offsets = [0], sizes = [8], strides = [1]}
+// CHECK: arith.maximumf %[[HI]], %[[LO]] : vector<8xf32>
+// CHECK: arith.maximumf {{.+}} : vector<4xf32>
+// CHECK: arith.maximumf {{.+}} : vector<2xf32>
+// CHECK: %[[ONE:.+]] = arith.maximumf {{.+}} : vector<1xf32>
+// CHECK: %[[R:.+]] = vector.extract %[[ONE]][0] : f32 from vector<1xf32>
+// CHECK-NOT: vector.reduction
 // CHECK: %[[REST:.+]] = vector.load %{{.+}}[%[[I]], %c512] : memref<5x520xf32>, vector<8xf32>
-// CHECK: %[[R2:.+]] = vector.reduction <maximumf>, %[[REST]]
+// CHECK: vector.extract_strided_slice %[[REST]] {offsets = [4], sizes = [4], strides = [1]}
+// CHECK: %[[ONE2:.+]] = arith.maximumf {{.+}} : vector<1xf32>
+// CHECK: %[[R2:.+]] = vector.extract %[[ONE2]][0] : f32 from vector<1xf32>
 // CHECK: %[[R3:.+]] = arith.maximumf %[[R2]], %[[R]] : f32
 // CHECK: %[[OLD:.+]] = memref.load
 // CHECK: arith.maximumf %[[R3]], %[[OLD]] : f32

@@ -515,6 +515,16 @@ def Vectorize : Pass<"tape-cpu-vectorize", "::mlir::func::FuncOp"> {
     `tape-cpu-hoist-vector-transfers` does the same for the other reduction
     loops, where upstream can prove it.
 
+    An op that reduces along its innermost loop (a row's max or sum of
+    exp) runs scalar loops over the others and, along that loop, four
+    vector accumulators per output that take the vectors in turn (so that
+    consecutive combines do not wait on each other), combined pairwise
+    after it; the result's lanes are then reduced, a min or max by halving
+    the vector (LLVM lowers its `vector.reduction` to a chain of scalar
+    steps with NaN checks). The order is fixed by the shapes, the same at
+    any thread count. A GPT step at 1 thread: 6.85-6.90 -> 6.78-6.85 ms
+    median (4 alternating runs of 300 steps).
+
     With `threads` above 1, an op whose loops are all parallel (elementwise
     ops, an optimizer's fused update, fills, broadcasts) and that has at
     least `min-parallel-elements` elements is first cut along its outermost
