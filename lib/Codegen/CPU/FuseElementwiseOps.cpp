@@ -174,6 +174,34 @@ struct FuseSharedProducer : public OpRewritePattern<linalg::GenericOp> {
 };
 } // namespace
 
+namespace {
+/// A broadcast read only by generics (a layer norm's mean and scale along
+/// the rows, its gain along the columns) becomes a generic itself, which
+/// the patterns above then fuse into each of them (a broadcast is cheap to
+/// recompute): each reads the small operand where it reads the broadcast
+/// array. Upstream's fusion takes generic producers only, so the named
+/// broadcast was written out in full and read back by every consumer (a
+/// GPT layer norm's forward loop read three 256x128 broadcasts besides its
+/// input). A broadcast into a matmul's init (a bias that the packed kernels
+/// add in their first slice) stays named.
+struct GeneralizeBroadcastForFusion
+    : public OpRewritePattern<linalg::BroadcastOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::BroadcastOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op->use_empty())
+      return failure();
+    for (OpOperand &use : op->getResult(0).getUses()) {
+      auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
+      if (!generic || !generic.isDpsInput(&use))
+        return failure();
+    }
+    return linalg::generalizeNamedOp(rewriter, op);
+  }
+};
+} // namespace
+
 /// Reshapes fold into generics only: folding one into a named op (a
 /// matmul over an im2col tensor) makes the named op a generic again, and
 /// the gather then fuses into it, undoing tape-cpu-convolutions-as-matmuls.
@@ -194,7 +222,7 @@ struct FuseElementwiseOpsPass
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
     linalg::populateElementwiseOpsFusionPatterns(patterns, isSoundToFuse);
-    patterns.add<FuseSharedProducer>(context);
+    patterns.add<FuseSharedProducer, GeneralizeBroadcastForFusion>(context);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,
                                                      isGenericReshapeFold);
     affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);

@@ -262,3 +262,42 @@ func.func @cheap_after_shared(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>) -> tenso
   } -> tensor<4x8xf32>
   return %dx : tensor<4x8xf32>
 }
+
+// -----
+
+// A layer norm's row statistic, broadcast along the columns, read by two
+// generics: the broadcast becomes a generic and is fused into each, which
+// reads the [4] vector by row instead of a [4, 8] array. The bias broadcast
+// into the matmul's init stays a named broadcast (the packed kernels add it
+// in their first slice).
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @broadcast_read_twice
+// CHECK-NOT: linalg.broadcast ins(%arg1
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg1 : tensor<4x8xf32>, tensor<4xf32>)
+// CHECK: arith.subf
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%{{.+}}, %arg1 : tensor<4x8xf32>, tensor<4xf32>)
+// CHECK: arith.mulf
+// CHECK: %[[BIAS:.+]] = linalg.broadcast ins(%arg3 : tensor<8xf32>)
+// CHECK: linalg.matmul ins(%{{.+}}, %arg2 : tensor<4x8xf32>, tensor<8x8xf32>) outs(%[[BIAS]] : tensor<4x8xf32>)
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @broadcast_read_twice(%x: tensor<4x8xf32>, %mean: tensor<4xf32>, %w: tensor<8x8xf32>, %bias: tensor<8xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %m = linalg.broadcast ins(%mean : tensor<4xf32>) outs(%e : tensor<4x8xf32>) dimensions = [1]
+  %c = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %m : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.subf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %z = linalg.matmul ins(%c, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%z, %m : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %bb = linalg.broadcast ins(%bias : tensor<8xf32>) outs(%e : tensor<4x8xf32>) dimensions = [0]
+  %y = linalg.matmul ins(%s, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%bb : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
