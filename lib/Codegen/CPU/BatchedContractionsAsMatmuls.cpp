@@ -67,6 +67,17 @@ public:
     }
     if (batch.empty() || rows.empty() || columns.empty() || depth.empty())
       return failure();
+    // C stored with a column before its rows (attention's `dP^T`): the
+    // inputs trade places, so that the loop computes C in its own layout
+    // (B^T A^T) instead of C^T, transposed after it (and its init before).
+    // Products commute, so the result is the same to the bit.
+    auto firstOfC = llvm::find_if(
+        c, [&](unsigned d) { return !llvm::is_contained(batch, d); });
+    if (llvm::is_contained(columns, *firstOfC)) {
+      std::swap(a, b);
+      std::swap(rows, columns);
+      inputsSwapped = true;
+    }
     // Batch, rows and columns in C's order, depth in A's.
     auto inOrderOf = [](ArrayRef<unsigned> group, ArrayRef<unsigned> dims) {
       SmallVector<unsigned> ordered;
@@ -102,10 +113,10 @@ public:
     SmallVector<unsigned> aLayout = orient(a, rows, depth, aSwapped);
     SmallVector<unsigned> bLayout = orient(b, depth, columns, bSwapped);
     SmallVector<unsigned> cLayout = concat(batch, rows, columns);
-    Value lhs = toBatches(rewriter, loc, op.getDpsInputs()[0], a, aLayout,
-                          aSwapped ? depth.size() : rows.size());
-    Value rhs = toBatches(rewriter, loc, op.getDpsInputs()[1], b, bLayout,
-                          bSwapped ? columns.size() : depth.size());
+    Value lhs = toBatches(rewriter, loc, op.getDpsInputs()[inputsSwapped],
+                          a, aLayout, aSwapped ? depth.size() : rows.size());
+    Value rhs = toBatches(rewriter, loc, op.getDpsInputs()[!inputsSwapped],
+                          b, bLayout, bSwapped ? columns.size() : depth.size());
     Value init = toBatches(rewriter, loc, op.getDpsInits()[0], c, cLayout,
                            rows.size());
 
@@ -239,6 +250,8 @@ private:
   SmallVector<int64_t> ranges;
   SmallVector<unsigned> a, b, c;
   SmallVector<unsigned> batch, rows, columns, depth;
+  /// Whether A is the op's second input and B its first.
+  bool inputsSwapped = false;
 };
 
 struct BatchedContractionsAsMatmulsPass

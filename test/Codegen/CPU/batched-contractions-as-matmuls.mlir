@@ -50,6 +50,36 @@ func.func @weighted_sum(%att: tensor<2x4x16x16xf32>, %v: tensor<2x16x4x8xf32>, %
   return %r : tensor<2x16x4x8xf32>
 }
 
+// Scores stored transposed ([b, h, j, i], as AD's dP^T): the inputs trade
+// places, k as A and q as B (read transposed), so the loop writes the
+// result in its own layout: no transpose of the result after the loop,
+// nor of its init before it.
+// CHECK-LABEL: func.func @scores_transposed
+// CHECK: %[[K:.*]] = linalg.transpose ins(%arg1 : tensor<2x16x4x8xf32>) {{.*}} permutation = [0, 2, 1, 3]
+// CHECK: %[[KB:.*]] = tensor.collapse_shape %[[K]]
+// CHECK: %[[Q:.*]] = linalg.transpose ins(%arg0 : tensor<2x16x4x8xf32>) {{.*}} permutation = [0, 2, 1, 3]
+// CHECK: %[[QB:.*]] = tensor.collapse_shape %[[Q]]
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[INIT:.*]] = tensor.collapse_shape %arg2
+// CHECK: scf.for %[[I:.*]] = %c0 to %c8 step %c1 iter_args(%{{.*}} = %[[INIT]])
+// CHECK: %[[KS:.*]] = tensor.extract_slice %[[KB]][%[[I]], 0, 0]
+// CHECK: %[[QS:.*]] = tensor.extract_slice %[[QB]][%[[I]], 0, 0]
+// CHECK: linalg.matmul indexing_maps = [#{{.*}}, #[[$BT]], #{{.*}}] ins(%[[KS]], %[[QS]] : tensor<16x8xf32>, tensor<16x8xf32>)
+// CHECK: tensor.expand_shape
+// CHECK-NOT: linalg.transpose
+// CHECK: return
+func.func @scores_transposed(%q: tensor<2x16x4x8xf32>, %k: tensor<2x16x4x8xf32>, %init: tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, d) -> (b, i, h, d)>, affine_map<(b, h, i, j, d) -> (b, j, h, d)>, affine_map<(b, h, i, j, d) -> (b, h, j, i)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<2x16x4x8xf32>, tensor<2x16x4x8xf32>) outs(%init : tensor<2x4x16x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x16x16xf32>
+  return %r : tensor<2x4x16x16xf32>
+}
+
 // Without batch loops, a plain matmul: left to tape-cpu-specialize-contractions.
 // CHECK-LABEL: func.func @plain
 // CHECK-NOT: scf.for
