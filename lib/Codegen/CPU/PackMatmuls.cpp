@@ -11,9 +11,10 @@
 //           mr x nr tile of C in registers; kc rank-1 updates from one
 //           B panel (L1) and one A panel
 //
-// An untransposed A, and an untransposed B of whole panels that fits in
-// cache, are not packed when their rows are laid out well: the kernel reads
-// them where they are (see `match`).
+// An untransposed A (or a transposed one that fits in L1), and an
+// untransposed B of whole panels that fits in cache, are not packed when
+// their rows are laid out well: the kernel reads them where they are (see
+// `match`).
 //
 // Panels are zero-padded to full tiles, so the inner loop never branches;
 // only the C tile's read and write are masked at the edges. The register
@@ -213,7 +214,11 @@ struct TapePackMatmulsPass
     //   a new cache line a row pitch from the last (pages apart for wide
     //   A, out of the stride prefetcher's reach): 784x1024x256 with A^T ran
     //   at 133-145 GFLOP/s in place against 160-191 packed, 512x128x256 at
-    //   143-155 against 166-168.
+    //   143-155 against 166-168. Unless all of A fits in a third of L1
+    //   (attention's 64x64 probabilities per head, read transposed): its
+    //   lines stay there across the column panels, and the pack would copy
+    //   as much as the product reads (the GPT step 0.5-1% faster).
+    bool smallA = m.m * m.k * 4 <= kMaxInPlaceTransposedABytes;
     auto rowStrideBytes = [](Value operand) -> std::optional<int64_t> {
       SmallVector<int64_t> strides;
       int64_t offset;
@@ -229,7 +234,8 @@ struct TapePackMatmulsPass
     };
     m.directB = !m.transB && m.n % nr == 0 &&
                 m.k * m.n * 4 <= maxDirectBBytes && inPlace(op.getDpsInputs()[1]);
-    m.directA = directA && !m.transA && inPlace(op.getDpsInputs()[0]);
+    m.directA = directA && (!m.transA || smallA) &&
+                inPlace(op.getDpsInputs()[0]);
     return m;
   }
 
@@ -294,6 +300,9 @@ struct TapePackMatmulsPass
                       inBounds));
     });
   }
+
+  /// Largest transposed A read in place (a third of a 48 KiB L1).
+  static constexpr int64_t kMaxInPlaceTransposedABytes = 16384;
 
   /// Depth of the blocks `packAcross` transposes in registers.
   static constexpr int64_t kTransposeDepth = 8;
@@ -420,7 +429,7 @@ struct TapePackMatmulsPass
   /// the tile plus the bias row, if `mm` starts from one). With
   /// `mm.directB`, `packedB` is B itself, read from row pc + p at column
   /// `col0`; with `mm.directA`, `packedA` is A itself, read at (row0 + i,
-  /// pc + p).
+  /// pc + p) (or transposed).
   void microKernel(OpBuilder &b, Location loc, Matmul &mm,
                    Value packedA, Value packedB, Value row0, Value col0,
                    Value ir, Value jr, Value pc, Value kcHere, bool fullRows,
@@ -493,8 +502,10 @@ struct TapePackMatmulsPass
             // (a vector load would need shuffles to spread its lanes).
             Value ai =
                 mm.directA
-                    ? memref::LoadOp::create(nb, l, packedA,
-                                             ValueRange{aRows[i], depth})
+                    ? memref::LoadOp::create(
+                          nb, l, packedA,
+                          mm.transA ? ValueRange{depth, aRows[i]}
+                                    : ValueRange{aRows[i], depth})
                     : memref::LoadOp::create(
                           nb, l, packedA,
                           ValueRange{ir, p,

@@ -197,7 +197,7 @@ func.func @strided_rows(%a: memref<64x128xf32>, %b: memref<128x256xf32, strided<
 // -----
 
 // A packed after all when its rows are 4 KiB apart (1024 columns), and
-// A^T (stored K x M) always: its panels are copies of 6-element runs of
+// A^T (stored K x M) of 128x64: its panels are copies of 6-element runs of
 // its rows, which the kernel then reads contiguously instead of a new
 // cache line per depth step.
 // DIRECT-LABEL: func.func @a_stride_4k
@@ -207,6 +207,13 @@ func.func @strided_rows(%a: memref<64x128xf32>, %b: memref<128x256xf32, strided<
 // DIRECT: vector.transfer_read %arg0[%{{.+}}, %{{.+}}], %{{.+}} : memref<128x64xf32>, vector<6xf32>
 // DIRECT: vector.store %{{.+}}, %[[AP]]
 // DIRECT: vector.fma
+// ... unless all of A^T fits in a third of L1 (64x48, 12 KiB): read in
+// place, a depth step's 6 elements adjacent.
+// DIRECT-LABEL: func.func @a_transposed_small
+// DIRECT-NOT: memref.alloc() : memref<{{.+}}x6xf32>
+// DIRECT: scf.for
+// DIRECT: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<64x48xf32>
+// DIRECT: vector.fma
 func.func @a_stride_4k(%a: memref<64x1024xf32>, %b: memref<1024x128xf32>, %c: memref<64x128xf32>) {
   linalg.matmul ins(%a, %b : memref<64x1024xf32>, memref<1024x128xf32>) outs(%c : memref<64x128xf32>)
   return
@@ -214,6 +221,11 @@ func.func @a_stride_4k(%a: memref<64x1024xf32>, %b: memref<1024x128xf32>, %c: me
 func.func @a_transposed(%a: memref<128x64xf32>, %b: memref<128x256xf32>, %c: memref<64x256xf32>) {
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
     ins(%a, %b : memref<128x64xf32>, memref<128x256xf32>) outs(%c : memref<64x256xf32>)
+  return
+}
+func.func @a_transposed_small(%a: memref<64x48xf32>, %b: memref<64x256xf32>, %c: memref<48x256xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
+    ins(%a, %b : memref<64x48xf32>, memref<64x256xf32>) outs(%c : memref<48x256xf32>)
   return
 }
 

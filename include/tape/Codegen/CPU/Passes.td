@@ -327,10 +327,12 @@ def PackMatmuls : Pass<"tape-cpu-pack-matmuls", "::mlir::func::FuncOp"> {
     element from where it is (`direct-a`: the transposing pack is saved,
     and each of the tile's rows is read front to back), and an untransposed
     B of whole panels of at most `max-direct-b-bytes`, whose rows the kernel
-    loads as it would a panel's. A transposed A is always packed: the pack
-    is a plain copy, and read in place each depth step would load from a
-    new cache line a row pitch away (784x1024x256 with A^T: 133-145 GFLOP/s
-    in place, 160-191 packed).
+    loads as it would a panel's. A transposed A is packed unless all of it
+    fits in a third of L1 (16 KiB: attention's 64x64 probabilities per
+    head): the pack is a plain copy, and read in place each depth step
+    would load from a new cache line a row pitch away (784x1024x256 with
+    A^T: 133-145 GFLOP/s in place, 160-191 packed); a small A's lines stay
+    in L1 across the column panels.
 
     The packed panels make every load of the inner loop contiguous and keep
     the B panel in L1 and the A block in L2, which a register tile over the
