@@ -730,7 +730,11 @@ static void vectorizeInnermostReduction(IRRewriter &rewriter,
               rewriter, loc, vector, ArrayRef<int64_t>{offset},
               ArrayRef<int64_t>{half}, ArrayRef<int64_t>{1});
         };
-        vector = combine(combiner, init, slice(0), slice(half));
+        // Two statements: the order of arguments' evaluation would decide
+        // the order of the two slices in the IR.
+        Value low = slice(0);
+        Value high = slice(half);
+        vector = combine(combiner, init, low, high);
       }
       return vector::ExtractOp::create(rewriter, loc, vector,
                                        ArrayRef<int64_t>{0});

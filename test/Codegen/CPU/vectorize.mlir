@@ -82,8 +82,8 @@ func.func @uniform_reduction(%x: memref<2x2xf64>, %s: f64, %out: memref<2xf64>) 
 // CHECK: %[[P0:.+]] = arith.maximumf %[[ACC]]#1, %[[ACC]]#0 : vector<16xf32>
 // CHECK: %[[P1:.+]] = arith.maximumf %[[ACC]]#3, %[[ACC]]#2 : vector<16xf32>
 // CHECK: %[[ALL:.+]] = arith.maximumf %[[P1]], %[[P0]] : vector<16xf32>
-// CHECK: %[[HI:.+]] = vector.extract_strided_slice %[[ALL]] {offsets = [8], sizes = [8], strides = [1]}
 // CHECK: %[[LO:.+]] = vector.extract_strided_slice %[[ALL]] {offsets = [0], sizes = [8], strides = [1]}
+// CHECK: %[[HI:.+]] = vector.extract_strided_slice %[[ALL]] {offsets = [8], sizes = [8], strides = [1]}
 // CHECK: arith.maximumf %[[HI]], %[[LO]] : vector<8xf32>
 // CHECK: arith.maximumf {{.+}} : vector<4xf32>
 // CHECK: arith.maximumf {{.+}} : vector<2xf32>
@@ -91,6 +91,7 @@ func.func @uniform_reduction(%x: memref<2x2xf64>, %s: f64, %out: memref<2xf64>) 
 // CHECK: %[[R:.+]] = vector.extract %[[ONE]][0] : f32 from vector<1xf32>
 // CHECK-NOT: vector.reduction
 // CHECK: %[[REST:.+]] = vector.load %{{.+}}[%[[I]], %c512] : memref<5x520xf32>, vector<8xf32>
+// CHECK: vector.extract_strided_slice %[[REST]] {offsets = [0], sizes = [4], strides = [1]}
 // CHECK: vector.extract_strided_slice %[[REST]] {offsets = [4], sizes = [4], strides = [1]}
 // CHECK: %[[ONE2:.+]] = arith.maximumf {{.+}} : vector<1xf32>
 // CHECK: %[[R2:.+]] = vector.extract %[[ONE2]][0] : f32 from vector<1xf32>
