@@ -57,8 +57,10 @@ static bool isSharedProducerFusable(linalg::LinalgOp producer,
 
 /// A producer that costs less to compute again than its result costs to
 /// write and read back: an all-parallel generic with one result and at
-/// most one input of rank above zero, whose body is at most two cheap
-/// arithmetic ops (GELU's `x * x`, `0.5 * x`, `1 + t`). Fused into each
+/// most one input read at every point of its loops (others, such as a
+/// row's maximum, are read along fewer of them), whose body is at most two
+/// cheap arithmetic ops (GELU's `x * x`, `0.5 * x`, `1 + t`, a log-softmax's
+/// `x - max`, a layer norm's `x - mean`). Fused into each
 /// consumer it is computed where it is used, from its input, which that
 /// code reads anyway or which takes the result's place: the value AD kept
 /// for the backward pass is no longer written by the forward loop and
@@ -69,11 +71,14 @@ static bool isCheapToRecompute(linalg::LinalgOp producer) {
   if (!generic || generic->getNumResults() != 1 ||
       generic.getNumLoops() != generic.getNumParallelLoops())
     return false;
-  int tensors = 0;
+  // Inputs read at every point of the loops; one read along fewer of
+  // them (a row's maximum or mean, broadcast along the row) is small.
+  int full = 0;
   for (OpOperand *input : generic.getDpsInputOperands())
-    if (auto type = dyn_cast<RankedTensorType>(input->get().getType()))
-      tensors += type.getRank() > 0;
-  if (tensors > 1)
+    full += generic.getMatchingIndexingMap(input).getNumResults() ==
+                generic.getNumLoops() &&
+            generic.getNumLoops() > 0;
+  if (full > 1)
     return false;
   int ops = 0;
   for (Operation &op : generic.getBody()->without_terminator()) {

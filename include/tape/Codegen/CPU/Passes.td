@@ -623,9 +623,11 @@ def FuseElementwiseOps
       kept value as well, for its other uses (upstream's pattern would
       compute it twice);
     * a producer cheaper to compute again than to write and read back
-      (an all-parallel generic with one result, at most one input of rank
-      above zero and at most two cheap arithmetic ops: GELU's `x * x`,
-      `0.5 * x`, `1 + t`) fuses into every consumer that visits each of
+      (an all-parallel generic with one result, at most one input read at
+      every point of its loops (others, such as a row's maximum, are read
+      along fewer) and at most two cheap arithmetic ops: GELU's `x * x`,
+      `0.5 * x`, `1 + t`, a log-softmax's `x - max`, a layer norm's
+      `x - mean`) fuses into every consumer that visits each of
       its elements once, so no loop writes it: the backward pass reads its
       input instead. A cheap op is not the consumer of a shared-producer
       fusion either (it would gain a second result and be stored): its own
