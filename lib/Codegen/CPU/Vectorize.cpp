@@ -587,6 +587,9 @@ innermostReductionCombiners(linalg::LinalgOp op, int64_t width) {
   return combiners;
 }
 
+/// Accumulators per output along the innermost loop of a reduction.
+static constexpr int64_t kReductionChains = 4;
+
 /// Lowers an op `innermostReductionCombiners` accepts: scalar loops over
 /// the outer dimensions; along the innermost one, the value each output
 /// combines is computed `width` lanes at a time and combined into one of
@@ -599,9 +602,6 @@ innermostReductionCombiners(linalg::LinalgOp op, int64_t width) {
 /// `width` iterations were reduced across lanes into the output in memory,
 /// a chain of dependent horizontal reductions: a max over a GPT's logits
 /// rows (256 x 512) took about 0.35 ms, a pass over 0.5 MiB.
-/// Accumulators per output along the innermost loop of a reduction.
-static constexpr int64_t kReductionChains = 4;
-
 static void vectorizeInnermostReduction(IRRewriter &rewriter,
                                         linalg::LinalgOp op,
                                         ArrayRef<Operation *> combiners,
@@ -718,10 +718,11 @@ static void vectorizeInnermostReduction(IRRewriter &rewriter,
   auto reduceLanes = [&](Operation *combiner, OpOperand &init,
                          Value vector) -> Value {
     vector::CombiningKind kind = *linalg::getCombinerOpKind(combiner);
-    auto type = cast<VectorType>(vector.getType());
-    int64_t lanes = type.getNumElements();
-    bool minMax = isa<arith::MaxNumFOp, arith::MinNumFOp, arith::MaximumFOp,
-                      arith::MinimumFOp>(combiner);
+    int64_t lanes = cast<VectorType>(vector.getType()).getNumElements();
+    bool minMax = llvm::is_contained(
+        {vector::CombiningKind::MAXNUMF, vector::CombiningKind::MINNUMF,
+         vector::CombiningKind::MAXIMUMF, vector::CombiningKind::MINIMUMF},
+        kind);
     if (minMax && llvm::isPowerOf2_64(lanes)) {
       for (; lanes > 1; lanes /= 2) {
         int64_t half = lanes / 2;
